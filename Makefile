@@ -1,0 +1,45 @@
+# Everything a fresh Debian 12 machine needs is installed by `make setup`.
+VENV ?= .venv
+PY := $(VENV)/bin/python
+PIP := $(VENV)/bin/pip
+STAMP := $(VENV)/.installed
+SUDO := $(shell [ "$$(id -u)" = 0 ] && echo "" || (command -v sudo >/dev/null && echo sudo || echo NONE))
+APT_TOOLS := iverilog:iverilog verilator:verilator
+PYTEST_WORKERS ?= 2
+
+.PHONY: setup tools demo test test-fast bench clean
+
+setup: tools $(STAMP)
+
+# Install a Debian package for each missing tool (command:package), or say which to install.
+tools:
+	@missing=""; for pair in $(APT_TOOLS); do cmd=$${pair%%:*}; pkg=$${pair##*:}; \
+	  command -v $$cmd >/dev/null 2>&1 || missing="$$missing $$pkg"; done; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$(SUDO)" = "NONE" ]; then \
+	    echo "error: missing Debian package(s):$$missing. Install them with: apt-get install$$missing" >&2; exit 1; \
+	  fi; \
+	  echo "installing$$missing with apt-get"; \
+	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing; \
+	fi
+
+$(STAMP): pyproject.toml
+	@[ -x $(PY) ] || python3 -m venv $(VENV)
+	$(PIP) install -q --upgrade pip
+	$(PIP) install -q -e '.[dev]'
+	@touch $(STAMP)
+
+demo: setup
+	$(VENV)/bin/mitchell demo
+
+test: setup
+	$(PY) -m pytest -n $(PYTEST_WORKERS)
+
+test-fast: setup
+	$(PY) -m pytest -n $(PYTEST_WORKERS) -m "not slow"
+
+bench: setup
+	$(PY) benchmarks/bench_errors.py
+
+clean:
+	rm -rf out build sim_build .pytest_cache

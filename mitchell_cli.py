@@ -1,0 +1,143 @@
+"""``mitchell`` command line: parses arguments and calls into pymodel / hdl / sim.
+
+Every subcommand takes ``--json`` and then prints exactly one JSON object on stdout.
+"""
+
+import argparse
+import json
+import math
+import sys
+
+
+def _progress_wanted(args):
+    return not getattr(args, "json", False) and sys.stdout.isatty()
+
+
+def _emit(args, obj, text):
+    if args.json:
+        print(json.dumps(obj, default=_json_default, allow_nan=False))
+    else:
+        print(text)
+
+
+def _json_default(o):
+    import numpy as np
+    if isinstance(o, np.generic):
+        return o.item()
+    raise TypeError(f"not JSON serialisable: {type(o).__name__}")
+
+
+def _clean(obj):
+    """NaN is not JSON: report it as null."""
+    if isinstance(obj, float) and math.isnan(obj):
+        return None
+    if isinstance(obj, dict):
+        return {k: _clean(v) for k, v in obj.items()}
+    if isinstance(obj, list):
+        return [_clean(v) for v in obj]
+    return obj
+
+
+def _config(args):
+    from pymodel import Mitchell
+    kw = {"width": args.width, "frac_bits": args.frac_bits, "signed": args.signed}
+    if getattr(args, "quotient_frac_bits", None) is not None:
+        kw["quotient_frac_bits"] = args.quotient_frac_bits
+    return Mitchell(**kw)
+
+
+def _add_config_args(p, op_choices=("mul", "div")):
+    p.add_argument("--op", choices=op_choices, default="mul", help="operator (default mul)")
+    p.add_argument("--width", type=int, default=8, help="operand width in bits, 2..32 (default 8)")
+    p.add_argument("--frac-bits", type=int, default=None,
+                   help="log-fraction bits kept, 0..width-1 (default width-1: no truncation)")
+    p.add_argument("--signed", action="store_true", help="two's-complement operands")
+    p.add_argument("--quotient-frac-bits", type=int, default=None,
+                   help="divider output fraction bits (default width)")
+    p.add_argument("--json", action="store_true", help="print exactly one JSON object")
+
+
+def _pct(v):
+    return "n/a" if v is None or (isinstance(v, float) and math.isnan(v)) else f"{100 * v:+.4f} %"
+
+
+def errors_table(m):
+    rows = [
+        ("configuration", f"{m['op']} width={m['width']} frac_bits={m['frac_bits']} "
+                          f"{'signed' if m['signed'] else 'unsigned'}"
+                          + (f" quotient_frac_bits={m['quotient_frac_bits']}" if m["op"] == "div" else "")),
+        ("pairs", f"{m['pairs']} ({'exhaustive' if m['exhaustive'] else 'sampled, seed %s' % m.get('seed')})"),
+        ("min relative error", f"{_pct(m['min_re'])}  at {m['min_re_operands']}  (= {m['min_re_exact']})"),
+        ("max relative error", f"{_pct(m['max_re'])}  at {m['max_re_operands']}  (= {m['max_re_exact']})"),
+        ("bias (mean rel. err.)", _pct(m["bias"])),
+        ("MRED", _pct(m["mred"]).replace("+", "")),
+        ("MAE", f"{m['mae']:.6g} {m['error_unit']}"),
+        ("WCE", f"{m['wce']:.6g} at {m['wce_operands']}"),
+        ("NMED", f"{m['nmed']:.6g}"),
+        ("EP (error probability)", f"{m['ep']:.6f}"),
+        ("MSE", f"{m['mse']:.6g}"),
+    ]
+    w = max(len(k) for k, _ in rows)
+    return "\n".join(f"{k:<{w}}  {v}" for k, v in rows)
+
+
+def cmd_errors(args):
+    from pymodel.metrics import error_metrics
+    cfg = _config(args)
+    if args.samples is not None or cfg.width > 16:
+        print(f"seed: {args.seed}", file=sys.stderr)
+    m = _clean(error_metrics(cfg, args.op, samples=args.samples, seed=args.seed,
+                             progress=_progress_wanted(args)))
+    _emit(args, m, errors_table(m))
+
+
+def cmd_demo(args):
+    from pymodel import Mitchell
+    from pymodel.metrics import error_metrics
+    results = []
+    for width in (8, 16):
+        for op in ("mul", "div"):
+            m = error_metrics(Mitchell(width=width), op, progress=_progress_wanted(args))
+            results.append(_clean(m))
+    text = ["Mitchell 1962, exhaustive over every operand pair (div: b != 0)", ""]
+    hdr = f"{'op':<4} {'width':>5} {'pairs':>12} {'min_re':>11} {'max_re':>11} {'bias':>10} {'MRED':>9}"
+    text.append(hdr)
+    for m in results:
+        text.append(f"{m['op']:<4} {m['width']:>5} {m['pairs']:>12} {_pct(m['min_re']):>11} "
+                    f"{_pct(m['max_re']):>11} {_pct(m['bias']):>10} {100 * m['mred']:>8.4f}%")
+    _emit(args, {"errors": results}, "\n".join(text))
+
+
+def build_parser():
+    ap = argparse.ArgumentParser(prog="mitchell", description="Mitchell's logarithmic multiplier and divider: "
+                                 "golden model, error metrics, HDL and verification.")
+    sub = ap.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("errors", help="error metrics over every (or a seeded sample of) operand pair")
+    _add_config_args(p)
+    p.add_argument("--samples", type=int, default=None,
+                   help="random pairs instead of the exhaustive sweep (default: exhaustive up to 16 bits, else 2^24)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the random sample (default 0)")
+    p.set_defaults(func=cmd_errors)
+
+    p = sub.add_parser("demo", help="the main job end to end on a default configuration")
+    p.add_argument("--json", action="store_true", help="print exactly one JSON object")
+    p.set_defaults(func=cmd_demo)
+    return ap
+
+
+def main(argv=None):
+    args = build_parser().parse_args(argv)
+    try:
+        args.func(args)
+    except (ValueError, TypeError, ZeroDivisionError, FileNotFoundError) as e:
+        if getattr(args, "json", False):
+            print(json.dumps({"error": str(e)}))
+        else:
+            print(f"mitchell: error: {e}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,9 @@
+"""Bit-accurate golden model of Mitchell's logarithmic multiplier and divider.
+
+``pymodel`` imports neither amaranth nor cocotb: it can be used on its own.
+"""
+
+from . import reference
+from .config import MAX_WIDTH, Mitchell
+
+__all__ = ["Mitchell", "MAX_WIDTH", "reference"]
