@@ -1,0 +1,315 @@
+"""Mitchell multiplier and divider components, built from one ``pymodel.Mitchell``.
+
+The datapath is a list of steps (sign, log converters, fraction adder,
+antilog, output), each with an estimated logic depth.  ``stages=S`` cuts it
+into ``S + 1`` parts of balanced depth with registers between them; only the
+values a later step reads are registered.
+"""
+
+import itertools
+import re
+
+from amaranth.hdl import Cat, Const, Module, Mux, Signal, signed, unsigned
+from amaranth.lib import wiring
+from amaranth.lib.wiring import In, Out
+
+from pymodel import Mitchell
+
+from .blocks import Antilog, FractionAdder, LogConverter, index_bits
+
+__all__ = ["MitchellMultiplier", "MitchellDivider", "create", "MAX_STAGES"]
+
+MAX_STAGES = 8
+FAULTS = (None, "antilog_lsb", "no_borrow", "drop_beat")
+
+
+class _Step:
+    def __init__(self, name, depth, needs, fn):
+        self.name, self.depth, self.needs, self.fn = name, depth, needs, fn
+
+
+def _balanced_cuts(depths, stages):
+    """Cut positions (after step i) splitting ``depths`` into balanced parts.
+
+    With more stages than step boundaries, the extra registers go at the output.
+    """
+    n_in = min(stages, len(depths) - 1)
+    best = None
+    for cuts in itertools.combinations(range(len(depths) - 1), n_in):
+        bounds = [0, *[c + 1 for c in cuts], len(depths)]
+        worst = max(sum(depths[bounds[i]:bounds[i + 1]]) for i in range(len(bounds) - 1))
+        if best is None or worst < best[0]:
+            best = (worst, cuts)
+    return list(best[1]), stages - n_in
+
+
+class _MitchellUnit(wiring.Component):
+    _op = None
+
+    def __init__(self, config, *, stages=0, _fault=None):
+        if not isinstance(config, Mitchell):
+            raise TypeError(f"config must be a pymodel.Mitchell, got {type(config).__name__}")
+        if isinstance(stages, bool) or not isinstance(stages, int):
+            raise TypeError(f"stages must be an int in 0..{MAX_STAGES}, got {stages!r}")
+        if not 0 <= stages <= MAX_STAGES:
+            raise ValueError(f"stages must be in 0..{MAX_STAGES}, got {stages}")
+        if _fault not in FAULTS:
+            raise ValueError(f"_fault must be one of {FAULTS}, got {_fault!r}")
+        self.config, self.stages, self._fault = config, stages, _fault
+        w, s = config.width, config.signed
+        ports = {"a": In(signed(w) if s else unsigned(w)), "b": In(signed(w) if s else unsigned(w))}
+        ports.update(self._outputs())
+        if stages:
+            ports.update({"i_valid": In(1), "i_ready": Out(1), "o_valid": Out(1), "o_ready": In(1)})
+        super().__init__(ports)
+
+    @property
+    def latency(self):
+        """Cycles from an accepted input to its result with no backpressure (= ``stages``)."""
+        return self.stages
+
+    @property
+    def default_name(self):
+        c = self.config
+        name = f"mitchell_{self._op}_{'s' if c.signed else 'u'}{c.width}_f{c.frac_bits}"
+        if self._op == "div":
+            name += f"_q{c.quotient_frac_bits}"
+        return name + f"_p{self.stages}"
+
+    def _out_shape(self, bits):
+        return signed(bits) if self.config.signed else unsigned(bits)
+
+    def _depths(self):
+        return [s.depth for s in self._steps(None)]
+
+    def elaborate(self, platform):
+        m = Module()
+        steps = self._steps(m)
+        env = {"a": self.a, "b": self.b}
+        cuts, extra = _balanced_cuts([s.depth for s in steps], self.stages)
+        outputs = self._output_names()
+        valid = self.i_valid if self.stages else None
+        if self.stages:
+            # One global enable: the pipeline moves when its last stage is empty or read.
+            advance = Signal()
+            m.d.comb += [advance.eq(~self.o_valid | self.o_ready), self.i_ready.eq(advance)]
+            if self._fault == "drop_beat":       # deliberate bug: ignore backpressure
+                m.d.comb += advance.eq(1)
+        n_reg = 0
+
+        def register(env, valid, names):
+            nonlocal n_reg
+            n_reg += 1
+            new = {}
+            for name in names:
+                v = env[name]
+                r = Signal(v.shape(), name=f"s{n_reg}_{name}")
+                with m.If(advance):
+                    m.d.sync += r.eq(v)
+                new[name] = r
+            vr = Signal(name=f"s{n_reg}_valid")
+            with m.If(advance):
+                m.d.sync += vr.eq(valid)
+            return new, vr
+
+        for i, step in enumerate(steps):
+            env.update(step.fn(m, env))
+            if i in cuts:
+                later = set(outputs).union(*(s.needs for s in steps[i + 1:]))
+                env, valid = register(env, valid, [k for k in env if k in later])
+        for _ in range(extra):
+            env, valid = register(env, valid, outputs)
+        for name in outputs:
+            m.d.comb += getattr(self, name).eq(env[name])
+        if self.stages:
+            m.d.comb += self.o_valid.eq(valid)
+        return m
+
+    # -- steps shared by both operators ---------------------------------------
+    def _common_steps(self, m):
+        c = self.config
+        w, lw = c.width, index_bits(c.width)
+
+        def sign(m, env):
+            if not c.signed:
+                return {"ma": env["a"], "mb": env["b"], "neg": Const(0, 1), "a_neg": Const(0, 1)}
+            a, b = env["a"], env["b"]
+            return {"ma": abs(a), "mb": abs(b), "neg": a[-1] ^ b[-1], "a_neg": a[-1]}
+
+        def log(m, env):
+            out = {}
+            for side in "ab":
+                lc = LogConverter(width=w, frac_bits=c.frac_bits)
+                if m is not None:
+                    m.submodules[f"log_{side}"] = lc
+                    m.d.comb += lc.v.eq(env[f"m{side}"])
+                out.update({f"k{side}": lc.k, f"x{side}": lc.x, f"z{side}": lc.zero})
+            return out
+
+        return [_Step("sign", lw if c.signed else 0, {"a", "b"}, sign),
+                _Step("log", 2 * lw, {"ma", "mb"}, log)]
+
+
+class MitchellMultiplier(_MitchellUnit):
+    """Mitchell's logarithmic multiplier.
+
+    Parameters
+    ----------
+    config : pymodel.Mitchell
+        Width, log-fraction truncation and signedness (the same object as the model's).
+    stages : int
+        Pipeline registers, 0..8.  0 is combinational.  ``S > 0`` splits the
+        datapath into ``S + 1`` parts of balanced depth (past its five steps the
+        extra registers sit at the output) and adds a valid/ready stream interface.
+
+    Attributes
+    ----------
+    a, b : Signal(width), in
+        Operands (two's complement when ``config.signed``).
+    p : Signal(2 * width), out
+        Product, bit-identical to ``config.mul(a, b)``.
+    i_valid : Signal(1), in
+        With ``stages > 0``: ``a`` and ``b`` hold an operand pair.
+    i_ready : Signal(1), out
+        With ``stages > 0``: the pair is accepted on a clock edge with ``i_valid & i_ready``.
+    o_valid : Signal(1), out
+        With ``stages > 0``: ``p`` holds a result; it and ``p`` stay until ``o_ready``.
+    o_ready : Signal(1), in
+        With ``stages > 0``: the consumer takes ``p`` on a clock edge with ``o_valid & o_ready``.
+    latency : int
+        ``stages`` clock cycles from an accepted pair to its result when
+        ``o_ready`` is held high; one result per cycle.  Combinational when 0.
+    """
+
+    _op = "mul"
+
+    def _outputs(self):
+        return {"p": Out(self._out_shape(2 * self.config.width))}
+
+    def _output_names(self):
+        return ["p"]
+
+    def _steps(self, m):
+        c = self.config
+        w, f, lw = c.width, c.frac_bits, index_bits(c.width)
+        pw = 2 * w
+        shift_bits = (2 * w - 1).bit_length()
+
+        def add(m, env):
+            fa = FractionAdder(frac_bits=f)
+            if m is not None:
+                m.submodules.fraction_adder = fa
+                m.d.comb += [fa.x1.eq(env["xa"]), fa.x2.eq(env["xb"])]
+            return {"f": fa.f, "sh": env["ka"] + env["kb"] + fa.carry, "zero": env["za"] | env["zb"]}
+
+        def antilog(m, env):
+            al = Antilog(frac_bits=f, shift_bits=shift_bits, offset=0, out_width=pw, _fault=self._fault)
+            if m is not None:
+                m.submodules.antilog = al
+                m.d.comb += [al.sh.eq(env["sh"]), al.f.eq(env["f"])]
+            return {"mag": al.value}
+
+        def out(m, env):
+            mag = Mux(env["zero"], 0, env["mag"])
+            if not c.signed:
+                return {"p": mag}
+            return {"p": Mux(env["neg"], -mag, mag)}
+
+        return self._common_steps(m) + [
+            _Step("add", lw + 1, {"xa", "xb", "ka", "kb", "za", "zb"}, add),
+            _Step("antilog", shift_bits, {"f", "sh"}, antilog),
+            _Step("out", index_bits(pw) if c.signed else 1, {"mag", "zero", "neg"}, out),
+        ]
+
+
+class MitchellDivider(_MitchellUnit):
+    """Mitchell's logarithmic divider with a fixed-point quotient.
+
+    Parameters
+    ----------
+    config : pymodel.Mitchell
+        Width, log-fraction truncation, signedness and ``quotient_frac_bits``.
+    stages : int
+        Pipeline registers, 0..8, as for :class:`MitchellMultiplier`.
+
+    Attributes
+    ----------
+    a, b : Signal(width), in
+        Dividend and divisor (two's complement when ``config.signed``).
+    q : Signal(width + quotient_frac_bits + signed), out
+        ``config.div(a, b)``: ``floor(Q * 2**quotient_frac_bits)`` of the magnitude,
+        with the sign applied after.  For ``b == 0``, the saturated value of
+        ``config.div(a, 0, on_zero="saturate")``: all ones in the magnitude bits
+        with the dividend's sign.
+    dbz : Signal(1), out
+        Division by zero (``b == 0``).
+    i_valid, i_ready, o_valid, o_ready : Signal(1)
+        Stream handshake when ``stages > 0``, as for :class:`MitchellMultiplier`.
+    latency : int
+        ``stages`` clock cycles, one result per cycle; combinational when 0.
+    """
+
+    _op = "div"
+
+    def _outputs(self):
+        return {"q": Out(self._out_shape(self.config.quotient_width)), "dbz": Out(1)}
+
+    def _output_names(self):
+        return ["q", "dbz"]
+
+    def _steps(self, m):
+        c = self.config
+        w, f, qf, lw = c.width, c.frac_bits, c.quotient_frac_bits, index_bits(c.width)
+        mag_w = w + qf
+        shift_bits = (2 * w - 1).bit_length()
+
+        def sub(m, env):
+            fs = FractionAdder(frac_bits=f, subtract=True)
+            if m is not None:
+                m.submodules.fraction_subtractor = fs
+                m.d.comb += [fs.x1.eq(env["xa"]), fs.x2.eq(env["xb"])]
+            borrow = Const(0, 1) if self._fault == "no_borrow" else fs.carry
+            # k1 - k2 - borrow + width, kept unsigned: k1 + (width-1-k2) + (1-borrow)
+            sh = env["ka"] + (Const(w - 1, lw) - env["kb"])[:lw] + ~borrow
+            return {"f": fs.f, "sh": sh}
+
+        def antilog(m, env):
+            al = Antilog(frac_bits=f, shift_bits=shift_bits, offset=qf - w, out_width=mag_w,
+                         _fault=self._fault)
+            if m is not None:
+                m.submodules.antilog = al
+                m.d.comb += [al.sh.eq(env["sh"]), al.f.eq(env["f"])]
+            return {"mag": al.value}
+
+        def out(m, env):
+            mag = Mux(env["za"], 0, env["mag"])
+            ones = Const((1 << mag_w) - 1, mag_w)
+            if not c.signed:
+                return {"q": Mux(env["zb"], ones, mag), "dbz": env["zb"]}
+            sat = Mux(env["a_neg"], Cat(Const(0, mag_w), Const(1, 1)), Cat(ones, Const(0, 1)))
+            val = Mux(env["neg"], -mag, mag)
+            return {"q": Mux(env["zb"], sat, val), "dbz": env["zb"]}
+
+        return self._common_steps(m) + [
+            _Step("sub", lw + 1, {"xa", "xb", "ka", "kb"}, sub),
+            _Step("antilog", shift_bits, {"f", "sh"}, antilog),
+            _Step("out", index_bits(mag_w) if c.signed else 1, {"mag", "za", "zb", "neg", "a_neg"}, out),
+        ]
+
+
+def create(config, op, *, stages=0, _fault=None):
+    """The component for ``op`` (``"mul"`` or ``"div"``) of ``config``."""
+    if op == "mul":
+        return MitchellMultiplier(config, stages=stages, _fault=_fault)
+    if op == "div":
+        return MitchellDivider(config, stages=stages, _fault=_fault)
+    raise ValueError(f"op must be 'mul' or 'div', got {op!r}")
+
+
+_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+def check_module_name(name):
+    if not isinstance(name, str) or not _NAME_RE.match(name):
+        raise ValueError(f"name must be a Verilog identifier ([A-Za-z_][A-Za-z0-9_]*), got {name!r}")
+    return name
