@@ -40,6 +40,7 @@ test-fast: setup
 
 bench: setup
 	$(PY) benchmarks/bench_errors.py
+	$(PY) benchmarks/bench_cocotb.py
 
 clean:
 	rm -rf out build sim_build .pytest_cache

@@ -92,8 +92,12 @@ def cmd_errors(args):
 
 
 def cmd_demo(args):
+    import os
+
+    from hdl.verilog import generate
     from pymodel import Mitchell
     from pymodel.metrics import error_metrics
+    from sim.runner import run_bench
     results = []
     for width in (8, 16):
         for op in ("mul", "div"):
@@ -105,7 +109,60 @@ def cmd_demo(args):
     for m in results:
         text.append(f"{m['op']:<4} {m['width']:>5} {m['pairs']:>12} {_pct(m['min_re']):>11} "
                     f"{_pct(m['max_re']):>11} {_pct(m['bias']):>10} {100 * m['mred']:>8.4f}%")
-    _emit(args, {"errors": results}, "\n".join(text))
+    # The default hardware: an 8-bit multiplier, combinational and 2-stage pipelined.
+    os.makedirs(args.out, exist_ok=True)
+    cfg = Mitchell(width=8)
+    hw = []
+    text += ["", "Verilog, simulated on Icarus under cocotb against the model:"]
+    for stages, kinds in ((0, ("exhaustive",)), (2, ("directed", "random"))):
+        vtext, comp, name = generate(cfg, "mul", stages=stages)
+        path = os.path.join(args.out, f"{name}.v")
+        with open(path, "w") as f:
+            f.write(vtext)
+        s = run_bench(cfg, "mul", stages=stages, kinds=kinds, n_random=20_000, seed=args.seed,
+                      build_root=os.path.join(args.out, "cocotb"))
+        hw.append({"verilog": path, "module": name, "latency": comp.latency, "checked": s["checked"],
+                   "mismatches": s["mismatches"], "vectors_per_s": s["vectors_per_s"]})
+        text.append(f"  {path}: {s['checked']} vectors, {s['mismatches']} mismatches, "
+                    f"{s['vectors_per_s']} vectors/s (latency {comp.latency}, seed {args.seed})")
+    _emit(args, {"errors": results, "hardware": hw}, "\n".join(text))
+    return 0 if all(h["mismatches"] == 0 for h in hw) else 1
+
+
+def cmd_verilog(args):
+    from hdl.verilog import generate, ports_of
+    cfg = _config(args)
+    text, comp, name = generate(cfg, args.op, stages=args.stages, name=args.name)
+    with open(args.output, "w") as f:
+        f.write(text)
+    ports = ports_of(comp)
+    obj = {"file": args.output, "module": name, "op": args.op, "config": cfg.as_dict(),
+           "stages": args.stages, "latency": comp.latency, "ports": ports}
+    lines = [f"wrote {args.output}: module {name}, latency {comp.latency} cycle(s)"]
+    lines += [f"  {p['direction']:<3} {'signed' if p['signed'] else 'unsigned':<8} [{p['width']:>2}] {p['name']}"
+              for p in ports]
+    _emit(args, obj, "\n".join(lines))
+
+
+def cmd_sim(args):
+    from sim.runner import run_bench
+    cfg = _config(args)
+    kinds = ("exhaustive",) if args.exhaustive else ("directed", "random")
+    if cfg.width > 12 and args.exhaustive:
+        raise ValueError(f"--exhaustive allows width <= 12 (2^{2 * cfg.width} pairs is too many), got {cfg.width}")
+    print(f"seed: {args.seed}", file=sys.stderr)
+    s = run_bench(cfg, args.op, stages=args.stages, kinds=kinds, n_random=args.vectors, seed=args.seed,
+                  build_root=args.build_dir)
+    text = [f"{s['module']}: {s['checked']} vectors checked, {s['mismatches']} mismatches, "
+            f"{s['vectors_per_s']} vectors/s (seed {s['seed']})"]
+    if args.stages:
+        text.append(f"latency: attribute {s['latency_attribute']}, measured {s['latency_measured']}; "
+                    f"back-to-back without backpressure: {s['back_to_back']}; "
+                    f"beats lost to the mid-stream reset: {s['lost_to_reset']}")
+    for mm in s["first_mismatches"]:
+        text.append(f"  MISMATCH a={mm['a']} b={mm['b']} dut={mm['got']} model={mm['want']}")
+    _emit(args, s, "\n".join(text))
+    return 0 if s["mismatches"] == 0 else 1
 
 
 def build_parser():
@@ -120,7 +177,25 @@ def build_parser():
     p.add_argument("--seed", type=int, default=0, help="seed of the random sample (default 0)")
     p.set_defaults(func=cmd_errors)
 
+    p = sub.add_parser("verilog", help="write the Verilog of a multiplier or divider")
+    _add_config_args(p)
+    p.add_argument("--stages", type=int, default=0, help="pipeline registers, 0..8 (0: combinational)")
+    p.add_argument("--name", default=None, help="module name (default encodes the parameters)")
+    p.add_argument("-o", "--output", required=True, help="output .v file")
+    p.set_defaults(func=cmd_verilog)
+
+    p = sub.add_parser("sim", help="simulate the generated Verilog on Icarus with cocotb against the model")
+    _add_config_args(p)
+    p.add_argument("--stages", type=int, default=0, help="pipeline registers, 0..8 (0: combinational)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the random vectors and handshakes (default 0)")
+    p.add_argument("--vectors", type=int, default=20_000, help="random vectors besides the directed corners")
+    p.add_argument("--exhaustive", action="store_true", help="every operand pair instead (width <= 12)")
+    p.add_argument("--build-dir", default="build/cocotb", help="root of the per-configuration build directories")
+    p.set_defaults(func=cmd_sim)
+
     p = sub.add_parser("demo", help="the main job end to end on a default configuration")
+    p.add_argument("--out", default="out", help="where the Verilog and build files go (default out/)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the random simulation vectors (default 0)")
     p.add_argument("--json", action="store_true", help="print exactly one JSON object")
     p.set_defaults(func=cmd_demo)
     return ap
@@ -129,14 +204,14 @@ def build_parser():
 def main(argv=None):
     args = build_parser().parse_args(argv)
     try:
-        args.func(args)
-    except (ValueError, TypeError, ZeroDivisionError, FileNotFoundError) as e:
+        rc = args.func(args)
+    except (ValueError, TypeError, ZeroDivisionError, FileNotFoundError, RuntimeError) as e:
         if getattr(args, "json", False):
             print(json.dumps({"error": str(e)}))
         else:
             print(f"mitchell: error: {e}", file=sys.stderr)
         return 2
-    return 0
+    return rc or 0
 
 
 if __name__ == "__main__":

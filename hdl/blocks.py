@@ -4,11 +4,27 @@ Each block matches one function of :mod:`pymodel.reference` and is tested
 against it on its own, so a mismatch is localised to a block.
 """
 
+import functools
+
 from amaranth.hdl import Cat, Const, Module, Mux
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
 __all__ = ["LeadingOneDetector", "LogConverter", "FractionAdder", "Antilog", "index_bits"]
+
+
+def checked_init(init):
+    """For a component ``__init__`` that checks its parameters: a component whose
+    constructor raised was never meant to be used, so Amaranth must not later warn
+    that it was "created but never used" (the user already has the clear error)."""
+    @functools.wraps(init)
+    def wrapper(self, *args, **kwargs):
+        try:
+            init(self, *args, **kwargs)
+        except Exception:
+            self._MustUse__silence = True
+            raise
+    return wrapper
 
 
 def index_bits(n):
@@ -54,6 +70,7 @@ class LeadingOneDetector(wiring.Component):
     Combinational (no latency).
     """
 
+    @checked_init
     def __init__(self, *, width):
         _check_pos_int("width", width, 2, 64)
         self.width = width
@@ -94,6 +111,7 @@ class LogConverter(wiring.Component):
     Combinational (no latency).
     """
 
+    @checked_init
     def __init__(self, *, width, frac_bits):
         _check_pos_int("width", width, 2, 64)
         _check_pos_int("frac_bits", frac_bits, 0, width - 1)
@@ -135,6 +153,7 @@ class FractionAdder(wiring.Component):
     Combinational (no latency).
     """
 
+    @checked_init
     def __init__(self, *, frac_bits, subtract=False):
         _check_pos_int("frac_bits", frac_bits, 0, 63)
         self.frac_bits, self.subtract = frac_bits, bool(subtract)
@@ -180,6 +199,7 @@ class Antilog(wiring.Component):
     Combinational (no latency).
     """
 
+    @checked_init
     def __init__(self, *, frac_bits, shift_bits, offset, out_width, _fault=None):
         _check_pos_int("frac_bits", frac_bits, 0, 63)
         _check_pos_int("shift_bits", shift_bits, 1, 8)

@@ -15,7 +15,7 @@ from amaranth.lib.wiring import In, Out
 
 from pymodel import Mitchell
 
-from .blocks import Antilog, FractionAdder, LogConverter, index_bits
+from .blocks import Antilog, FractionAdder, LogConverter, checked_init, index_bits
 
 __all__ = ["MitchellMultiplier", "MitchellDivider", "create", "MAX_STAGES"]
 
@@ -46,6 +46,7 @@ def _balanced_cuts(depths, stages):
 class _MitchellUnit(wiring.Component):
     _op = None
 
+    @checked_init
     def __init__(self, config, *, stages=0, _fault=None):
         if not isinstance(config, Mitchell):
             raise TypeError(f"config must be a pymodel.Mitchell, got {type(config).__name__}")
@@ -78,9 +79,6 @@ class _MitchellUnit(wiring.Component):
 
     def _out_shape(self, bits):
         return signed(bits) if self.config.signed else unsigned(bits)
-
-    def _depths(self):
-        return [s.depth for s in self._steps(None)]
 
     def elaborate(self, platform):
         m = Module()
@@ -140,9 +138,8 @@ class _MitchellUnit(wiring.Component):
             out = {}
             for side in "ab":
                 lc = LogConverter(width=w, frac_bits=c.frac_bits)
-                if m is not None:
-                    m.submodules[f"log_{side}"] = lc
-                    m.d.comb += lc.v.eq(env[f"m{side}"])
+                m.submodules[f"log_{side}"] = lc
+                m.d.comb += lc.v.eq(env[f"m{side}"])
                 out.update({f"k{side}": lc.k, f"x{side}": lc.x, f"z{side}": lc.zero})
             return out
 
@@ -197,16 +194,14 @@ class MitchellMultiplier(_MitchellUnit):
 
         def add(m, env):
             fa = FractionAdder(frac_bits=f)
-            if m is not None:
-                m.submodules.fraction_adder = fa
-                m.d.comb += [fa.x1.eq(env["xa"]), fa.x2.eq(env["xb"])]
+            m.submodules.fraction_adder = fa
+            m.d.comb += [fa.x1.eq(env["xa"]), fa.x2.eq(env["xb"])]
             return {"f": fa.f, "sh": env["ka"] + env["kb"] + fa.carry, "zero": env["za"] | env["zb"]}
 
         def antilog(m, env):
             al = Antilog(frac_bits=f, shift_bits=shift_bits, offset=0, out_width=pw, _fault=self._fault)
-            if m is not None:
-                m.submodules.antilog = al
-                m.d.comb += [al.sh.eq(env["sh"]), al.f.eq(env["f"])]
+            m.submodules.antilog = al
+            m.d.comb += [al.sh.eq(env["sh"]), al.f.eq(env["f"])]
             return {"mag": al.value}
 
         def out(m, env):
@@ -265,9 +260,8 @@ class MitchellDivider(_MitchellUnit):
 
         def sub(m, env):
             fs = FractionAdder(frac_bits=f, subtract=True)
-            if m is not None:
-                m.submodules.fraction_subtractor = fs
-                m.d.comb += [fs.x1.eq(env["xa"]), fs.x2.eq(env["xb"])]
+            m.submodules.fraction_subtractor = fs
+            m.d.comb += [fs.x1.eq(env["xa"]), fs.x2.eq(env["xb"])]
             borrow = Const(0, 1) if self._fault == "no_borrow" else fs.carry
             # k1 - k2 - borrow + width, kept unsigned: k1 + (width-1-k2) + (1-borrow)
             sh = env["ka"] + (Const(w - 1, lw) - env["kb"])[:lw] + ~borrow
@@ -276,9 +270,8 @@ class MitchellDivider(_MitchellUnit):
         def antilog(m, env):
             al = Antilog(frac_bits=f, shift_bits=shift_bits, offset=qf - w, out_width=mag_w,
                          _fault=self._fault)
-            if m is not None:
-                m.submodules.antilog = al
-                m.d.comb += [al.sh.eq(env["sh"]), al.f.eq(env["f"])]
+            m.submodules.antilog = al
+            m.d.comb += [al.sh.eq(env["sh"]), al.f.eq(env["f"])]
             return {"mag": al.value}
 
         def out(m, env):

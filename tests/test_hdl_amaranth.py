@@ -144,7 +144,7 @@ def test_balanced_cuts():
     assert _balanced_cuts([1, 6, 4, 5, 1], 7) == ([0, 1, 2, 3], 3)
 
 
-def test_component_parameter_errors():
+def test_component_parameter_errors(recwarn):
     with pytest.raises(TypeError, match="config must be a pymodel.Mitchell"):
         create({"width": 8}, "mul")
     with pytest.raises(ValueError, match=r"stages must be in 0..8"):
@@ -153,8 +153,14 @@ def test_component_parameter_errors():
         create(Mitchell(width=8), "add")
     with pytest.raises(ValueError, match=r"frac_bits must be in 0..7"):
         LogConverter(width=8, frac_bits=8)
+    with pytest.raises(ValueError, match=r"subtract|frac_bits must be in 0..63"):
+        FractionAdder(frac_bits=64)
+    import gc
+    gc.collect()     # rejected components must not warn "created but never used"
+    assert not [w for w in recwarn if "never used" in str(w.message)]
 
 
 def test_latency_is_the_stage_count():
-    assert create(Mitchell(width=8), "mul").latency == 0
-    assert create(Mitchell(width=8), "div", stages=4).latency == 4
+    from hdl.verilog import generate
+    assert generate(Mitchell(width=8), "mul")[1].latency == 0
+    assert generate(Mitchell(width=8), "div", stages=4)[1].latency == 4

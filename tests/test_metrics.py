@@ -102,3 +102,21 @@ def test_16_bit_exhaustive_mul():
     m = error_metrics(Mitchell(width=16), "mul")
     assert m["pairs"] == 2 ** 32 and m["min_re_exact"] == "-1/9"
     assert m["mred"] == pytest.approx(0.038486, abs=2e-6)
+
+
+def test_compiled_kernels_survive_numba_cache_reuse(tmp_path):
+    """The two sweep kernels come from one factory; numba's on-disk cache must keep them
+    apart.  One process fills a fresh cache with the divider's, the next runs the product's."""
+    import os
+    import subprocess
+    import sys
+    env = dict(os.environ, NUMBA_CACHE_DIR=str(tmp_path))
+    code = ("import json,sys; from pymodel import Mitchell; from pymodel.metrics import error_metrics; "
+            "print(json.dumps(error_metrics(Mitchell(width=6), sys.argv[1])))")
+    runs = {}
+    for op in ("div", "mul", "div"):
+        r = subprocess.run([sys.executable, "-c", code, op], capture_output=True, text=True, env=env)
+        assert r.returncode == 0, r.stderr
+        runs.setdefault(op, []).append(json.loads(r.stdout))
+    assert runs["mul"][0]["min_re_exact"] == "-1/9" and runs["mul"][0]["max_re"] == 0.0
+    assert runs["div"][0]["max_re_exact"] == "1/8" and runs["div"][0] == runs["div"][1]
