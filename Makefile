@@ -7,7 +7,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] && echo "" || (command -v sudo >/dev/null &&
 APT_TOOLS := iverilog:iverilog verilator:verilator
 PYTEST_WORKERS ?= 2
 
-.PHONY: setup tools demo test test-fast bench clean
+.PHONY: setup tools demo test test-fast bench figures clean
 
 setup: tools $(STAMP)
 
@@ -41,6 +41,13 @@ test-fast: setup
 bench: setup
 	$(PY) benchmarks/bench_errors.py
 	$(PY) benchmarks/bench_cocotb.py
+
+# The README's figures (docs/), from the same commands users run.
+figures: setup
+	$(VENV)/bin/mitchell plot --op mul --width 8 --kind fraction -o docs/fraction_mul_u8.png
+	$(VENV)/bin/mitchell plot --op mul --width 16 --kind heatmap --log2 -o docs/heatmap_mul_u16_log2.png
+	$(VENV)/bin/mitchell plot --op div --width 8 --kind histogram -o docs/histogram_div_u8.png
+	$(VENV)/bin/mitchell plot --kind compare --width 8,12,16 -o docs/compare_8_12_16.png
 
 clean:
 	rm -rf out build sim_build .pytest_cache

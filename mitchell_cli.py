@@ -46,9 +46,12 @@ def _config(args):
     return Mitchell(**kw)
 
 
-def _add_config_args(p, op_choices=("mul", "div")):
+def _add_config_args(p, op_choices=("mul", "div"), width_list=False):
     p.add_argument("--op", choices=op_choices, default="mul", help="operator (default mul)")
-    p.add_argument("--width", type=int, default=8, help="operand width in bits, 2..32 (default 8)")
+    if width_list:
+        p.add_argument("--width", default="8", help="operand width, 2..32; a comma list (8,12,16) for --kind compare")
+    else:
+        p.add_argument("--width", type=int, default=8, help="operand width in bits, 2..32 (default 8)")
     p.add_argument("--frac-bits", type=int, default=None,
                    help="log-fraction bits kept, 0..width-1 (default width-1: no truncation)")
     p.add_argument("--signed", action="store_true", help="two's-complement operands")
@@ -125,7 +128,16 @@ def cmd_demo(args):
                    "mismatches": s["mismatches"], "vectors_per_s": s["vectors_per_s"]})
         text.append(f"  {path}: {s['checked']} vectors, {s['mismatches']} mismatches, "
                     f"{s['vectors_per_s']} vectors/s (latency {comp.latency}, seed {args.seed})")
-    _emit(args, {"errors": results, "hardware": hw}, "\n".join(text))
+    # The default figure set.
+    from pymodel.plots import plot
+    figs = []
+    fig_dir = os.path.join(args.out, "figures")
+    for kind, op in (("heatmap", "mul"), ("surface", "mul"), ("fraction", "mul"), ("fraction", "div"),
+                     ("histogram", "mul"), ("histogram", "div")):
+        figs.append(plot(kind, os.path.join(fig_dir, f"{kind}_{op}_u8.png"), op=op, cfg=cfg)["path"])
+    figs.append(plot("compare", os.path.join(fig_dir, "compare_8_12.png"), widths=[8, 12])["path"])
+    text += ["", "Figures:"] + [f"  {f}" for f in figs]
+    _emit(args, {"errors": results, "hardware": hw, "figures": figs}, "\n".join(text))
     return 0 if all(h["mismatches"] == 0 for h in hw) else 1
 
 
@@ -165,6 +177,57 @@ def cmd_sim(args):
     return 0 if s["mismatches"] == 0 else 1
 
 
+def _widths(text):
+    try:
+        ws = [int(x) for x in str(text).split(",") if x.strip()]
+    except ValueError:
+        raise ValueError(f"--width must be an int or a comma list like 8,12,16, got {text!r}") from None
+    if not ws:
+        raise ValueError("--width needs at least one width")
+    return ws
+
+
+def cmd_plot(args):
+    from pymodel import Mitchell
+    from pymodel.analysis import parse_range
+    from pymodel.plots import plot
+    widths = _widths(args.width)
+    if args.kind == "compare":
+        bar = None
+        if _progress_wanted(args):
+            from tqdm import tqdm
+            bar = tqdm(total=sum(2 * w for w in widths), desc="compare", unit="config", leave=False,
+                       file=sys.stderr)
+        for w in widths:
+            Mitchell(width=w)        # checks each width before the long sweep
+        print(f"seed: {args.seed}", file=sys.stderr)
+        res = plot("compare", args.output, widths=widths, signed=args.signed, seed=args.seed,
+                   progress=bar.update if bar else None)
+        if bar:
+            bar.close()
+        text = [f"wrote {res['path']}", f"{'op':<4} {'width':>5} {'frac_bits':>9} {'MRED':>9} {'min_re':>9} {'max_re':>9}"]
+        text += [f"{r['op']:<4} {r['width']:>5} {r['frac_bits']:>9} {100 * r['mred']:>8.3f}% "
+                 f"{100 * r['min_re']:>8.3f}% {100 * r['max_re']:>8.3f}%" for r in res["rows"]]
+        _emit(args, _clean(res), "\n".join(text))
+        return
+    if len(widths) != 1:
+        raise ValueError(f"--width takes one width for --kind {args.kind} (a list only for compare)")
+    args.width = widths[0]
+    cfg = _config(args)
+    kw = {}
+    if args.kind in ("heatmap", "surface"):
+        kw = {"a_range": parse_range(args.a_range, cfg, "--a-range"), "b_range": parse_range(args.b_range, cfg, "--b-range")}
+        if args.kind == "heatmap":
+            kw["log2"] = args.log2
+    elif args.kind == "histogram":
+        kw = {"cdf": args.cdf, "samples": args.samples, "seed": args.seed}
+        if args.samples is not None or cfg.width > 10:
+            print(f"seed: {args.seed}", file=sys.stderr)
+    res = plot(args.kind, args.output, op=args.op, cfg=cfg, **kw)
+    summary = ", ".join(f"{k}={v}" for k, v in res.items() if k != "path")
+    _emit(args, _clean(res), f"wrote {res['path']}\n{summary}")
+
+
 def build_parser():
     ap = argparse.ArgumentParser(prog="mitchell", description="Mitchell's logarithmic multiplier and divider: "
                                  "golden model, error metrics, HDL and verification.")
@@ -192,6 +255,19 @@ def build_parser():
     p.add_argument("--exhaustive", action="store_true", help="every operand pair instead (width <= 12)")
     p.add_argument("--build-dir", default="build/cocotb", help="root of the per-configuration build directories")
     p.set_defaults(func=cmd_sim)
+
+    from pymodel.plots import KINDS
+    p = sub.add_parser("plot", help="error figures: heatmap, surface, fraction plane, histogram, compare")
+    _add_config_args(p, width_list=True)
+    p.add_argument("--kind", choices=KINDS, required=True)
+    p.add_argument("--a-range", default=None, help="LO:HI of operand a (heatmap, surface)")
+    p.add_argument("--b-range", default=None, help="LO:HI of operand b (heatmap, surface)")
+    p.add_argument("--log2", action="store_true", help="log2 axes (heatmap; positive operands)")
+    p.add_argument("--cdf", action="store_true", help="cumulative distribution (histogram)")
+    p.add_argument("--samples", type=int, default=None, help="random pairs (histogram; default every pair up to 10 bits)")
+    p.add_argument("--seed", type=int, default=0, help="seed of sampled data (default 0)")
+    p.add_argument("-o", "--output", required=True, help="output file: .png, .svg or .pdf")
+    p.set_defaults(func=cmd_plot)
 
     p = sub.add_parser("demo", help="the main job end to end on a default configuration")
     p.add_argument("--out", default="out", help="where the Verilog and build files go (default out/)")

@@ -1,0 +1,182 @@
+"""Error figures (matplotlib, headless): heatmap, surface, fraction plane, histogram, compare.
+
+Each ``plot_*`` draws data from :mod:`pymodel.analysis` into a new 1200x800 px
+figure, saves it (format from the suffix: .png, .svg, .pdf) and returns the
+summary numbers shown in it.
+"""
+
+from pathlib import Path
+
+import numpy as np
+from matplotlib.colors import Normalize
+from matplotlib.figure import Figure
+
+from . import analysis
+from .config import Mitchell
+
+__all__ = ["plot", "KINDS", "FIGSIZE", "DPI"]
+
+KINDS = ("heatmap", "surface", "fraction", "histogram", "compare")
+FIGSIZE, DPI = (12, 8), 100
+SUFFIXES = (".png", ".svg", ".pdf")
+
+
+def _figure():
+    fig = Figure(figsize=FIGSIZE, dpi=DPI)
+    fig.set_layout_engine("constrained")
+    return fig
+
+
+def _title(cfg, op, extra=""):
+    name = {"mul": "multiplier", "div": "divider"}[op]
+    s = (f"Mitchell {name}, {'signed' if cfg.signed else 'unsigned'} {cfg.width}-bit, "
+         f"frac_bits={cfg.frac_bits}")
+    if op == "div":
+        s += f", quotient_frac_bits={cfg.quotient_frac_bits}"
+    return s + (f"\n{extra}" if extra else "")
+
+
+def _norm(re):
+    lim = float(np.nanmax(np.abs(re))) * 100 or 1.0
+    return Normalize(-lim, lim)     # diverging, centred at 0
+
+
+def _save(fig, path):
+    path = Path(path)
+    if path.suffix.lower() not in SUFFIXES:
+        raise ValueError(f"output file must end in one of {SUFFIXES}, got {path.name!r}")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=DPI)
+    return str(path)
+
+
+def plot_heatmap(cfg, op, path, *, a_range=None, b_range=None, log2=False, max_points=analysis.MAX_GRID):
+    g = analysis.error_grid(cfg, op, a_range=a_range, b_range=b_range, max_points=max_points, log2=log2)
+    a, b, re = g["a"], g["b"], g["re"]
+    fig = _figure()
+    ax = fig.add_subplot()
+    mesh = ax.pcolormesh(a, b, 100 * re.T, cmap="RdBu_r", norm=_norm(re), shading="nearest", rasterized=True)
+    cb = fig.colorbar(mesh, ax=ax)
+    cb.set_label("relative error (%)", fontsize=13)
+    if log2:
+        ax.set_xscale("log", base=2)
+        ax.set_yscale("log", base=2)
+    note = (f"decimated to {len(g['a'])} x {len(g['b'])}" if g["decimated"]
+            else f"every pair, {len(g['a'])} x {len(g['b'])}")
+    if log2:
+        note += ", log2 axes, positive operands"
+    ax.set_title(_title(cfg, op, f"relative error over the operand grid ({note})"), fontsize=14)
+    ax.set_xlabel("operand a", fontsize=13)
+    ax.set_ylabel("operand b", fontsize=13)
+    ax.tick_params(labelsize=11)
+    ax.plot(*g["argmin"], marker="o", mfc="none", mec="k", ms=12)
+    ax.annotate(f"min {100 * g['min']:.3f} % at {g['argmin']}", g["argmin"], xytext=(10, 10),
+                textcoords="offset points", fontsize=12)
+    return {"path": _save(fig, path), "decimated": g["decimated"], "grid": [len(g["a"]), len(g["b"])],
+            "min_re": g["min"], "max_re": g["max"], "argmin": list(g["argmin"]), "argmax": list(g["argmax"])}
+
+
+def plot_surface(cfg, op, path, *, a_range=None, b_range=None, max_points=96):
+    g = analysis.error_grid(cfg, op, a_range=a_range, b_range=b_range, max_points=max_points)
+    A, B = np.meshgrid(g["a"], g["b"], indexing="ij")
+    fig = _figure()
+    ax = fig.add_subplot(projection="3d")
+    z = np.where(np.isfinite(g["re"]), 100 * g["re"], np.nan)
+    ax.plot_surface(A, B, z, cmap="RdBu_r", norm=_norm(g["re"]), linewidth=0, antialiased=False,
+                    rcount=len(g["a"]), ccount=len(g["b"]))
+    ax.view_init(elev=35, azim=-125)
+    ax.set_xlabel("operand a", fontsize=12, labelpad=10)
+    ax.set_ylabel("operand b", fontsize=12, labelpad=10)
+    ax.set_zlabel("relative error (%)", fontsize=12, labelpad=10)
+    note = (f"decimated to {len(g['a'])} x {len(g['b'])}" if g["decimated"] else "every pair")
+    ax.set_title(_title(cfg, op, f"relative error surface ({note})"), fontsize=14)
+    return {"path": _save(fig, path), "decimated": g["decimated"], "grid": [len(g["a"]), len(g["b"])],
+            "min_re": g["min"], "max_re": g["max"]}
+
+
+def plot_fraction(cfg, op, path, *, points=256):
+    f = analysis.fraction_grid(cfg, op, points=points)
+    x = f["x1"]
+    fig = _figure()
+    ax = fig.add_subplot()
+    step = x[1] - x[0] if len(x) > 1 else 1.0
+    mesh = ax.imshow(100 * f["re"].T, origin="lower", extent=(0, x[-1] + step, 0, x[-1] + step),
+                     cmap="RdBu_r", norm=_norm(f["re"]), aspect="equal", interpolation="nearest")
+    cb = fig.colorbar(mesh, ax=ax)
+    cb.set_label("relative error (%)", fontsize=13)
+    t = np.linspace(0, 1, 2)
+    if op == "mul":
+        ax.plot(t, 1 - t, "k--", lw=1.5, label="carry boundary x1 + x2 = 1")
+        worst, label = f["argmin"], f"min {100 * f['min']:.3f} %"
+    else:
+        ax.plot(t, t, "k--", lw=1.5, label="borrow boundary x1 = x2")
+        worst, label = f["argmax"], f"max +{100 * f['max']:.3f} %"
+    ax.plot(*worst, marker="x", color="k", ms=14, mew=2.5, label=f"{label} at {worst}")
+    ax.set_xlim(0, 1)
+    ax.set_ylim(0, 1)
+    ax.legend(loc="upper right", fontsize=12, framealpha=0.9)
+    ax.set_xlabel("log fraction x1 of a  (a = 2^k1 (1 + x1))", fontsize=13)
+    ax.set_ylabel("log fraction x2 of b  (b = 2^k2 (1 + x2))", fontsize=13)
+    ax.set_title(_title(cfg, op, f"relative error over the fraction plane, {len(x)} x {len(x)} points"), fontsize=14)
+    return {"path": _save(fig, path), "points": len(x), "min_re": f["min"], "max_re": f["max"],
+            "argmin": list(f["argmin"]), "argmax": list(f["argmax"]), "boundary": f["boundary"]}
+
+
+def plot_histogram(cfg, op, path, *, cdf=False, samples=None, seed=0):
+    d = analysis.error_distribution(cfg, op, samples=samples, seed=seed)
+    re = 100 * d["re"]
+    fig = _figure()
+    ax = fig.add_subplot()
+    if cdf:
+        xs = np.sort(re)
+        ax.plot(xs, np.arange(1, xs.size + 1) / xs.size, lw=2)
+        ax.set_ylabel("fraction of pairs with error <= x", fontsize=13)
+    else:
+        ax.hist(re, bins=200, color="tab:blue", alpha=0.8)
+        ax.set_ylabel("pairs", fontsize=13)
+    for v, name, style in ((100 * d["mean"], "mean (bias)", "k-"), (100 * d["min"], "min", "r--"),
+                           (100 * d["mred"] * np.sign(d["mean"] or 1), "MRED (|error| mean, signed as the bias)", "g:")):
+        ax.axvline(v, color=style[0], ls=style[1:], lw=2, label=f"{name}: {v:+.3f} %")
+    ax.legend(fontsize=12)
+    ax.set_xlabel("relative error (%)", fontsize=13)
+    how = "every pair" if d["exhaustive"] else f"{d['re'].size} random pairs, seed {d['seed']}"
+    ax.set_title(_title(cfg, op, f"distribution of the relative error ({'CDF, ' if cdf else ''}{how})"), fontsize=14)
+    return {"path": _save(fig, path), "pairs": int(d["re"].size), "exhaustive": d["exhaustive"], "seed": d["seed"],
+            "bias": d["mean"], "mred": d["mred"], "min_re": d["min"], "max_re": d["max"]}
+
+
+def plot_compare(widths, path, *, ops=("mul", "div"), signed=False, samples=1 << 20, seed=0, progress=None):
+    rows = analysis.truncation_sweep(widths, ops, signed=signed, samples=samples, seed=seed, progress=progress)
+    fig = _figure()
+    axes = fig.subplots(1, len(ops), squeeze=False)[0]
+    for ax, op in zip(axes, ops):
+        for w in widths:
+            r = [m for m in rows if m["op"] == op and m["width"] == w]
+            f = [m["frac_bits"] for m in r]
+            line, = ax.plot(f, [100 * m["mred"] for m in r], "o-", lw=2, label=f"{w}-bit MRED")
+            ax.plot(f, [100 * m["min_re"] for m in r], "v--", color=line.get_color(), alpha=0.7, label=f"{w}-bit min")
+            ax.plot(f, [100 * m["max_re"] for m in r], "^:", color=line.get_color(), alpha=0.7, label=f"{w}-bit max")
+        ax.axhline(0, color="gray", lw=0.8)
+        ax.set_xlabel("log-fraction bits kept (frac_bits)", fontsize=13)
+        ax.set_ylabel("relative error (%)", fontsize=13)
+        ax.set_title(f"{'multiplier' if op == 'mul' else 'divider'}", fontsize=13)
+        ax.legend(fontsize=9, ncol=2)
+        ax.grid(alpha=0.3)
+    fig.suptitle(f"Mitchell error against log-fraction truncation, {'signed' if signed else 'unsigned'}, "
+                 f"widths {', '.join(map(str, widths))}\n(exhaustive up to 12 bits, else {samples} random pairs, "
+                 f"seed {seed}; lines: MRED, min and max relative error)", fontsize=14)
+    table = [{k: m[k] for k in ("op", "width", "frac_bits", "mred", "min_re", "max_re", "bias", "exhaustive")}
+             for m in rows]
+    return {"path": _save(fig, path), "rows": table}
+
+
+def plot(kind, path, *, op="mul", cfg=None, widths=None, **kw):
+    if kind not in KINDS:
+        raise ValueError(f"kind must be one of {KINDS}, got {kind!r}")
+    if kind == "compare":
+        return plot_compare(widths or [cfg.width], path, **kw)
+    if not isinstance(cfg, Mitchell):
+        raise TypeError(f"cfg must be a pymodel.Mitchell, got {type(cfg).__name__}")
+    fn = {"heatmap": plot_heatmap, "surface": plot_surface, "fraction": plot_fraction,
+          "histogram": plot_histogram}[kind]
+    return fn(cfg, op, path, **kw)
