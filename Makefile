@@ -41,6 +41,7 @@ test-fast: setup
 bench: setup
 	$(PY) benchmarks/bench_errors.py
 	$(PY) benchmarks/bench_cocotb.py
+	$(PY) benchmarks/bench_matmul.py
 
 # The README's figures (docs/), from the same commands users run.
 figures: setup
@@ -48,6 +49,8 @@ figures: setup
 	$(VENV)/bin/mitchell plot --op mul --width 16 --kind heatmap --log2 -o docs/heatmap_mul_u16_log2.png
 	$(VENV)/bin/mitchell plot --op div --width 8 --kind histogram -o docs/histogram_div_u8.png
 	$(VENV)/bin/mitchell plot --kind compare --width 8,12,16 -o docs/compare_8_12_16.png
+	$(VENV)/bin/mitchell nn --model mlp --frac-sweep docs/nn_frac_sweep_mlp.png
+	$(VENV)/bin/mitchell nn --model cnn --frac-sweep docs/nn_frac_sweep_cnn.png
 
 clean:
 	rm -rf out build sim_build .pytest_cache

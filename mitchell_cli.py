@@ -137,7 +137,11 @@ def cmd_demo(args):
         figs.append(plot(kind, os.path.join(fig_dir, f"{kind}_{op}_u8.png"), op=op, cfg=cfg)["path"])
     figs.append(plot("compare", os.path.join(fig_dir, "compare_8_12.png"), widths=[8, 12])["path"])
     text += ["", "Figures:"] + [f"  {f}" for f in figs]
-    _emit(args, {"errors": results, "hardware": hw, "figures": figs}, "\n".join(text))
+    # The NN study: digits MLP with the same bit-exact multiplier.
+    from pymodel.nn.study import run_study
+    nn = run_study(dataset="digits", model="mlp", seed=args.seed, cache_dir=os.path.join(args.out, "nn"))
+    text += ["", "NN accuracy, the 8-bit signed Mitchell multiplier in every MAC:", nn_table([nn])]
+    _emit(args, {"errors": results, "hardware": hw, "figures": figs, "nn": nn}, "\n".join(text))
     return 0 if all(h["mismatches"] == 0 for h in hw) else 1
 
 
@@ -228,6 +232,41 @@ def cmd_plot(args):
     _emit(args, _clean(res), f"wrote {res['path']}\n{summary}")
 
 
+def nn_table(results):
+    lines = [f"{'dataset':<8} {'model':<5} {'test':>5} {'float32':>8} {'int8 exact':>11} {'int8 Mitchell':>14} "
+             f"{'+ fine-tuned':>13}"]
+    for r in results:
+        a = r["accuracy"]
+        lines.append(f"{r['dataset']:<8} {r['model']:<5} {r['test_samples']:>5} {100 * a['float32']:>7.2f}% "
+                     f"{100 * a['int8_exact']:>10.2f}% {100 * a['int8_mitchell']:>13.2f}% "
+                     f"{100 * a['int8_mitchell_finetuned']:>12.2f}%")
+    return "\n".join(lines)
+
+
+def cmd_nn(args):
+    from pymodel.nn.study import run_study
+    bar = None
+    if _progress_wanted(args):
+        from tqdm import tqdm
+        bar = tqdm(desc=f"{args.dataset} {args.model}", unit="epoch", leave=False, file=sys.stderr)
+    print(f"seed: {args.seed}", file=sys.stderr)
+    sweep = list(range(args.width - 1, 0, -1)) if args.frac_sweep else ()
+    r = run_study(dataset=args.dataset, model=args.model, width=args.width, frac_bits=args.frac_bits,
+                  epochs=args.epochs, finetune_epochs=args.finetune_epochs, seed=args.seed, data_dir=args.data_dir,
+                  cache_dir=args.cache_dir, frac_sweep=sweep, progress=bar.update if bar else None)
+    if bar:
+        bar.close()
+    text = [nn_table([r]), f"(int{args.width}, Mitchell frac_bits={r['frac_bits']}, seed {r['seed']}, "
+                           f"float model {'from cache' if r['cached_float_model'] else 'trained'}: {r['cache_file']})"]
+    if args.frac_sweep:
+        from pymodel.plots import plot_nn_frac_sweep
+        r["frac_sweep_plot"] = plot_nn_frac_sweep([r], args.frac_sweep)
+        text.append(f"frac_bits  Mitchell  fine-tuned   ({r['frac_sweep_plot']})")
+        text += [f"{x['frac_bits']:>9} {100 * x['int8_mitchell']:>8.2f}% {100 * x['int8_mitchell_finetuned']:>10.2f}%"
+                 for x in r["frac_sweep"]]
+    _emit(args, r, "\n".join(text))
+
+
 def build_parser():
     ap = argparse.ArgumentParser(prog="mitchell", description="Mitchell's logarithmic multiplier and divider: "
                                  "golden model, error metrics, HDL and verification.")
@@ -268,6 +307,21 @@ def build_parser():
     p.add_argument("--seed", type=int, default=0, help="seed of sampled data (default 0)")
     p.add_argument("-o", "--output", required=True, help="output file: .png, .svg or .pdf")
     p.set_defaults(func=cmd_plot)
+
+    p = sub.add_parser("nn", help="NN accuracy with the bit-exact multiplier: float32, int exact, int Mitchell")
+    p.add_argument("--dataset", choices=("digits", "mnist"), default="digits")
+    p.add_argument("--data-dir", default=None, help="folder with the MNIST/Fashion-MNIST IDX files (mnist)")
+    p.add_argument("--model", choices=("mlp", "cnn"), default="mlp")
+    p.add_argument("--width", type=int, default=8, help="multiplier and quantization width (default 8)")
+    p.add_argument("--frac-bits", type=int, default=None, help="Mitchell log-fraction bits (default width-1)")
+    p.add_argument("--epochs", type=int, default=40, help="float training epochs (default 40)")
+    p.add_argument("--finetune-epochs", type=int, default=3, help="approximation-aware fine-tuning epochs (default 3)")
+    p.add_argument("--seed", type=int, default=0, help="seed of initialisation and batch order (default 0)")
+    p.add_argument("--cache-dir", default="out/nn", help="where trained float models are cached (default out/nn)")
+    p.add_argument("--frac-sweep", metavar="FILE", default=None,
+                   help="also sweep frac_bits from width-1 down to 1 and plot accuracy to FILE")
+    p.add_argument("--json", action="store_true", help="print exactly one JSON object")
+    p.set_defaults(func=cmd_nn)
 
     p = sub.add_parser("demo", help="the main job end to end on a default configuration")
     p.add_argument("--out", default="out", help="where the Verilog and build files go (default out/)")

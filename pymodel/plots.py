@@ -180,3 +180,27 @@ def plot(kind, path, *, op="mul", cfg=None, widths=None, **kw):
     fn = {"heatmap": plot_heatmap, "surface": plot_surface, "fraction": plot_fraction,
           "histogram": plot_histogram}[kind]
     return fn(cfg, op, path, **kw)
+
+
+def plot_nn_frac_sweep(results, path):
+    """Accuracy against ``frac_bits`` from one or more ``run_study(..., frac_sweep=...)`` results."""
+    fig = _figure()
+    ax = fig.add_subplot()
+    for r in results:
+        rows = r["frac_sweep"]
+        f = [x["frac_bits"] for x in rows]
+        line, = ax.plot(f, [100 * x["int8_mitchell"] for x in rows], "o-", lw=2,
+                        label=f"{r['model']}: int{r['width']} Mitchell")
+        ax.plot(f, [100 * x["int8_mitchell_finetuned"] for x in rows], "s--", lw=2, color=line.get_color(),
+                label=f"{r['model']}: int{r['width']} Mitchell, fine-tuned")
+        ax.axhline(100 * r["accuracy"]["int8_exact"], color=line.get_color(), ls=":", lw=1.5,
+                   label=f"{r['model']}: int{r['width']} exact")
+    ax.set_xlabel("log-fraction bits kept (frac_bits)", fontsize=13)
+    ax.set_ylabel("test accuracy (%)", fontsize=13)
+    ax.invert_xaxis()
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=11)
+    r0 = results[0]
+    ax.set_title(f"{r0['dataset']}: accuracy against Mitchell log-fraction truncation "
+                 f"({r0['test_samples']} test images, seed {r0['seed']})", fontsize=14)
+    return _save(fig, path)

@@ -1,0 +1,177 @@
+"""Numpy layers with three forward modes: float32, and int8 through ``approx_matmul``.
+
+Dense and Conv2d (im2col) are the layers with multiplies.  In int8 mode each
+quantizes its input per tensor (scale calibrated on training data) and its weights
+per output channel (symmetric, round to nearest, [-127, 127]), accumulates exactly
+in int64 through ``approx_matmul`` with the given multiplier, and requantizes
+(``acc * s_x * s_w + bias``).  ``backward`` treats the int8 path as its float
+counterpart (straight-through estimator), which is what approximation-aware
+fine-tuning needs.
+"""
+
+import numpy as np
+
+from .matmul import approx_matmul
+
+__all__ = ["Dense", "Conv2d", "ReLU", "MaxPool2d", "Flatten", "softmax_cross_entropy", "Mode", "FLOAT"]
+
+
+class Mode:
+    """How the multiplying layers compute: ``"float"`` (optionally recording input
+    ranges for calibration) or ``"int"`` through ``approx_matmul(multiplier)``, with
+    symmetric quantization to ``[-qmax, qmax]``, ``qmax = 2**(width-1) - 1``."""
+
+    def __init__(self, kind="float", multiplier=None, calibrate=False):
+        if kind not in ("float", "int"):
+            raise ValueError(f"kind must be 'float' or 'int', got {kind!r}")
+        if kind == "int" and (multiplier is None or not multiplier.signed):
+            raise ValueError("the int mode needs a signed multiplier (symmetric quantization)")
+        self.kind, self.multiplier, self.calibrate = kind, multiplier, calibrate
+        self.qmax = (1 << (multiplier.width - 1)) - 1 if multiplier is not None else None
+
+
+FLOAT = Mode("float")
+
+
+def quantize(x, scale, qmax):
+    return np.clip(np.rint(x / scale), -qmax, qmax).astype(np.int64)
+
+
+class _Linear:
+    """Shared by Dense and Conv2d: ``y = cols @ W.T + b`` on 2-D ``cols``."""
+
+    def __init__(self, n_in, n_out, rng):
+        self.W = (rng.standard_normal((n_out, n_in)) * np.sqrt(2.0 / n_in)).astype(np.float32)
+        self.b = np.zeros(n_out, np.float32)
+        self.act_max = None        # largest |input| seen in calibration (per tensor)
+        self.calibrated_max = None
+
+    @property
+    def params(self):
+        return [self.W, self.b]
+
+    def weight_q(self, qmax):
+        """Per-output-channel symmetric weights and their scales."""
+        s_w = np.maximum(np.abs(self.W).max(axis=1), 1e-12) / qmax
+        return quantize(self.W, s_w[:, None], qmax), s_w.astype(np.float32)
+
+    def _matmul(self, cols, mode):
+        if mode.kind == "float":
+            if mode.calibrate:
+                self.act_max = max(self.act_max or 0.0, float(np.abs(cols).max(initial=0.0)))
+            return cols @ self.W.T + self.b
+        if self.calibrated_max is None:
+            raise RuntimeError("int forward before calibration: call calibrate() on training data first")
+        s_x = max(self.calibrated_max, 1e-12) / mode.qmax
+        xq = quantize(cols, s_x, mode.qmax)
+        wq, s_w = self.weight_q(mode.qmax)
+        acc = approx_matmul(xq, wq.T, mode.multiplier)
+        return (acc * (s_x * s_w)[None, :]).astype(np.float32) + self.b
+
+    def _grads(self, cols, dy):
+        self.dW = dy.T @ cols
+        self.db = dy.sum(axis=0)
+        return dy @ self.W
+
+    @property
+    def grads(self):
+        return [self.dW, self.db]
+
+
+class Dense(_Linear):
+    def __init__(self, n_in, n_out, rng):
+        super().__init__(n_in, n_out, rng)
+
+    def forward(self, x, mode):
+        self.x = x
+        return self._matmul(x, mode)
+
+    def backward(self, dy):
+        return self._grads(self.x, dy)
+
+
+class Conv2d(_Linear):
+    """Square kernel, stride 1, zero padding ``pad``; NCHW."""
+
+    def __init__(self, c_in, c_out, k, pad, rng):
+        super().__init__(c_in * k * k, c_out, rng)
+        self.c_in, self.c_out, self.k, self.pad = c_in, c_out, k, pad
+
+    def _cols(self, x):
+        n, c, h, w = x.shape
+        p, k = self.pad, self.k
+        xp = np.pad(x, ((0, 0), (0, 0), (p, p), (p, p)))
+        oh, ow = h + 2 * p - k + 1, w + 2 * p - k + 1
+        win = np.lib.stride_tricks.sliding_window_view(xp, (k, k), axis=(2, 3))   # n, c, oh, ow, k, k
+        cols = win.transpose(0, 2, 3, 1, 4, 5).reshape(n * oh * ow, c * k * k)
+        return np.ascontiguousarray(cols), (n, c, h, w, oh, ow)
+
+    def forward(self, x, mode):
+        cols, self.geom = self._cols(x)
+        self.cols = cols
+        n, _, _, _, oh, ow = self.geom
+        y = self._matmul(cols, mode)
+        return y.reshape(n, oh, ow, self.c_out).transpose(0, 3, 1, 2)
+
+    def backward(self, dy):
+        n, c, h, w, oh, ow = self.geom
+        dy2 = dy.transpose(0, 2, 3, 1).reshape(n * oh * ow, self.c_out)
+        dcols = self._grads(self.cols, dy2).reshape(n, oh, ow, c, self.k, self.k)
+        p = self.pad
+        dxp = np.zeros((n, c, h + 2 * p, w + 2 * p), np.float32)
+        for i in range(self.k):          # col2im: one strided add per kernel offset
+            for j in range(self.k):
+                dxp[:, :, i:i + oh, j:j + ow] += dcols[:, :, :, :, i, j].transpose(0, 3, 1, 2)
+        return dxp[:, :, p:p + h, p:p + w]
+
+
+class ReLU:
+    params = grads = []
+
+    def forward(self, x, mode):
+        self.mask = x > 0
+        return x * self.mask
+
+    def backward(self, dy):
+        return dy * self.mask
+
+
+class MaxPool2d:
+    """2 x 2, stride 2."""
+    params = grads = []
+
+    def forward(self, x, mode):
+        n, c, h, w = x.shape
+        r = x.reshape(n, c, h // 2, 2, w // 2, 2)
+        y = r.max(axis=(3, 5))
+        self.mask = r == y[:, :, :, None, :, None]
+        self.shape = x.shape
+        return y
+
+    def backward(self, dy):
+        d = self.mask * dy[:, :, :, None, :, None]
+        d = d / np.maximum(self.mask.sum(axis=(3, 5), keepdims=True), 1)     # ties share the gradient
+        return d.reshape(self.shape)
+
+
+class Flatten:
+    params = grads = []
+
+    def forward(self, x, mode):
+        self.shape = x.shape
+        return x.reshape(x.shape[0], -1)
+
+    def backward(self, dy):
+        return dy.reshape(self.shape)
+
+
+def softmax_cross_entropy(logits, labels):
+    """Mean cross-entropy loss and its gradient with respect to the logits."""
+    z = logits - logits.max(axis=1, keepdims=True)
+    p = np.exp(z)
+    p /= p.sum(axis=1, keepdims=True)
+    n = logits.shape[0]
+    loss = -np.log(p[np.arange(n), labels] + 1e-12).mean()
+    d = p
+    d[np.arange(n), labels] -= 1
+    return float(loss), (d / n).astype(np.float32)

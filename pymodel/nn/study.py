@@ -1,0 +1,184 @@
+"""Training, post-training quantization, and the accuracy study behind ``mitchell nn``."""
+
+import copy
+import hashlib
+import json
+import os
+
+import numpy as np
+
+from ..config import Mitchell
+from .data import load_digits_split, load_idx_dataset
+from .layers import FLOAT, Conv2d, Dense, Flatten, MaxPool2d, Mode, ReLU, softmax_cross_entropy
+from .matmul import ExactMultiplier
+
+__all__ = ["Model", "build_model", "train", "calibrate", "evaluate", "load_dataset", "run_study", "MODELS",
+           "DATASETS"]
+
+MODELS = ("mlp", "cnn")
+DATASETS = ("digits", "mnist")
+CACHE_VERSION = 1
+
+
+class Model:
+    def __init__(self, layers):
+        self.layers = layers
+
+    def forward(self, x, mode=FLOAT):
+        for layer in self.layers:
+            x = layer.forward(x, mode)
+        return x
+
+    def backward(self, d):
+        for layer in reversed(self.layers):
+            d = layer.backward(d)
+
+    @property
+    def params(self):
+        return [p for layer in self.layers for p in layer.params]
+
+    @property
+    def grads(self):
+        return [g for layer in self.layers for g in layer.grads]
+
+    def predict(self, x, mode=FLOAT, batch=512):
+        return np.concatenate([self.forward(x[i:i + batch], mode).argmax(axis=1) for i in range(0, len(x), batch)])
+
+    def state(self):
+        return [p.copy() for p in self.params]
+
+    def load_state(self, arrays):
+        for p, v in zip(self.params, arrays):
+            if p.shape != v.shape:
+                raise ValueError(f"cached parameter shape {v.shape} does not fit {p.shape}")
+            p[...] = v
+
+
+def build_model(name, in_shape, n_classes, rng):
+    """``mlp``: flatten, dense 128, ReLU, dense.  ``cnn``: two (3x3 conv, ReLU, 2x2 max-pool) blocks
+    of 16 and 32 channels, flatten, dense."""
+    c, h, w = in_shape
+    if name == "mlp":
+        return Model([Flatten(), Dense(c * h * w, 128, rng), ReLU(), Dense(128, n_classes, rng)])
+    if name == "cnn":
+        return Model([Conv2d(c, 16, 3, 1, rng), ReLU(), MaxPool2d(), Conv2d(16, 32, 3, 1, rng), ReLU(),
+                      MaxPool2d(), Flatten(), Dense(32 * (h // 4) * (w // 4), n_classes, rng)])
+    raise ValueError(f"model must be one of {MODELS}, got {name!r}")
+
+
+class Adam:
+    def __init__(self, params, lr, b1=0.9, b2=0.999, eps=1e-8):
+        self.lr, self.b1, self.b2, self.eps, self.t = lr, b1, b2, eps, 0
+        self.m = [np.zeros_like(p) for p in params]
+        self.v = [np.zeros_like(p) for p in params]
+
+    def step(self, params, grads):
+        self.t += 1
+        c1, c2 = 1 - self.b1 ** self.t, 1 - self.b2 ** self.t
+        for p, g, m, v in zip(params, grads, self.m, self.v):
+            m *= self.b1
+            m += (1 - self.b1) * g
+            v *= self.b2
+            v += (1 - self.b2) * g * g
+            p -= (self.lr * (m / c1) / (np.sqrt(v / c2) + self.eps)).astype(p.dtype)
+
+
+def train(model, x, y, *, epochs, lr, rng, batch=32, mode=FLOAT, progress=None, on_epoch=None):
+    """Adam on softmax cross-entropy.  With an int ``mode`` the forward pass is the
+    quantized (approximate) path and the gradients are straight-through."""
+    opt = Adam(model.params, lr)
+    for epoch in range(epochs):
+        order = rng.permutation(len(x))
+        for i in range(0, len(x), batch):
+            idx = order[i:i + batch]
+            _, d = softmax_cross_entropy(model.forward(x[idx], mode), y[idx])
+            model.backward(d)
+            opt.step(model.params, model.grads)
+        if progress is not None:
+            progress()
+        if on_epoch is not None:
+            on_epoch(epoch)
+
+
+def calibrate(model, x, batch=512):
+    """Per-tensor input ranges of every multiplying layer, from float forwards over ``x``."""
+    mode = Mode("float", calibrate=True)
+    for layer in model.layers:
+        if hasattr(layer, "act_max"):
+            layer.act_max = None
+    for i in range(0, len(x), batch):
+        model.forward(x[i:i + batch], mode)
+    for layer in model.layers:
+        if hasattr(layer, "act_max"):
+            layer.calibrated_max = layer.act_max
+
+
+def evaluate(model, x, y, mode=FLOAT):
+    return float((model.predict(x, mode) == y).mean())
+
+
+def load_dataset(name, data_dir=None):
+    if name == "digits":
+        return load_digits_split()
+    if name == "mnist":
+        return load_idx_dataset(data_dir)
+    raise ValueError(f"dataset must be one of {DATASETS}, got {name!r}")
+
+
+def _cache_path(cache_dir, key):
+    h = hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:16]
+    return os.path.join(cache_dir, f"float_{key['dataset']}_{key['model']}_{h}.npz")
+
+
+def run_study(*, dataset="digits", model="mlp", width=8, frac_bits=None, epochs=40, finetune_epochs=3,
+              seed=0, data_dir=None, cache_dir="out/nn", lr=2e-3, finetune_lr=2e-4, frac_sweep=(),
+              progress=None):
+    """Float training (or a cached float model), int PTQ, exact vs Mitchell, and STE fine-tuning.
+
+    Returns ``{"dataset", "model", "test_samples", "accuracy": {"float32", "int8_exact",
+    "int8_mitchell", "int8_mitchell_finetuned"}, ...}``; ``frac_sweep`` adds
+    ``"frac_sweep": [{"frac_bits", "int8_mitchell", "int8_mitchell_finetuned"}]``.
+    """
+    if model not in MODELS:
+        raise ValueError(f"model must be one of {MODELS}, got {model!r}")
+    for name, v in (("epochs", epochs), ("finetune_epochs", finetune_epochs)):
+        if isinstance(v, bool) or not isinstance(v, int) or v < 0:
+            raise ValueError(f"{name} must be an int >= 0, got {v!r}")
+    mitchell = Mitchell(width=width, frac_bits=frac_bits, signed=True)
+    exact = ExactMultiplier(width=width, signed=True)
+    xtr, ytr, xte, yte = load_dataset(dataset, data_dir)
+    rng = np.random.default_rng(seed)
+    net = build_model(model, xtr.shape[1:], int(max(ytr.max(), yte.max())) + 1, rng)
+    key = {"v": CACHE_VERSION, "dataset": dataset, "model": model, "epochs": epochs, "seed": seed, "lr": lr,
+           "n_train": int(len(xtr)), "data_dir": os.path.abspath(data_dir) if data_dir else None}
+    path = _cache_path(cache_dir, key)
+    cached = os.path.exists(path)
+    if cached:
+        with np.load(path) as f:
+            net.load_state([f[f"p{i}"] for i in range(len(net.params))])
+    else:
+        train(net, xtr, ytr, epochs=epochs, lr=lr, rng=rng, progress=progress)
+        os.makedirs(cache_dir, exist_ok=True)
+        np.savez(path, **{f"p{i}": p for i, p in enumerate(net.params)})
+    calibrate(net, xtr)
+    acc = {"float32": evaluate(net, xte, yte),
+           "int8_exact": evaluate(net, xte, yte, Mode("int", exact))}
+
+    def mitchell_pair(cfg):
+        plain = evaluate(net, xte, yte, Mode("int", cfg))
+        tuned = copy.deepcopy(net)
+        train(tuned, xtr, ytr, epochs=finetune_epochs, lr=finetune_lr, rng=np.random.default_rng(seed + 1),
+              mode=Mode("int", cfg), progress=progress)
+        return plain, evaluate(tuned, xte, yte, Mode("int", cfg))
+
+    acc["int8_mitchell"], acc["int8_mitchell_finetuned"] = mitchell_pair(mitchell)
+    out = {"dataset": dataset, "model": model, "test_samples": int(len(xte)), "accuracy": acc,
+           "width": width, "frac_bits": mitchell.frac_bits, "epochs": epochs, "finetune_epochs": finetune_epochs,
+           "seed": seed, "cached_float_model": cached, "cache_file": path}
+    if frac_sweep:
+        rows = []
+        for f in frac_sweep:
+            plain, tuned = mitchell_pair(Mitchell(width=width, frac_bits=f, signed=True))
+            rows.append({"frac_bits": f, "int8_mitchell": plain, "int8_mitchell_finetuned": tuned})
+        out["frac_sweep"] = rows
+    return out
