@@ -267,6 +267,54 @@ def cmd_nn(args):
     _emit(args, r, "\n".join(text))
 
 
+def cost_table(results):
+    lines = [f"{'op':<4} {'width':>5} {'design':<9} {'cells':>7} {'depth':>6} {'iCE40 LUT4':>11} {'Fmax MHz':>9}"]
+    for r in results:
+        c = r["config"]
+        for d in ("mitchell", "exact"):
+            m = r[d]
+            fmax = "n/a" if m["fmax_mhz"] is None else f"{m['fmax_mhz']:.1f}"
+            lines.append(f"{r['op']:<4} {c['width']:>5} {d:<9} {m['cells']:>7} {m['depth']:>6} {m['ice40_luts']:>11} {fmax:>9}")
+        q = r["ratio"]
+        fr = "n/a" if q["fmax_mhz"] is None else f"{100 * q['fmax_mhz']:.0f}%"
+        lines.append(f"{'':<4} {'':>5} {'ratio':<9} {100 * q['cells']:>6.0f}% {100 * q['depth']:>5.0f}% "
+                     f"{100 * q['ice40_luts']:>10.0f}% {fr:>9}")
+    return "\n".join(lines)
+
+
+def cmd_cost(args):
+    from hdl.cost import cost, pareto
+    from pymodel import Mitchell
+    widths = _widths(args.width)
+    cfgs = [Mitchell(width=w, frac_bits=args.frac_bits, signed=args.signed,
+                     quotient_frac_bits=args.quotient_frac_bits) for w in widths]
+    results = [cost(c, args.op, stages=args.stages, fmax=not args.no_fmax, abc=args.abc, cache_dir=args.cache_dir)
+               for c in cfgs]
+    text = [cost_table(results), f"(yosys flow: synth -flatten; abc -g ...{' -fast' if args.abc == 'fast' else ''}; "
+                                 f"stages={args.stages}; {'cached' if all(r['cached'] for r in results) else 'synthesized'})"]
+    obj = results[0] if len(results) == 1 else {"widths": widths, "results": results}
+    if args.plot:
+        from pymodel.plots import plot_pareto
+        bar = None
+        pw = widths if len(widths) > 1 else [8, 16, 24, 32]
+        if _progress_wanted(args):
+            from tqdm import tqdm
+            from hdl.cost import pareto_frac_bits
+            bar = tqdm(total=sum(len(pareto_frac_bits(w)) for w in pw), desc="pareto", unit="design", leave=False,
+                       file=sys.stderr)
+        print("seed: 0", file=sys.stderr)
+        rows = pareto(pw, args.op, signed=args.signed, abc=args.abc, cache_dir=args.cache_dir,
+                      progress=bar.update if bar else None)
+        if bar:
+            bar.close()
+        path = plot_pareto(rows, args.plot, op=args.op)
+        obj = {**obj, "pareto": rows, "pareto_plot": path}
+        text.append(f"Pareto plot: {path}")
+        text += [f"  {r['design']:<9} {r['width']:>3}-bit f{'' if r['frac_bits'] is None else r['frac_bits']:<3} "
+                 f"{r['cells']:>6} cells  MRED {100 * r['mred']:.3f}%" for r in rows]
+    _emit(args, obj, "\n".join(text))
+
+
 def build_parser():
     ap = argparse.ArgumentParser(prog="mitchell", description="Mitchell's logarithmic multiplier and divider: "
                                  "golden model, error metrics, HDL and verification.")
@@ -322,6 +370,17 @@ def build_parser():
                    help="also sweep frac_bits from width-1 down to 1 and plot accuracy to FILE")
     p.add_argument("--json", action="store_true", help="print exactly one JSON object")
     p.set_defaults(func=cmd_nn)
+
+    p = sub.add_parser("cost", help="synthesis cost (yosys, nextpnr-ice40) against exact operators")
+    _add_config_args(p, width_list=True)
+    p.add_argument("--stages", type=int, default=0, help="pipeline registers of the Mitchell design (default 0)")
+    p.add_argument("--abc", choices=("fast", "full"), default="fast",
+                   help="ABC script for the generic gates: fast (delay-preserving, default) or full")
+    p.add_argument("--no-fmax", action="store_true", help="skip place-and-route (nextpnr-ice40)")
+    p.add_argument("--plot", metavar="FILE", default=None,
+                   help="also a Pareto plot of MRED against cells (widths given, or 8,16,24,32) with frac_bits sweeps")
+    p.add_argument("--cache-dir", default="out/cost", help="result cache (default out/cost)")
+    p.set_defaults(func=cmd_cost)
 
     p = sub.add_parser("demo", help="the main job end to end on a default configuration")
     p.add_argument("--out", default="out", help="where the Verilog and build files go (default out/)")

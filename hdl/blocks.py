@@ -40,6 +40,29 @@ def _check_pos_int(name, value, lo, hi=None):
         raise ValueError(f"{name} must be in {rng}, got {value}")
 
 
+def prefix_add(a, b, cin):
+    """``(sum, carry_out)`` of ``a + b + cin`` as a Sklansky parallel-prefix adder.
+
+    log2(n) levels of generate/propagate merges; yosys would map ``+`` to a ripple
+    carry chain, which on the fraction adder is the multiplier's critical path.
+    """
+    n = len(a)
+    g = [a[i] & b[i] for i in range(n)]
+    p = [a[i] ^ b[i] for i in range(n)]
+    G, P = list(g), list(p)
+    G[0] = g[0] | (p[0] & cin)          # fold the carry in at bit 0
+    d = 1
+    while d < n:
+        for i in range(n):
+            if (i // d) % 2 == 1:
+                j = (i // (2 * d)) * 2 * d + d - 1
+                G[i] = G[i] | (P[i] & G[j])
+                P[i] = P[i] & P[j]
+        d *= 2
+    carries = [cin] + G[:-1]
+    return Cat(*[p[i] ^ carries[i] for i in range(n)]), G[n - 1]
+
+
 def _lod_tree(bits):
     """(any one, position of the leading one) of a power-of-two-long bit list; log depth."""
     if len(bits) == 2:
@@ -133,7 +156,8 @@ class LogConverter(wiring.Component):
 
 
 class FractionAdder(wiring.Component):
-    """Fraction adder (multiplier) or subtractor (divider) of two log fractions.
+    """Fraction adder (multiplier) or subtractor (divider) of two log fractions:
+    a Sklansky parallel-prefix adder (log depth).
 
     Parameters
     ----------
@@ -164,20 +188,22 @@ class FractionAdder(wiring.Component):
         f = self.frac_bits
         if f == 0:
             return m
-        if self.subtract:
-            t = (Cat(self.x1, Const(1, 1)) - self.x2)[:f + 1]   # 2^F + x1 - x2 > 0
-            m.d.comb += [self.f.eq(t[:f]), self.carry.eq(~t[f])]
+        if self.subtract:      # x1 - x2 = x1 + ~x2 + 1; no carry out means a borrow
+            total, cout = prefix_add(self.x1, ~self.x2, Const(1, 1))
+            m.d.comb += [self.f.eq(total), self.carry.eq(~cout)]
         else:
-            t = self.x1 + self.x2
-            m.d.comb += [self.f.eq(t[:f]), self.carry.eq(t[f])]
+            total, cout = prefix_add(self.x1, self.x2, Const(0, 1))
+            m.d.comb += [self.f.eq(total), self.carry.eq(cout)]
         return m
 
 
 class Antilog(wiring.Component):
-    """Antilog: ``floor(2**(sh + offset) * (1 + f / 2**frac_bits))``, a left shifter.
+    """Antilog: ``floor(2**(sh + carry + offset) * (1 + f / 2**frac_bits))``, a left shifter.
 
-    The exponent arrives as an unsigned shift ``sh``; ``offset`` (a constant,
-    possibly negative) is its minimum, so no signed logic is needed.
+    The shift amount ``sh`` is ready early (it is a sum of leading-one positions); the
+    fraction adder's late ``carry`` only selects the shifter's data, ``(1.f) << carry``,
+    rather than steering every shifter level.  ``offset`` (a constant, possibly
+    negative) is the exponent of ``sh == carry == 0``, so no signed logic is needed.
 
     Parameters
     ----------
@@ -186,13 +212,14 @@ class Antilog(wiring.Component):
     shift_bits : int
         Width of ``sh``.
     offset : int
-        Exponent of ``sh == 0``.
+        Exponent of ``sh == carry == 0``.
     out_width : int
         Width of the result; callers guarantee it holds every value.
 
     Attributes
     ----------
     sh : Signal(shift_bits), in
+    carry : Signal(1), in
     f : Signal(frac_bits), in
     value : Signal(out_width), out
 
@@ -207,11 +234,12 @@ class Antilog(wiring.Component):
         if isinstance(offset, bool) or not isinstance(offset, int):
             raise TypeError(f"offset must be an int, got {offset!r}")
         self.frac_bits, self.offset, self._fault = frac_bits, offset, _fault
-        super().__init__({"sh": In(shift_bits), "f": In(frac_bits), "value": Out(out_width)})
+        super().__init__({"sh": In(shift_bits), "carry": In(1), "f": In(frac_bits), "value": Out(out_width)})
 
     def elaborate(self, platform):
         m = Module()
-        mant = Cat(self.f, Const(1, 1))                  # 1.f
+        one_f = Cat(self.f, Const(1, 1))                              # 1.f
+        mant = Mux(self.carry, Cat(Const(0, 1), one_f), one_f)       # (1.f) << carry
         t = mant << self.sh
         drop = self.frac_bits - self.offset              # constant right shift
         if drop >= 0:

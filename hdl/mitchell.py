@@ -196,12 +196,13 @@ class MitchellMultiplier(_MitchellUnit):
             fa = FractionAdder(frac_bits=f)
             m.submodules.fraction_adder = fa
             m.d.comb += [fa.x1.eq(env["xa"]), fa.x2.eq(env["xb"])]
-            return {"f": fa.f, "sh": env["ka"] + env["kb"] + fa.carry, "zero": env["za"] | env["zb"]}
+            # The carry goes to the antilog's data, not into its shift amount (off the critical path).
+            return {"f": fa.f, "carry": fa.carry, "sh": env["ka"] + env["kb"], "zero": env["za"] | env["zb"]}
 
         def antilog(m, env):
             al = Antilog(frac_bits=f, shift_bits=shift_bits, offset=0, out_width=pw, _fault=self._fault)
             m.submodules.antilog = al
-            m.d.comb += [al.sh.eq(env["sh"]), al.f.eq(env["f"])]
+            m.d.comb += [al.sh.eq(env["sh"]), al.carry.eq(env["carry"]), al.f.eq(env["f"])]
             return {"mag": al.value}
 
         def out(m, env):
@@ -212,7 +213,7 @@ class MitchellMultiplier(_MitchellUnit):
 
         return self._common_steps(m) + [
             _Step("add", lw + 1, {"xa", "xb", "ka", "kb", "za", "zb"}, add),
-            _Step("antilog", shift_bits, {"f", "sh"}, antilog),
+            _Step("antilog", shift_bits, {"f", "carry", "sh"}, antilog),
             _Step("out", index_bits(pw) if c.signed else 1, {"mag", "zero", "neg"}, out),
         ]
 
@@ -263,15 +264,16 @@ class MitchellDivider(_MitchellUnit):
             m.submodules.fraction_subtractor = fs
             m.d.comb += [fs.x1.eq(env["xa"]), fs.x2.eq(env["xb"])]
             borrow = Const(0, 1) if self._fault == "no_borrow" else fs.carry
-            # k1 - k2 - borrow + width, kept unsigned: k1 + (width-1-k2) + (1-borrow)
-            sh = env["ka"] + (Const(w - 1, lw) - env["kb"])[:lw] + ~borrow
-            return {"f": fs.f, "sh": sh}
+            # exponent k1 - k2 - borrow + width, kept unsigned: k1 + (width-1-k2) + (1-borrow);
+            # the borrow goes to the antilog's data, not into its shift amount
+            sh = env["ka"] + (Const(w - 1, lw) - env["kb"])[:lw]
+            return {"f": fs.f, "carry": ~borrow, "sh": sh}
 
         def antilog(m, env):
             al = Antilog(frac_bits=f, shift_bits=shift_bits, offset=qf - w, out_width=mag_w,
                          _fault=self._fault)
             m.submodules.antilog = al
-            m.d.comb += [al.sh.eq(env["sh"]), al.f.eq(env["f"])]
+            m.d.comb += [al.sh.eq(env["sh"]), al.carry.eq(env["carry"]), al.f.eq(env["f"])]
             return {"mag": al.value}
 
         def out(m, env):
@@ -285,7 +287,7 @@ class MitchellDivider(_MitchellUnit):
 
         return self._common_steps(m) + [
             _Step("sub", lw + 1, {"xa", "xb", "ka", "kb"}, sub),
-            _Step("antilog", shift_bits, {"f", "sh"}, antilog),
+            _Step("antilog", shift_bits, {"f", "carry", "sh"}, antilog),
             _Step("out", index_bits(mag_w) if c.signed else 1, {"mag", "za", "zb", "neg", "a_neg"}, out),
         ]
 

@@ -204,3 +204,28 @@ def plot_nn_frac_sweep(results, path):
     ax.set_title(f"{r0['dataset']}: accuracy against Mitchell log-fraction truncation "
                  f"({r0['test_samples']} test images, seed {r0['seed']})", fontsize=14)
     return _save(fig, path)
+
+
+def plot_pareto(rows, path, *, op="mul", title_note=""):
+    """MRED against generic gate count: Mitchell designs per width and truncation, exact designs at MRED 0."""
+    fig = _figure()
+    ax = fig.add_subplot()
+    widths = sorted({r["width"] for r in rows})
+    for w in widths:
+        mit = sorted((r for r in rows if r["width"] == w and r["design"] == "mitchell"), key=lambda r: r["cells"])
+        line, = ax.plot([r["cells"] for r in mit], [100 * r["mred"] for r in mit], "o-", lw=2, ms=7,
+                        label=f"Mitchell {w}-bit")
+        for r in mit:
+            ax.annotate(f"f{r['frac_bits']}", (r["cells"], 100 * r["mred"]), xytext=(4, 4),
+                        textcoords="offset points", fontsize=9, color=line.get_color())
+        for r in rows:
+            if r["width"] == w and r["design"] == "exact":
+                ax.plot([r["cells"]], [0], "*", ms=16, color=line.get_color(), label=f"exact {w}-bit")
+    ax.set_xscale("log")
+    ax.set_xlabel("generic gates (yosys synth + abc -g, cells)", fontsize=13)
+    ax.set_ylabel("MRED (%)", fontsize=13)
+    ax.grid(alpha=0.3, which="both")
+    ax.legend(fontsize=10, ncol=2)
+    name = "multiplier" if op == "mul" else "divider"
+    ax.set_title(f"Mitchell {name}: error against gate count (fN = frac_bits kept){title_note}", fontsize=14)
+    return _save(fig, path)

@@ -64,12 +64,13 @@ def test_fraction_adder(frac_bits, subtract):
 
 @pytest.mark.parametrize("frac_bits, offset, shift_bits, out_width", [(7, 0, 4, 16), (3, -8, 4, 16), (7, 0, 5, 32)])
 def test_antilog(frac_bits, offset, shift_bits, out_width):
-    cases = [(sh, f) for sh in range(1 << shift_bits) for f in range(0, 1 << frac_bits, max(1, (1 << frac_bits) // 16))]
+    cases = [(sh, c, f) for sh in range((1 << shift_bits) - 1) for c in (0, 1)
+             for f in range(0, 1 << frac_bits, max(1, (1 << frac_bits) // 16))]
     dut = Antilog(frac_bits=frac_bits, shift_bits=shift_bits, offset=offset, out_width=out_width)
-    got = run_comb(dut, cases, ["sh", "f"], ["value"])
+    got = run_comb(dut, cases, ["sh", "carry", "f"], ["value"])
     mask = (1 << out_width) - 1
-    for (sh, f), (v,) in zip(cases, got):
-        assert v == R.antilog(sh + offset, f, frac_bits) & mask, (sh, f)
+    for (sh, c, f), (v,) in zip(cases, got):
+        assert v == R.antilog(sh + c + offset, f, frac_bits) & mask, (sh, c, f)
 
 
 UNIT_CONFIGS = [dict(width=8), dict(width=8, signed=True), dict(width=8, frac_bits=3),

@@ -1,0 +1,213 @@
+"""Hardware cost of the generated Verilog against exact operators, with Yosys and nextpnr-ice40.
+
+Metrics per design:
+
+- ``cells``: generic gates after ``synth -flatten; abc -g AND,NAND,OR,NOR,XOR,XNOR,MUX -fast``;
+- ``depth``: ``ltp -noff`` on that netlist (gates on the longest path);
+
+``abc="fast"`` (the default) runs ABC's delay-preserving script.  ``abc="full"`` runs its
+default script, whose area recovery turns log-depth adders back into ripple chains in
+every design (the exact 16-bit multiplier goes from depth 34 to 59), so its depth says
+more about ABC's heuristics than about the architecture.  Both are reported in the README.
+- ``ice40_luts``: ``SB_LUT4`` cells after ``synth_ice40`` (no DSPs);
+- ``fmax_mhz``: nextpnr-ice40's estimate (HX8K) for the design registered at its inputs and outputs.
+
+Results are cached by a hash of the design text and the tool versions.
+"""
+
+import hashlib
+import json
+import os
+import re
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+
+from pymodel import Mitchell
+
+from .verilog import generate, ports_of
+
+__all__ = ["cost", "exact_verilog", "registered_wrapper", "synth_metrics", "tool_versions", "check_tools"]
+
+GENERIC_GATES = "AND,NAND,OR,NOR,XOR,XNOR,MUX"
+DEVICE = ("--hx8k", "--package", "ct256")
+
+
+def check_tools(fmax=True):
+    need = ["yosys"] + (["nextpnr-ice40"] if fmax else [])
+    for tool in need:
+        if shutil.which(tool) is None:
+            raise FileNotFoundError(f"{tool} not found: install the Debian package '{tool}' (or run 'make setup')")
+
+
+def tool_versions(fmax=True):
+    v = {"yosys": subprocess.run(["yosys", "-V"], capture_output=True, text=True).stdout.strip()}
+    if fmax:
+        r = subprocess.run(["nextpnr-ice40", "--version"], capture_output=True, text=True)
+        v["nextpnr-ice40"] = (r.stdout + r.stderr).strip().splitlines()[0]
+    return v
+
+
+def _decl(p):
+    rng = f"[{p['width'] - 1}:0] " if p["width"] > 1 else ""
+    return f"{'signed ' if p['signed'] else ''}{rng}{p['name']}"
+
+
+def exact_verilog(cfg, op, name):
+    """An exact multiplier (``a*b``) or divider (``floor``/toward-zero ``a * 2**Q / b``, with
+    ``dbz`` and the same saturated quotient as Mitchell's) of ``cfg``'s widths and signedness."""
+    w, s = cfg.width, cfg.signed
+    sg = "signed " if s else ""
+    if op == "mul":
+        return (f"module {name}(input {sg}[{w - 1}:0] a, input {sg}[{w - 1}:0] b, "
+                f"output {sg}[{2 * w - 1}:0] p);\n  assign p = a * b;\nendmodule\n")
+    qf, qw = cfg.quotient_frac_bits, cfg.quotient_width
+    mag = w + qf
+    sat_pos = f"{{{qw - mag}'b0, {{{mag}{{1'b1}}}}}}" if qw > mag else f"{{{mag}{{1'b1}}}}"
+    sat = (f"(a < 0 ? {{1'b1, {mag}'b0}} : {sat_pos})" if s else sat_pos)
+    # The quotient gets its own wire: in one expression with the (unsigned) concatenation
+    # of the saturated value, Verilog would evaluate the division unsigned.
+    return (f"module {name}(input {sg}[{w - 1}:0] a, input {sg}[{w - 1}:0] b, "
+            f"output {sg}[{qw - 1}:0] q, output dbz);\n"
+            f"  wire {sg}[{qw - 1}:0] num = a;\n"
+            f"  wire {sg}[{qw - 1}:0] den = b;\n"
+            f"  wire {sg}[{qw - 1}:0] quo = (num <<< {qf}) / den;\n"
+            f"  wire [{qw - 1}:0] sat = {sat};\n"
+            f"  assign dbz = (b == 0);\n"
+            f"  assign q = dbz ? sat : quo;\n"
+            f"endmodule\n")
+
+
+def registered_wrapper(core, ports, name):
+    """``name`` wraps module ``core``: every data input and output through a register on ``clk``.
+    Handshake inputs are tied to 'always valid / always ready'."""
+    lines = [f"module {name}(input clk,"]
+    data = [p for p in ports if p["name"] not in ("clk", "rst", "i_valid", "i_ready", "o_valid", "o_ready")]
+    lines.append(",\n".join(f"  {'input' if p['direction'] == 'in' else 'output reg'} {_decl(p)}" for p in data))
+    lines.append(");")
+    conns = []
+    for p in data:
+        lines.append(f"  reg {_decl({**p, 'name': p['name'] + '_r'})};" if p["direction"] == "in"
+                     else f"  wire {_decl({**p, 'name': p['name'] + '_w'})};")
+        conns.append(f".{p['name']}({p['name']}_r)" if p["direction"] == "in" else f".{p['name']}({p['name']}_w)")
+    names = {p["name"] for p in ports}
+    if "clk" in names:
+        conns += [".clk(clk)", ".rst(1'b0)", ".i_valid(1'b1)", ".o_ready(1'b1)"]
+    lines.append(f"  {core} core({', '.join(conns)});")
+    lines.append("  always @(posedge clk) begin")
+    for p in data:
+        lines.append(f"    {p['name']}_r <= {p['name']};" if p["direction"] == "in" else f"    {p['name']} <= {p['name']}_w;")
+    lines.append("  end\nendmodule\n")
+    return "\n".join(lines)
+
+
+def _run(cmd, cwd, what):
+    r = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True)
+    if r.returncode != 0:
+        tail = "\n".join((r.stdout + r.stderr).strip().splitlines()[-15:])
+        raise RuntimeError(f"{what} failed ({' '.join(cmd[:2])}):\n{tail}")
+    return r.stdout + r.stderr
+
+
+ABC_FLOWS = ("fast", "full")
+
+
+def synth_metrics(verilog_text, top, *, wrapper=None, fmax=True, abc="fast", cache_dir=None):
+    """Cells, depth, iCE40 LUTs (and Fmax, via ``wrapper`` = (text, top) of the registered design)."""
+    if abc not in ABC_FLOWS:
+        raise ValueError(f"abc must be one of {ABC_FLOWS}, got {abc!r}")
+    versions = tool_versions(fmax)
+    key = hashlib.sha256(json.dumps([verilog_text, top, wrapper, fmax, abc, versions]).encode()).hexdigest()[:24]
+    if cache_dir:
+        path = os.path.join(cache_dir, f"{top}_{key}.json")
+        if os.path.exists(path):
+            with open(path) as f:
+                return {**json.load(f), "cached": True}
+    with tempfile.TemporaryDirectory() as d:
+        d = Path(d)
+        (d / "design.v").write_text(verilog_text)
+        fast = " -fast" if abc == "fast" else ""
+        _run(["yosys", "-q", "-p", f"read_verilog design.v; synth -flatten -top {top}; "
+              f"abc -g {GENERIC_GATES}{fast}; opt_clean; tee -o stat.txt stat; tee -o ltp.txt ltp -noff"],
+                   d, f"yosys generic synthesis of {top}")
+        stat = (d / "stat.txt").read_text()
+        ltp = (d / "ltp.txt").read_text()
+        cells = int(re.search(r"Number of cells:\s+(\d+)", stat).group(1))
+        depth = int(re.search(r"Longest topological path in \S+ \(length=(\d+)\)", ltp).group(1))
+        _run(["yosys", "-q", "-p", f"read_verilog design.v; synth_ice40 -top {top}; tee -o ice.txt stat"],
+             d, f"yosys synth_ice40 of {top}")
+        m = re.search(r"SB_LUT4\s+(\d+)", (d / "ice.txt").read_text())
+        res = {"cells": cells, "depth": depth, "ice40_luts": int(m.group(1)) if m else 0, "fmax_mhz": None}
+        if fmax:
+            wtext, wtop = wrapper
+            (d / "wrapped.v").write_text(verilog_text + "\n" + wtext)
+            _run(["yosys", "-q", "-p", f"read_verilog wrapped.v; synth_ice40 -top {wtop} -json wrapped.json"],
+                 d, f"yosys synth_ice40 of {wtop}")
+            log = _run(["nextpnr-ice40", *DEVICE, "--json", "wrapped.json", "--freq", "1", "--seed", "1",
+                        "--timing-allow-fail"], d, f"nextpnr-ice40 of {wtop}")
+            freqs = re.findall(r"Max frequency for clock '[^']*': ([\d.]+) MHz", log)
+            res["fmax_mhz"] = float(freqs[-1]) if freqs else None
+    res["tools"] = versions
+    if cache_dir:
+        os.makedirs(cache_dir, exist_ok=True)
+        with open(path, "w") as f:
+            json.dump(res, f)
+    return {**res, "cached": False}
+
+
+def cost(cfg, op, *, stages=0, fmax=True, abc="fast", cache_dir="out/cost"):
+    """Mitchell's ``op`` of ``cfg`` against the exact operator of the same widths, in one run.
+
+    Returns ``{"config", "op", "stages", "mitchell": {cells, depth, ice40_luts, fmax_mhz},
+    "exact": {...}, "ratio": {...}}``.  The exact baseline is combinational; both are
+    registered at their inputs and outputs for Fmax.
+    """
+    if not isinstance(cfg, Mitchell):
+        raise TypeError(f"cfg must be a pymodel.Mitchell, got {type(cfg).__name__}")
+    if op not in ("mul", "div"):
+        raise ValueError(f"op must be 'mul' or 'div', got {op!r}")
+    check_tools(fmax)
+    text, comp, name = generate(cfg, op, stages=stages)
+    ports = ports_of(comp)
+    mitchell = synth_metrics(text, name, wrapper=(registered_wrapper(name, ports, name + "_reg"), name + "_reg"),
+                             fmax=fmax, abc=abc, cache_dir=cache_dir)
+    ename = f"exact_{op}_{'s' if cfg.signed else 'u'}{cfg.width}" + (f"_q{cfg.quotient_frac_bits}" if op == "div" else "")
+    etext = exact_verilog(cfg, op, ename)
+    eports = [p for p in ports if p["name"] in ("a", "b", "p", "q", "dbz")]
+    exact = synth_metrics(etext, ename, wrapper=(registered_wrapper(ename, eports, ename + "_reg"), ename + "_reg"),
+                          fmax=fmax, abc=abc, cache_dir=cache_dir)
+    keys = ("cells", "depth", "ice40_luts", "fmax_mhz")
+    ratio = {k: (mitchell[k] / exact[k] if mitchell[k] is not None and exact[k] else None) for k in keys}
+    return {"config": cfg.as_dict(), "op": op, "stages": stages, "module": name, "abc": abc,
+            "mitchell": {k: mitchell[k] for k in keys}, "exact": {k: exact[k] for k in keys}, "ratio": ratio,
+            "cached": mitchell["cached"] and exact["cached"], "tools": mitchell["tools"]}
+
+
+def pareto_frac_bits(width):
+    """The truncation points swept for the Pareto plot at ``width``."""
+    return sorted({width - 1, (3 * width) // 4, width // 2, width // 4, 3, 1} - {0})
+
+
+def pareto(widths, op="mul", *, signed=False, abc="fast", samples=1 << 20, seed=0, cache_dir="out/cost",
+           progress=None):
+    """MRED against generic cells for ``widths`` x ``pareto_frac_bits``, plus each width's exact cells."""
+    from pymodel.metrics import error_metrics
+    check_tools(fmax=False)
+    rows = []
+    for w in widths:
+        base = Mitchell(width=w, signed=signed)
+        ename = f"exact_{op}_{'s' if signed else 'u'}{w}" + (f"_q{base.quotient_frac_bits}" if op == "div" else "")
+        ex = synth_metrics(exact_verilog(base, op, ename), ename, fmax=False, abc=abc, cache_dir=cache_dir)
+        rows.append({"width": w, "design": "exact", "frac_bits": None, "cells": ex["cells"], "depth": ex["depth"],
+                     "mred": 0.0})
+        for f in pareto_frac_bits(w):
+            cfg = Mitchell(width=w, frac_bits=f, signed=signed)
+            text, _, name = generate(cfg, op)
+            r = synth_metrics(text, name, fmax=False, abc=abc, cache_dir=cache_dir)
+            m = error_metrics(cfg, op, samples=None if w <= 12 else samples, seed=seed)
+            rows.append({"width": w, "design": "mitchell", "frac_bits": f, "cells": r["cells"], "depth": r["depth"],
+                         "mred": m["mred"], "exhaustive": m["exhaustive"]})
+            if progress is not None:
+                progress()
+    return rows
