@@ -39,15 +39,21 @@ def _clean(obj):
 
 
 def _config(args):
-    from pymodel import Mitchell
+    from pymodel import FloatMitchell, Mitchell
+    if args.op == "fmul":
+        return FloatMitchell(args.format)
     kw = {"width": args.width, "frac_bits": args.frac_bits, "signed": args.signed}
     if getattr(args, "quotient_frac_bits", None) is not None:
         kw["quotient_frac_bits"] = args.quotient_frac_bits
     return Mitchell(**kw)
 
 
-def _add_config_args(p, op_choices=("mul", "div"), width_list=False):
-    p.add_argument("--op", choices=op_choices, default="mul", help="operator (default mul)")
+def _add_config_args(p, op_choices=("mul", "div", "fmul"), width_list=False):
+    p.add_argument("--op", choices=op_choices, default="mul",
+                   help="operator (default mul)" + ("; fmul: float Mitchell, see --format" if "fmul" in op_choices else ""))
+    if "fmul" in op_choices:
+        p.add_argument("--format", choices=("fp32", "fp16", "bf16"), default="fp32",
+                       help="float format of --op fmul (default fp32)")
     if width_list:
         p.add_argument("--width", default="8", help="operand width, 2..32; a comma list (8,12,16) for --kind compare")
     else:
@@ -85,8 +91,22 @@ def errors_table(m):
 
 
 def cmd_errors(args):
-    from pymodel.metrics import error_metrics
+    from pymodel.metrics import error_metrics, float_error_metrics
     cfg = _config(args)
+    if args.op == "fmul":
+        print(f"seed: {args.seed}", file=sys.stderr)
+        m = float_error_metrics(cfg, samples=args.samples, seed=args.seed)
+        rows = [("configuration", f"fmul {cfg.fmt} (bits(x) + bits(y) - bits(1.0))"),
+                ("pairs", f"{m['pairs']} ({'every mantissa pair' if m['exhaustive'] else 'sampled mantissas'}, "
+                          f"random signs and exponents, seed {m['seed']})"),
+                ("min relative error", f"{_pct(m['min_re'])}  at {m['min_re_operands']}  (= {m['min_re_exact']})"),
+                ("max relative error", f"{_pct(m['max_re'])}  at {m['max_re_operands']}"),
+                ("bias (mean rel. err.)", _pct(m["bias"])),
+                ("MRED", _pct(m["mred"]).replace("+", "")),
+                ("EP (error probability)", f"{m['ep']:.6f}")]
+        wd = max(len(k) for k, _ in rows)
+        _emit(args, m, "\n".join(f"{k:<{wd}}  {v}" for k, v in rows))
+        return
     if args.samples is not None or cfg.width > 16:
         print(f"seed: {args.seed}", file=sys.stderr)
     m = _clean(error_metrics(cfg, args.op, samples=args.samples, seed=args.seed,
@@ -218,6 +238,11 @@ def cmd_plot(args):
         raise ValueError(f"--width takes one width for --kind {args.kind} (a list only for compare)")
     args.width = widths[0]
     cfg = _config(args)
+    if args.op == "fmul":
+        print(f"seed: {args.seed}", file=sys.stderr)
+        res = plot(args.kind, args.output, op="fmul", cfg=cfg, cdf=args.cdf, samples=args.samples, seed=args.seed)
+        _emit(args, _clean(res), f"wrote {res['path']}\n" + ", ".join(f"{k}={v}" for k, v in res.items() if k != "path"))
+        return
     kw = {}
     if args.kind in ("heatmap", "surface"):
         kw = {"a_range": parse_range(args.a_range, cfg, "--a-range"), "b_range": parse_range(args.b_range, cfg, "--b-range")}
@@ -273,7 +298,7 @@ def cost_table(results):
         c = r["config"]
         for d in ("mitchell", "exact"):
             m = r[d]
-            fmax = "n/a" if m["fmax_mhz"] is None else f"{m['fmax_mhz']:.1f}"
+            fmax = ("no fit" if d in r.get("notes", {}) else "n/a") if m["fmax_mhz"] is None else f"{m['fmax_mhz']:.1f}"
             lines.append(f"{r['op']:<4} {c['width']:>5} {d:<9} {m['cells']:>7} {m['depth']:>6} {m['ice40_luts']:>11} {fmax:>9}")
         q = r["ratio"]
         fr = "n/a" if q["fmax_mhz"] is None else f"{100 * q['fmax_mhz']:.0f}%"
@@ -372,7 +397,7 @@ def build_parser():
     p.set_defaults(func=cmd_nn)
 
     p = sub.add_parser("cost", help="synthesis cost (yosys, nextpnr-ice40) against exact operators")
-    _add_config_args(p, width_list=True)
+    _add_config_args(p, op_choices=("mul", "div"), width_list=True)
     p.add_argument("--stages", type=int, default=0, help="pipeline registers of the Mitchell design (default 0)")
     p.add_argument("--abc", choices=("fast", "full"), default="fast",
                    help="ABC script for the generic gates: fast (delay-preserving, default) or full")

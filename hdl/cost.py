@@ -144,10 +144,17 @@ def synth_metrics(verilog_text, top, *, wrapper=None, fmax=True, abc="fast", cac
             (d / "wrapped.v").write_text(verilog_text + "\n" + wtext)
             _run(["yosys", "-q", "-p", f"read_verilog wrapped.v; synth_ice40 -top {wtop} -json wrapped.json"],
                  d, f"yosys synth_ice40 of {wtop}")
-            log = _run(["nextpnr-ice40", *DEVICE, "--json", "wrapped.json", "--freq", "1", "--seed", "1",
-                        "--timing-allow-fail"], d, f"nextpnr-ice40 of {wtop}")
-            freqs = re.findall(r"Max frequency for clock '[^']*': ([\d.]+) MHz", log)
-            res["fmax_mhz"] = float(freqs[-1]) if freqs else None
+            r = subprocess.run(["nextpnr-ice40", *DEVICE, "--json", "wrapped.json", "--freq", "1", "--seed", "1",
+                                "--timing-allow-fail"], cwd=d, capture_output=True, text=True)
+            log = r.stdout + r.stderr
+            if r.returncode != 0 and re.search(r"Failed to expand region|Unable to place|not enough", log):
+                res["fmax_note"] = f"does not fit the iCE40 {DEVICE[0][2:].upper()}"
+            elif r.returncode != 0:
+                tail = "\n".join(log.strip().splitlines()[-15:])
+                raise RuntimeError(f"nextpnr-ice40 of {wtop} failed:\n{tail}")
+            else:
+                freqs = re.findall(r"Max frequency for clock '[^']*': ([\d.]+) MHz", log)
+                res["fmax_mhz"] = float(freqs[-1]) if freqs else None
     res["tools"] = versions
     if cache_dir:
         os.makedirs(cache_dir, exist_ok=True)
@@ -179,7 +186,8 @@ def cost(cfg, op, *, stages=0, fmax=True, abc="fast", cache_dir="out/cost"):
                           fmax=fmax, abc=abc, cache_dir=cache_dir)
     keys = ("cells", "depth", "ice40_luts", "fmax_mhz")
     ratio = {k: (mitchell[k] / exact[k] if mitchell[k] is not None and exact[k] else None) for k in keys}
-    return {"config": cfg.as_dict(), "op": op, "stages": stages, "module": name, "abc": abc,
+    notes = {d: r["fmax_note"] for d, r in (("mitchell", mitchell), ("exact", exact)) if r.get("fmax_note")}
+    return {"config": cfg.as_dict(), "op": op, "stages": stages, "module": name, "abc": abc, "notes": notes,
             "mitchell": {k: mitchell[k] for k in keys}, "exact": {k: exact[k] for k in keys}, "ratio": ratio,
             "cached": mitchell["cached"] and exact["cached"], "tools": mitchell["tools"]}
 

@@ -17,7 +17,7 @@ from pymodel import Mitchell
 
 from .blocks import Antilog, FractionAdder, LogConverter, checked_init, index_bits
 
-__all__ = ["MitchellMultiplier", "MitchellDivider", "create", "MAX_STAGES"]
+__all__ = ["MitchellMultiplier", "MitchellDivider", "FloatMitchellMultiplier", "create", "MAX_STAGES"]
 
 MAX_STAGES = 8
 FAULTS = (None, "antilog_lsb", "no_borrow", "drop_beat")
@@ -43,13 +43,15 @@ def _balanced_cuts(depths, stages):
     return list(best[1]), stages - n_in
 
 
-class _MitchellUnit(wiring.Component):
-    _op = None
+class _StagedUnit(wiring.Component):
+    """A datapath given as steps (``_steps``), cut into ``stages + 1`` balanced parts.
 
-    @checked_init
-    def __init__(self, config, *, stages=0, _fault=None):
-        if not isinstance(config, Mitchell):
-            raise TypeError(f"config must be a pymodel.Mitchell, got {type(config).__name__}")
+    Subclasses give the data ports, ``_steps(m)``, ``_output_names()`` and ``default_name``.
+    With ``stages > 0`` the unit gets a valid/ready handshake (``i_valid``, ``i_ready``,
+    ``o_valid``, ``o_ready``) and ``latency == stages``.
+    """
+
+    def _init_staged(self, config, ports, stages, _fault):
         if isinstance(stages, bool) or not isinstance(stages, int):
             raise TypeError(f"stages must be an int in 0..{MAX_STAGES}, got {stages!r}")
         if not 0 <= stages <= MAX_STAGES:
@@ -57,9 +59,6 @@ class _MitchellUnit(wiring.Component):
         if _fault not in FAULTS:
             raise ValueError(f"_fault must be one of {FAULTS}, got {_fault!r}")
         self.config, self.stages, self._fault = config, stages, _fault
-        w, s = config.width, config.signed
-        ports = {"a": In(signed(w) if s else unsigned(w)), "b": In(signed(w) if s else unsigned(w))}
-        ports.update(self._outputs())
         if stages:
             ports.update({"i_valid": In(1), "i_ready": Out(1), "o_valid": Out(1), "o_ready": In(1)})
         super().__init__(ports)
@@ -68,17 +67,6 @@ class _MitchellUnit(wiring.Component):
     def latency(self):
         """Cycles from an accepted input to its result with no backpressure (= ``stages``)."""
         return self.stages
-
-    @property
-    def default_name(self):
-        c = self.config
-        name = f"mitchell_{self._op}_{'s' if c.signed else 'u'}{c.width}_f{c.frac_bits}"
-        if self._op == "div":
-            name += f"_q{c.quotient_frac_bits}"
-        return name + f"_p{self.stages}"
-
-    def _out_shape(self, bits):
-        return signed(bits) if self.config.signed else unsigned(bits)
 
     def elaborate(self, platform):
         m = Module()
@@ -122,6 +110,31 @@ class _MitchellUnit(wiring.Component):
         if self.stages:
             m.d.comb += self.o_valid.eq(valid)
         return m
+
+
+class _MitchellUnit(_StagedUnit):
+    _op = None
+
+    @checked_init
+    def __init__(self, config, *, stages=0, _fault=None):
+        if not isinstance(config, Mitchell):
+            raise TypeError(f"config must be a pymodel.Mitchell, got {type(config).__name__}")
+        w, s = config.width, config.signed
+        self.config = config
+        ports = {"a": In(signed(w) if s else unsigned(w)), "b": In(signed(w) if s else unsigned(w))}
+        ports.update(self._outputs())
+        self._init_staged(config, ports, stages, _fault)
+
+    @property
+    def default_name(self):
+        c = self.config
+        name = f"mitchell_{self._op}_{'s' if c.signed else 'u'}{c.width}_f{c.frac_bits}"
+        if self._op == "div":
+            name += f"_q{c.quotient_frac_bits}"
+        return name + f"_p{self.stages}"
+
+    def _out_shape(self, bits):
+        return signed(bits) if self.config.signed else unsigned(bits)
 
     # -- steps shared by both operators ---------------------------------------
     def _common_steps(self, m):
@@ -292,13 +305,92 @@ class MitchellDivider(_MitchellUnit):
         ]
 
 
+class FloatMitchellMultiplier(_StagedUnit):
+    """Float Mitchell multiplier: ``bits(|a|) + bits(|b|) - bits(1.0)`` with IEEE special cases.
+
+    Parameters
+    ----------
+    config : pymodel.FloatMitchell
+        The format (``fp32``, ``fp16``, ``bf16``); the same object as the model's.
+    stages : int
+        Pipeline registers, 0..8, as for :class:`MitchellMultiplier`.
+
+    Attributes
+    ----------
+    a, b : Signal(width), in
+        IEEE bit patterns.
+    p : Signal(width), out
+        ``config.mul_bits(a, b)``: subnormal inputs are zeros, underflow flushes to a
+        signed zero, overflow gives a signed infinity, NaN in (or inf x 0) gives the
+        canonical quiet NaN.
+    i_valid, i_ready, o_valid, o_ready : Signal(1)
+        Stream handshake when ``stages > 0``.
+    latency : int
+        ``stages`` clock cycles, one result per cycle; combinational when 0.
+    """
+
+    @checked_init
+    def __init__(self, config, *, stages=0, _fault=None):
+        from pymodel import FloatMitchell
+        if not isinstance(config, FloatMitchell):
+            raise TypeError(f"config must be a pymodel.FloatMitchell, got {type(config).__name__}")
+        w = config.width
+        self._init_staged(config, {"a": In(w), "b": In(w), "p": Out(w)}, stages, _fault)
+
+    @property
+    def default_name(self):
+        return f"float_mitchell_{self.config.fmt}_p{self.stages}"
+
+    def _output_names(self):
+        return ["p"]
+
+    def _steps(self, m):
+        c = self.config
+        w, mb = c.width, c.mant_bits
+
+        def classify(m, env):
+            out = {"sign": env["a"][w - 1] ^ env["b"][w - 1]}
+            for side in "ab":
+                mag = env[side][:w - 1]
+                exp, man = mag[mb:], mag[:mb]
+                all_ones = exp == c.exp_max
+                out.update({f"m{side}": mag, f"nan_{side}": all_ones & (man != 0),
+                            f"inf_{side}": all_ones & (man == 0), f"zero_{side}": exp == 0})
+            return out
+
+        def add(m, env):
+            t = env["ma"] + env["mb"]                      # w bits: the log add
+            low, high = c.one + (1 << mb), c.one + c.inf   # bounds of the normal range, as t
+            mag = (t - c.one)[:w - 1]
+            return {"mag": mag, "under": t < low, "over": t >= high}
+
+        def out(m, env):
+            s = env["sign"]
+            zero = Cat(Const(0, w - 1), s)
+            inf = Cat(Const(c.inf, w - 1), s)
+            nan = (env["nan_a"] | env["nan_b"] | (env["inf_a"] & env["zero_b"]) | (env["zero_a"] & env["inf_b"]))
+            res = Mux(env["under"], zero, Mux(env["over"], inf, Cat(env["mag"], s)))
+            res = Mux(env["zero_a"] | env["zero_b"], zero, res)
+            res = Mux(env["inf_a"] | env["inf_b"], inf, res)
+            if self._fault == "antilog_lsb":      # deliberate bug for bench self-tests
+                res = res ^ 1
+            return {"p": Mux(nan, Const(c.qnan, w), res)}
+
+        return [_Step("classify", 3, {"a", "b"}, classify),
+                _Step("add", index_bits(w) + 2, {"ma", "mb"}, add),
+                _Step("out", 4, {"sign", "mag", "under", "over", "nan_a", "nan_b", "inf_a", "inf_b",
+                                 "zero_a", "zero_b"}, out)]
+
+
 def create(config, op, *, stages=0, _fault=None):
-    """The component for ``op`` (``"mul"`` or ``"div"``) of ``config``."""
+    """The component for ``op`` (``"mul"``, ``"div"``, or ``"fmul"`` with a FloatMitchell) of ``config``."""
+    if op == "fmul":
+        return FloatMitchellMultiplier(config, stages=stages, _fault=_fault)
     if op == "mul":
         return MitchellMultiplier(config, stages=stages, _fault=_fault)
     if op == "div":
         return MitchellDivider(config, stages=stages, _fault=_fault)
-    raise ValueError(f"op must be 'mul' or 'div', got {op!r}")
+    raise ValueError(f"op must be 'mul', 'div' or 'fmul', got {op!r}")
 
 
 _NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")

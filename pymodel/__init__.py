@@ -5,5 +5,6 @@
 
 from . import reference
 from .config import MAX_WIDTH, Mitchell
+from .floatmitchell import FORMATS, FloatMitchell
 
-__all__ = ["Mitchell", "MAX_WIDTH", "reference"]
+__all__ = ["Mitchell", "FloatMitchell", "FORMATS", "MAX_WIDTH", "reference"]

@@ -123,7 +123,20 @@ def plot_fraction(cfg, op, path, *, points=256):
 
 
 def plot_histogram(cfg, op, path, *, cdf=False, samples=None, seed=0):
-    d = analysis.error_distribution(cfg, op, samples=samples, seed=seed)
+    if op == "fmul":
+        from .metrics import float_relative_errors
+        fd = float_relative_errors(cfg, samples=samples, seed=seed)
+        re = fd["re"]
+        d = {"re": re, "exhaustive": fd["exhaustive"], "seed": seed, "mean": float(re.mean()),
+             "mred": float(np.abs(re).mean()), "min": float(re.min()), "max": float(re.max())}
+        how = ("every mantissa pair" if d["exhaustive"] else f"{re.size} sampled mantissa pairs") + \
+              f", random exponents, seed {seed}"
+        title = f"Float Mitchell multiplier, {cfg.fmt} (bits(x) + bits(y) - bits(1.0))\n" \
+                f"distribution of the relative error ({'CDF, ' if cdf else ''}{how})"
+    else:
+        d = analysis.error_distribution(cfg, op, samples=samples, seed=seed)
+        how = "every pair" if d["exhaustive"] else f"{d['re'].size} random pairs, seed {d['seed']}"
+        title = _title(cfg, op, f"distribution of the relative error ({'CDF, ' if cdf else ''}{how})")
     re = 100 * d["re"]
     fig = _figure()
     ax = fig.add_subplot()
@@ -139,8 +152,7 @@ def plot_histogram(cfg, op, path, *, cdf=False, samples=None, seed=0):
         ax.axvline(v, color=style[0], ls=style[1:], lw=2, label=f"{name}: {v:+.3f} %")
     ax.legend(fontsize=12)
     ax.set_xlabel("relative error (%)", fontsize=13)
-    how = "every pair" if d["exhaustive"] else f"{d['re'].size} random pairs, seed {d['seed']}"
-    ax.set_title(_title(cfg, op, f"distribution of the relative error ({'CDF, ' if cdf else ''}{how})"), fontsize=14)
+    ax.set_title(title, fontsize=14)
     return {"path": _save(fig, path), "pairs": int(d["re"].size), "exhaustive": d["exhaustive"], "seed": d["seed"],
             "bias": d["mean"], "mred": d["mred"], "min_re": d["min"], "max_re": d["max"]}
 
@@ -175,7 +187,10 @@ def plot(kind, path, *, op="mul", cfg=None, widths=None, **kw):
         raise ValueError(f"kind must be one of {KINDS}, got {kind!r}")
     if kind == "compare":
         return plot_compare(widths or [cfg.width], path, **kw)
-    if not isinstance(cfg, Mitchell):
+    if op == "fmul":
+        if kind != "histogram":
+            raise ValueError(f"--op fmul supports --kind histogram (its fraction plane is the integer one's), got {kind!r}")
+    elif not isinstance(cfg, Mitchell):
         raise TypeError(f"cfg must be a pymodel.Mitchell, got {type(cfg).__name__}")
     fn = {"heatmap": plot_heatmap, "surface": plot_surface, "fraction": plot_fraction,
           "histogram": plot_histogram}[kind]

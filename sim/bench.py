@@ -20,7 +20,7 @@ import numpy as np
 from cocotb.clock import Clock
 from cocotb.triggers import FallingEdge, ReadOnly, Timer
 
-from pymodel import Mitchell
+from pymodel import FloatMitchell, Mitchell
 from pymodel.vectors import vectors
 
 MAX_REPORTED = 10
@@ -31,13 +31,15 @@ class Scoreboard:
 
     def __init__(self, cfg, op, seed, log):
         self.cfg, self.op, self.seed, self.log = cfg, op, seed, log
-        self.outputs = ("p",) if op == "mul" else ("q", "dbz")
+        self.outputs = ("q", "dbz") if op == "div" else ("p",)
         self.checked = 0
         self.mismatches = []
         self.n_mismatches = 0
 
     def expected(self, a, b):
         """One tuple of output values per pair, from ``pymodel.Mitchell``."""
+        if self.op == "fmul":
+            return [(int(p),) for p in self.cfg.mul_bits(a, b).tolist()]
         if self.op == "mul":
             return [(int(p),) for p in self.cfg.mul(a, b).tolist()]
         q, dbz = self.cfg.div(a, b, on_zero="saturate")
@@ -81,7 +83,7 @@ class Monitor:
 
 
 async def run_combinational(dut, sb, a, b, want):
-    driver, monitor = Driver(dut, False), Monitor(dut, sb.outputs, sb.cfg.signed)
+    driver, monitor = Driver(dut, False), Monitor(dut, sb.outputs, getattr(sb.cfg, "signed", False))
     step = Timer(1, "ns")
     for x, y, w in zip(a.tolist(), b.tolist(), want):
         driver.put(x, y)
@@ -108,7 +110,7 @@ async def run_stream(dut, sb, a, b, want, rng, *, gaps, backpressure, reset_at):
     handshake that the next rising edge acts on.  A stuck design ends the loop
     after a bounded number of cycles, with its missing beats reported.
     """
-    driver, monitor = Driver(dut, True), Monitor(dut, sb.outputs, sb.cfg.signed)
+    driver, monitor = Driver(dut, True), Monitor(dut, sb.outputs, getattr(sb.cfg, "signed", False))
     o_valid, i_ready = dut.o_valid, dut.i_ready
     rst, o_ready, i_valid = _Level(dut.rst), _Level(dut.o_ready), _Level(dut.i_valid)
     rst.v = 0                    # the caller released reset; writes happen only after a falling edge
@@ -168,7 +170,7 @@ async def run_stream(dut, sb, a, b, want, rng, *, gaps, backpressure, reset_at):
 @cocotb.test()
 async def mitchell_bench(dut):
     p = json.loads(os.environ["MITCHELL_BENCH"])
-    cfg = Mitchell(**p["config"])
+    cfg = FloatMitchell(**p["config"]) if p["op"] == "fmul" else Mitchell(**p["config"])
     op, latency, seed = p["op"], p["latency"], p["seed"]
     sb = Scoreboard(cfg, op, seed, dut._log)
     dut._log.info("seed=%s config=%s op=%s stages=%s latency=%s", seed, cfg, op, p["stages"], latency)

@@ -6,7 +6,7 @@ import shutil
 from pathlib import Path
 
 from hdl.verilog import generate
-from pymodel import Mitchell
+from pymodel import FloatMitchell, Mitchell
 
 __all__ = ["run_bench", "check_icarus", "DEFAULT_BUILD_ROOT"]
 
@@ -30,8 +30,10 @@ def run_bench(cfg, op, *, stages=0, kinds=("directed", "random"), n_random=20_00
     latency.  ``waves`` (default: the ``WAVES`` environment variable) writes a
     waveform into the build directory.
     """
-    if not isinstance(cfg, Mitchell):
-        raise TypeError(f"cfg must be a pymodel.Mitchell, got {type(cfg).__name__}")
+    if not isinstance(cfg, (Mitchell, FloatMitchell)):
+        raise TypeError(f"cfg must be a pymodel.Mitchell or FloatMitchell, got {type(cfg).__name__}")
+    if (op == "fmul") != isinstance(cfg, FloatMitchell):
+        raise ValueError(f"op {op!r} does not fit {type(cfg).__name__}: fmul takes a FloatMitchell, mul/div a Mitchell")
     check_icarus()
     from cocotb_tools.runner import get_runner
 

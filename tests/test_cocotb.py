@@ -75,3 +75,25 @@ def test_waves(tmp_path):
     _assert_clean(s)
     files = list(tmp_path.rglob("*.fst")) + list(tmp_path.rglob("*.vcd"))
     assert files and files[0].stat().st_size > 0
+
+
+FLOAT = [("bf16", 0, ("directed", "random"), 50_000), ("fp16", 0, ("directed", "random"), 20_000),
+         ("fp32", 0, ("directed", "random"), 20_000), ("fp32", 3, ("directed", "random"), 4_000)]
+
+
+@pytest.mark.parametrize("fmt, stages, kinds, n", FLOAT, ids=[f"{f[0]}-p{f[1]}" for f in FLOAT])
+def test_float_mitchell(fmt, stages, kinds, n, tmp_path):
+    from pymodel import FloatMitchell
+    s = run_bench(FloatMitchell(fmt), "fmul", stages=stages, kinds=kinds, n_random=n, seed=SEED, build_root=tmp_path)
+    _assert_clean(s)
+    if fmt == "bf16":
+        assert s["vectors"] >= 65536 + 50_000          # every exponent pair, specials, random
+    if stages:
+        assert s["latency_measured"] == [stages] and s["back_to_back"]
+
+
+def test_float_bench_reports_mismatches_on_a_wrong_design(tmp_path):
+    from pymodel import FloatMitchell
+    s = run_bench(FloatMitchell("fp16"), "fmul", kinds=("directed",), seed=SEED, build_root=tmp_path,
+                  _fault="antilog_lsb")
+    assert s["mismatches"] > 0

@@ -165,3 +165,19 @@ def test_latency_is_the_stage_count():
     from hdl.verilog import generate
     assert generate(Mitchell(width=8), "mul")[1].latency == 0
     assert generate(Mitchell(width=8), "div", stages=4)[1].latency == 4
+
+
+@pytest.mark.parametrize("fmt", ["fp32", "fp16", "bf16"])
+@pytest.mark.parametrize("stages", [0])
+def test_float_mitchell_unit(fmt, stages):
+    from pymodel import FloatMitchell
+    from pymodel.vectors import float_vectors
+    f = FloatMitchell(fmt)
+    a1, b1 = float_vectors(f, "directed", seed=1)
+    a2, b2 = float_vectors(f, "random", n=600, seed=2)
+    sel = np.random.default_rng(3).permutation(a1.size)[:900]
+    a, b = np.concatenate([a1[sel], a2]), np.concatenate([b1[sel], b2])
+    got = run_comb(create(f, "fmul"), list(zip(a.tolist(), b.tolist())), ["a", "b"], ["p"])
+    want = [(int(p),) for p in f.mul_bits(a, b).tolist()]
+    bad = [(x, y, g, w) for x, y, g, w in zip(a.tolist(), b.tolist(), got, want) if g != w]
+    assert not bad, f"{len(bad)} mismatches, first (a, b, hdl, model) = {bad[0]}"

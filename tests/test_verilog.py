@@ -75,3 +75,21 @@ def test_cli_sim_json(tmp_path):
     obj = json.loads(stdout)
     assert obj["mismatches"] == 0 and obj["seed"] == 9 and obj["latency_measured"] == [2]
     assert "seed: 9" in err
+
+
+@pytest.mark.parametrize("fmt", ["fp32", "fp16", "bf16"])
+def test_float_verilog_lints_clean(fmt, tmp_path):
+    from pymodel import FloatMitchell
+    text, comp, name = generate(FloatMitchell(fmt), "fmul", stages=1)
+    assert name == f"float_mitchell_{fmt}_p1"
+    v = tmp_path / f"{name}.v"
+    v.write_text(text)
+    ok, out = lint(v)
+    assert ok, out
+
+
+def test_cli_fmul_errors_json():
+    rc, stdout, _ = run_cli("errors", "--op", "fmul", "--format", "bf16", "--json")
+    assert rc == 0
+    obj = json.loads(stdout)
+    assert obj["min_re_exact"] == "-1/9" and obj["format"] == "bf16"
