@@ -51,6 +51,9 @@ figures: setup
 	$(VENV)/bin/mitchell plot --kind compare --width 8,12,16 -o docs/compare_8_12_16.png
 	$(VENV)/bin/mitchell nn --model mlp --frac-sweep docs/nn_frac_sweep_mlp.png
 	$(VENV)/bin/mitchell nn --model cnn --frac-sweep docs/nn_frac_sweep_cnn.png
+	$(VENV)/bin/mitchell nn --model mlp --train-multiplier float-mitchell-fp32,float-mitchell-bf16 --curves docs/mfree_mlp.png
+	$(VENV)/bin/mitchell nn --model cnn --train-multiplier float-mitchell-fp32,float-mitchell-bf16 --curves docs/mfree_cnn.png
+	$(VENV)/bin/mitchell cost --op mul --width 8 --no-fmax --plot docs/pareto_mul.png
 
 clean:
 	rm -rf out build sim_build .pytest_cache

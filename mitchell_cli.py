@@ -268,8 +268,34 @@ def nn_table(results):
     return "\n".join(lines)
 
 
+def cmd_nn_train(args):
+    from pymodel.nn.study import run_mfree_study
+    bar = None
+    if _progress_wanted(args):
+        from tqdm import tqdm
+        bar = tqdm(desc=f"{args.dataset} {args.model}", unit="epoch", leave=False, file=sys.stderr)
+    print(f"seed: {args.seed}", file=sys.stderr)
+    mults = [m.strip() for m in args.train_multiplier.split(",")]
+    r = run_mfree_study(dataset=args.dataset, model=args.model, train_multipliers=mults, seed=args.seed,
+                        epochs=30 if args.epochs is None else args.epochs, data_dir=args.data_dir,
+                        progress=bar.update if bar else None)
+    if bar:
+        bar.close()
+    text = [f"{r['dataset']} {r['model']}, {r['test_samples']} test images, {r['epochs']} epochs, {r['optimizer']}"]
+    text += [f"  {k:<22} {100 * v:6.2f} %" for k, v in r["accuracy"].items()]
+    if args.curves:
+        from pymodel.plots import plot_training_curves
+        r["curves_plot"] = plot_training_curves([r], args.curves)
+        text.append(f"curves: {r['curves_plot']}")
+    text.append("multiplications left outside Float Mitchell:")
+    text += [f"  - {m}" for m in r["remaining_multiplications"]]
+    _emit(args, r, "\n".join(text))
+
+
 def cmd_nn(args):
     from pymodel.nn.study import run_study
+    if args.train_multiplier:
+        return cmd_nn_train(args)
     bar = None
     if _progress_wanted(args):
         from tqdm import tqdm
@@ -277,7 +303,7 @@ def cmd_nn(args):
     print(f"seed: {args.seed}", file=sys.stderr)
     sweep = list(range(args.width - 1, 0, -1)) if args.frac_sweep else ()
     r = run_study(dataset=args.dataset, model=args.model, width=args.width, frac_bits=args.frac_bits,
-                  epochs=args.epochs, finetune_epochs=args.finetune_epochs, seed=args.seed, data_dir=args.data_dir,
+                  epochs=40 if args.epochs is None else args.epochs, finetune_epochs=args.finetune_epochs, seed=args.seed, data_dir=args.data_dir,
                   cache_dir=args.cache_dir, frac_sweep=sweep, progress=bar.update if bar else None)
     if bar:
         bar.close()
@@ -387,12 +413,17 @@ def build_parser():
     p.add_argument("--model", choices=("mlp", "cnn"), default="mlp")
     p.add_argument("--width", type=int, default=8, help="multiplier and quantization width (default 8)")
     p.add_argument("--frac-bits", type=int, default=None, help="Mitchell log-fraction bits (default width-1)")
-    p.add_argument("--epochs", type=int, default=40, help="float training epochs (default 40)")
+    p.add_argument("--epochs", type=int, default=None,
+                   help="training epochs (default 40 for the int study, 30 with --train-multiplier)")
     p.add_argument("--finetune-epochs", type=int, default=3, help="approximation-aware fine-tuning epochs (default 3)")
     p.add_argument("--seed", type=int, default=0, help="seed of initialisation and batch order (default 0)")
     p.add_argument("--cache-dir", default="out/nn", help="where trained float models are cached (default out/nn)")
     p.add_argument("--frac-sweep", metavar="FILE", default=None,
                    help="also sweep frac_bits from width-1 down to 1 and plot accuracy to FILE")
+    p.add_argument("--train-multiplier", default=None, metavar="M[,M]",
+                   help="train with every multiplication a Float Mitchell product: float-mitchell-fp32, "
+                        "float-mitchell-bf16 (or both, comma-separated), against float32 training")
+    p.add_argument("--curves", metavar="FILE", default=None, help="with --train-multiplier: accuracy per epoch plot")
     p.add_argument("--json", action="store_true", help="print exactly one JSON object")
     p.set_defaults(func=cmd_nn)
 

@@ -1,7 +1,7 @@
 """The one parameter object: ``Mitchell`` feeds the model, the HDL, the benches and the CLI."""
 
 import numbers
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 

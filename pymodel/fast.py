@@ -77,17 +77,19 @@ def div_magnitude(a, b, frac_bits, qfrac):
     return antilog(log_convert(a, frac_bits) - log_convert(b, frac_bits), frac_bits, qfrac)
 
 
+@njit(inline="always")
+def sign_magnitude(x, y, signed):
+    """(result negative, |x|, |y|): signed operands go through the unsigned core as magnitudes."""
+    if signed:
+        return (x < 0) != (y < 0), abs(x), abs(y)
+    return False, x, y
+
+
 @njit(parallel=True, cache=True)
 def mul_kernel(a, b, out, frac_bits, signed):
     """``out[i]`` = two's-complement bit pattern (uint64) of the product of ``a[i]``, ``b[i]`` (int64)."""
     for i in prange(a.size):
-        x = a[i]
-        y = b[i]
-        neg = False
-        if signed:
-            neg = (x < 0) != (y < 0)
-            x = abs(x)
-            y = abs(y)
+        neg, x, y = sign_magnitude(a[i], b[i], signed)
         m = mul_magnitude(x, y, frac_bits)
         out[i] = (U0 - m) if neg else m
 
@@ -96,13 +98,7 @@ def mul_kernel(a, b, out, frac_bits, signed):
 def div_kernel(a, b, out, dbz, frac_bits, qfrac, signed, sat):
     """Quotient bit patterns; ``b == 0`` sets ``dbz`` and writes the saturated value ``sat`` (magnitude)."""
     for i in prange(a.size):
-        x = a[i]
-        y = b[i]
-        neg = False
-        if signed:
-            neg = (x < 0) != (y < 0)
-            x = abs(x)
-            y = abs(y)
+        neg, x, y = sign_magnitude(a[i], b[i], signed)
         if y == 0:
             dbz[i] = True
             if signed and a[i] < 0:

@@ -14,7 +14,7 @@ from fractions import Fraction
 import numpy as np
 from numba import njit, prange
 
-from . import fast, reference
+from . import fast
 from .config import Mitchell
 
 __all__ = ["error_metrics", "float_error_metrics", "float_relative_errors", "EXHAUSTIVE_MAX_WIDTH", "METRIC_KEYS"]

@@ -244,3 +244,23 @@ def plot_pareto(rows, path, *, op="mul", title_note=""):
     name = "multiplier" if op == "mul" else "divider"
     ax.set_title(f"Mitchell {name}: error against gate count (fN = frac_bits kept){title_note}", fontsize=14)
     return _save(fig, path)
+
+
+def plot_training_curves(results, path):
+    """Test accuracy per epoch: float32 training against multiplication-free training."""
+    fig = _figure()
+    axes = fig.subplots(1, len(results), squeeze=False)[0]
+    for ax, r in zip(axes, results):
+        for name, curve in r["curves"].items():
+            ax.plot(range(1, len(curve) + 1), [100 * v for v in curve], lw=2,
+                    label=f"{name.replace('_', ' ')} (final {100 * curve[-1]:.2f} %)")
+        ax.set_xlabel("epoch", fontsize=13)
+        ax.set_ylabel("test accuracy (%)", fontsize=13)
+        ax.set_title(f"{r['dataset']} {r['model']}", fontsize=13)
+        ax.set_ylim(max(0, min(100 * min(c[min(2, len(c) - 1):]) for c in r["curves"].values()) - 2), 100)
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=11, loc="lower right")
+    r0 = results[0]
+    fig.suptitle(f"Training where every multiplication is a Float Mitchell product\n({r0['optimizer']}, "
+                 f"lr {r0['lr']}, seed {r0['seed']}, {r0['test_samples']} test images)", fontsize=14)
+    return _save(fig, path)

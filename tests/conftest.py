@@ -1,7 +1,9 @@
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 
-from pymodel import Mitchell
 
 
 def all_operands(cfg):
@@ -12,3 +14,9 @@ def all_operands(cfg):
 @pytest.fixture
 def rng():
     return np.random.default_rng(12345)
+
+
+def run_cli(*args):
+    """``mitchell ARGS`` in a subprocess: (exit code, stdout, stderr)."""
+    p = subprocess.run([sys.executable, "-m", "mitchell_cli", *args], capture_output=True, text=True)
+    return p.returncode, p.stdout, p.stderr

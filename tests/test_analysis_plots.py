@@ -3,8 +3,6 @@ then the figures themselves (size, format) and the CLI."""
 
 import json
 import struct
-import subprocess
-import sys
 from fractions import Fraction
 from pathlib import Path
 
@@ -15,6 +13,8 @@ from pymodel import Mitchell
 from pymodel.analysis import error_distribution, error_grid, fraction_grid, relative_error, truncation_sweep
 from pymodel.metrics import error_metrics
 from pymodel.plots import plot
+
+from conftest import run_cli
 
 
 def png_size(path):
@@ -105,10 +105,6 @@ def test_compare_and_formats(tmp_path):
     with pytest.raises(ValueError, match="must end in one of"):
         plot("fraction", tmp_path / "f.jpg", op="mul", cfg=Mitchell(width=8))
 
-
-def run_cli(*args):
-    p = subprocess.run([sys.executable, "-m", "mitchell_cli", *args], capture_output=True, text=True)
-    return p.returncode, p.stdout, p.stderr
 
 
 def test_cli_plot_json(tmp_path):

@@ -1,17 +1,13 @@
 """The ``mitchell`` command line: one JSON object with --json, clear errors."""
 
 import json
-import subprocess
-import sys
 
 import pytest
 
 import mitchell_cli
 
+from conftest import run_cli
 
-def run_cli(*args):
-    p = subprocess.run([sys.executable, "-m", "mitchell_cli", *args], capture_output=True, text=True)
-    return p.returncode, p.stdout, p.stderr
 
 
 def test_errors_json_is_one_object():

@@ -2,7 +2,6 @@
 force over the golden model's own outputs."""
 
 import json
-import math
 from fractions import Fraction
 
 import numpy as np

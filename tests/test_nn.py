@@ -12,7 +12,7 @@ import pytest
 from pymodel import Mitchell
 from pymodel.nn import ExactMultiplier, approx_matmul
 from pymodel.nn.data import IDX_FILES, load_idx_dataset, read_idx
-from pymodel.nn.layers import FLOAT, Conv2d, Dense, MaxPool2d, Mode, ReLU, softmax_cross_entropy
+from pymodel.nn.layers import FLOAT, Conv2d, Dense, MaxPool2d, Mode, softmax_cross_entropy
 from pymodel.nn.study import build_model, run_study
 
 
@@ -220,3 +220,64 @@ def test_cli_nn_json(tmp_path):
     p = subprocess.run([sys.executable, "-m", "mitchell_cli", "nn", "--dataset", "mnist", "--data-dir",
                         str(tmp_path), "--json"], capture_output=True, text=True)
     assert p.returncode == 2 and "missing in" in json.loads(p.stdout)["error"]
+
+
+def test_fm_matmul_is_float_mitchell_products_summed_in_float32(rng):
+    from pymodel import FloatMitchell
+    from pymodel.nn.mfree import FloatMitchellOps, fm_matmul, round_to_bf16
+    a = rng.standard_normal((4, 37)).astype(np.float32)
+    b = rng.standard_normal((37, 3)).astype(np.float32)
+    a[0, 0], b[1, 0], a[1, 2] = 0.0, np.inf, 1e-40
+    f = FloatMitchell("fp32")
+    got = fm_matmul(a, b)
+    for i in range(4):
+        for j in range(3):
+            acc = np.float32(0)
+            for k in range(37):
+                acc = np.float32(acc + f.mul(a[i, k], b[k, j]))
+            assert np.array_equal(got[i, j], acc, equal_nan=True), (i, j)
+    # bf16: operands rounded to bf16, then the fp32 kernel is exactly bf16 Mitchell
+    x, y = round_to_bf16(a), round_to_bf16(b[:, :1].T.repeat(4, 0))
+    assert np.array_equal(FloatMitchellOps("bf16").mul(x, y), FloatMitchell("bf16").mul(x, y), equal_nan=True)
+    assert round_to_bf16(np.float32(1.0 + 2 ** -8)) == 1.0          # ties to even
+    assert round_to_bf16(np.float32(1.0 + 3 * 2 ** -8)) == np.float32(1.0 + 2 ** -6)
+    with pytest.raises(ValueError, match="needs \\(M, K\\) @ \\(K, N\\)"):
+        fm_matmul(a, a)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("model", ["mlp", "cnn"])
+def test_multiplication_free_training_targets(model):
+    from pymodel.nn.study import run_mfree_study
+    r = run_mfree_study(model=model)
+    acc = r["accuracy"]
+    assert acc["float32"] >= 0.95
+    for k in ("float_mitchell_fp32", "float_mitchell_bf16"):
+        assert acc["float32"] - acc[k] <= 0.01 + 1e-9, (k, acc)
+        assert len(r["curves"][k]) == r["epochs"]
+    assert r["remaining_multiplications"]
+
+
+def test_cli_nn_train_multiplier_json(tmp_path):
+    p = subprocess.run([sys.executable, "-m", "mitchell_cli", "nn", "--train-multiplier", "float-mitchell-bf16",
+                        "--epochs", "2", "--curves", str(tmp_path / "c.png"), "--json"], capture_output=True, text=True)
+    assert p.returncode == 0, p.stderr
+    obj = json.loads(p.stdout)
+    assert set(obj["accuracy"]) == {"float32", "float_mitchell_bf16"} and len(obj["curves"]["float32"]) == 2
+    assert (tmp_path / "c.png").stat().st_size > 10_000
+    p = subprocess.run([sys.executable, "-m", "mitchell_cli", "nn", "--train-multiplier", "float-mitchell-fp8",
+                        "--epochs", "1"], capture_output=True, text=True)
+    assert p.returncode == 2 and "train multiplier must be one of" in p.stderr
+
+
+def test_mfree_elementwise_kernel_matches_the_model_on_every_class():
+    from pymodel import FloatMitchell
+    from pymodel.nn.mfree import FloatMitchellOps
+    from pymodel.vectors import float_vectors
+    f = FloatMitchell("fp32")
+    a1, b1 = float_vectors(f, "directed")
+    a2, b2 = float_vectors(f, "random", n=100_000, seed=4)
+    a = np.concatenate([a1, a2]).astype(np.uint32)
+    b = np.concatenate([b1, b2]).astype(np.uint32)
+    got = FloatMitchellOps("fp32").mul(a.view(np.float32), b.view(np.float32)).view(np.uint32)
+    assert np.array_equal(got, f.mul_bits(a, b))

@@ -2,7 +2,6 @@
 
 import json
 import subprocess
-import sys
 
 import pytest
 
@@ -11,6 +10,8 @@ from pymodel import Mitchell
 
 CONFIGS = [("mul", dict(width=8), 0), ("div", dict(width=8, signed=True), 0), ("mul", dict(width=32, signed=True), 4),
            ("div", dict(width=16, frac_bits=0), 2), ("mul", dict(width=2), 8), ("div", dict(width=32, quotient_frac_bits=32), 0)]
+
+from conftest import run_cli
 
 
 @pytest.mark.parametrize("op, kw, stages", CONFIGS)
@@ -48,10 +49,6 @@ def test_name_override_and_check():
     with pytest.raises(ValueError, match="name must be a Verilog identifier"):
         generate(Mitchell(width=4), "mul", name="1bad-name")
 
-
-def run_cli(*args):
-    p = subprocess.run([sys.executable, "-m", "mitchell_cli", *args], capture_output=True, text=True)
-    return p.returncode, p.stdout, p.stderr
 
 
 def test_cli_verilog_json(tmp_path):

@@ -12,21 +12,24 @@ fine-tuning needs.
 import numpy as np
 
 from .matmul import approx_matmul
+from .mfree import NUMPY_OPS
 
 __all__ = ["Dense", "Conv2d", "ReLU", "MaxPool2d", "Flatten", "softmax_cross_entropy", "Mode", "FLOAT"]
 
 
 class Mode:
-    """How the multiplying layers compute: ``"float"`` (optionally recording input
-    ranges for calibration) or ``"int"`` through ``approx_matmul(multiplier)``, with
-    symmetric quantization to ``[-qmax, qmax]``, ``qmax = 2**(width-1) - 1``."""
+    """How the multiplying layers compute: ``"float"`` with the arithmetic of ``ops``
+    (numpy, or Float Mitchell: :mod:`pymodel.nn.mfree`), optionally recording input
+    ranges for calibration; or ``"int"`` through ``approx_matmul(multiplier)``, with
+    symmetric quantization to ``[-qmax, qmax]``, ``qmax = 2**(width-1) - 1``.  The
+    backward pass uses the ``ops`` of the last forward pass."""
 
-    def __init__(self, kind="float", multiplier=None, calibrate=False):
+    def __init__(self, kind="float", multiplier=None, calibrate=False, ops=NUMPY_OPS):
         if kind not in ("float", "int"):
             raise ValueError(f"kind must be 'float' or 'int', got {kind!r}")
         if kind == "int" and (multiplier is None or not multiplier.signed):
             raise ValueError("the int mode needs a signed multiplier (symmetric quantization)")
-        self.kind, self.multiplier, self.calibrate = kind, multiplier, calibrate
+        self.kind, self.multiplier, self.calibrate, self.ops = kind, multiplier, calibrate, ops
         self.qmax = (1 << (multiplier.width - 1)) - 1 if multiplier is not None else None
 
 
@@ -56,10 +59,11 @@ class _Linear:
         return quantize(self.W, s_w[:, None], qmax), s_w.astype(np.float32)
 
     def _matmul(self, cols, mode):
+        self.ops = mode.ops
         if mode.kind == "float":
             if mode.calibrate:
                 self.act_max = max(self.act_max or 0.0, float(np.abs(cols).max(initial=0.0)))
-            return cols @ self.W.T + self.b
+            return mode.ops.matmul(cols, self.W.T) + self.b
         if self.calibrated_max is None:
             raise RuntimeError("int forward before calibration: call calibrate() on training data first")
         s_x = max(self.calibrated_max, 1e-12) / mode.qmax
@@ -69,9 +73,9 @@ class _Linear:
         return (acc * (s_x * s_w)[None, :]).astype(np.float32) + self.b
 
     def _grads(self, cols, dy):
-        self.dW = dy.T @ cols
+        self.dW = self.ops.matmul(np.ascontiguousarray(dy.T), cols)
         self.db = dy.sum(axis=0)
-        return dy @ self.W
+        return self.ops.matmul(dy, self.W)
 
     @property
     def grads(self):
@@ -130,10 +134,10 @@ class ReLU:
 
     def forward(self, x, mode):
         self.mask = x > 0
-        return x * self.mask
+        return np.where(self.mask, x, np.float32(0))      # a select, not a multiplication
 
     def backward(self, dy):
-        return dy * self.mask
+        return np.where(self.mask, dy, np.float32(0))
 
 
 class MaxPool2d:
@@ -146,12 +150,13 @@ class MaxPool2d:
         y = r.max(axis=(3, 5))
         self.mask = r == y[:, :, :, None, :, None]
         self.shape = x.shape
+        self.ops = mode.ops
         return y
 
     def backward(self, dy):
-        d = self.mask * dy[:, :, :, None, :, None]
-        d = d / np.maximum(self.mask.sum(axis=(3, 5), keepdims=True), 1)     # ties share the gradient
-        return d.reshape(self.shape)
+        d = np.where(self.mask, dy[:, :, :, None, :, None], np.float32(0))
+        ties = np.maximum(self.mask.sum(axis=(3, 5), keepdims=True), 1)      # ties share the gradient
+        return self.ops.mul(d, (1.0 / ties).astype(np.float32)).reshape(self.shape)
 
 
 class Flatten:
@@ -165,13 +170,15 @@ class Flatten:
         return dy.reshape(self.shape)
 
 
-def softmax_cross_entropy(logits, labels):
-    """Mean cross-entropy loss and its gradient with respect to the logits."""
+def softmax_cross_entropy(logits, labels, ops=NUMPY_OPS):
+    """Mean cross-entropy loss and its gradient with respect to the logits.
+
+    The softmax itself (exp and the normalising division) stays in float32."""
     z = logits - logits.max(axis=1, keepdims=True)
     p = np.exp(z)
     p /= p.sum(axis=1, keepdims=True)
     n = logits.shape[0]
     loss = -np.log(p[np.arange(n), labels] + 1e-12).mean()
-    d = p
+    d = p.astype(np.float32)
     d[np.arange(n), labels] -= 1
-    return float(loss), (d / n).astype(np.float32)
+    return float(loss), ops.mul(d, np.float32(1.0 / n))

@@ -13,11 +13,11 @@ from .layers import FLOAT, Conv2d, Dense, Flatten, MaxPool2d, Mode, ReLU, softma
 from .matmul import ExactMultiplier
 
 __all__ = ["Model", "build_model", "train", "calibrate", "evaluate", "load_dataset", "run_study", "MODELS",
-           "DATASETS"]
+           "DATASETS", "run_mfree_study", "train_multiplication_free", "SGDMomentum", "TRAIN_MULTIPLIERS"]
 
 MODELS = ("mlp", "cnn")
 DATASETS = ("digits", "mnist")
-CACHE_VERSION = 1
+CACHE_VERSION = 2
 
 
 class Model:
@@ -83,6 +83,40 @@ class Adam:
             p -= (self.lr * (m / c1) / (np.sqrt(v / c2) + self.eps)).astype(p.dtype)
 
 
+class SGDMomentum:
+    """``v = momentum * v + g; w -= lr * v``, both products through ``ops``."""
+
+    def __init__(self, params, lr, momentum=0.9, ops=None):
+        from .mfree import NUMPY_OPS
+        self.lr, self.mu = np.float32(lr), np.float32(momentum)
+        self.ops = ops or NUMPY_OPS
+        self.v = [np.zeros_like(p) for p in params]
+
+    def step(self, params, grads):
+        for p, g, v in zip(params, grads, self.v):
+            v[...] = self.ops.mul(self.mu, v) + g
+            p -= self.ops.mul(self.lr, v)
+
+
+def train_multiplication_free(model, x, y, xte, yte, *, ops, epochs, lr, rng, batch=32, progress=None):
+    """SGD with momentum where every multiplication goes through ``ops`` (forward, backward, update).
+    Returns the test accuracy after each epoch."""
+    mode = Mode("float", ops=ops)
+    opt = SGDMomentum(model.params, lr, ops=ops)
+    curve = []
+    for _ in range(epochs):
+        order = rng.permutation(len(x))
+        for i in range(0, len(x), batch):
+            idx = order[i:i + batch]
+            _, d = softmax_cross_entropy(model.forward(x[idx], mode), y[idx], ops)
+            model.backward(d)
+            opt.step(model.params, model.grads)
+        curve.append(evaluate(model, xte, yte, mode))
+        if progress is not None:
+            progress()
+    return curve
+
+
 def train(model, x, y, *, epochs, lr, rng, batch=32, mode=FLOAT, progress=None, on_epoch=None):
     """Adam on softmax cross-entropy.  With an int ``mode`` the forward pass is the
     quantized (approximate) path and the gradients are straight-through."""
@@ -115,6 +149,43 @@ def calibrate(model, x, batch=512):
 
 def evaluate(model, x, y, mode=FLOAT):
     return float((model.predict(x, mode) == y).mean())
+
+
+TRAIN_MULTIPLIERS = ("float-mitchell-fp32", "float-mitchell-bf16")
+
+
+def run_mfree_study(*, dataset="digits", model="mlp", train_multipliers=TRAIN_MULTIPLIERS, epochs=30, lr=0.02,
+                    seed=0, data_dir=None, progress=None):
+    """Train the same network from the same initialisation with float32 arithmetic and with
+    each Float Mitchell multiplier (SGD with momentum); per-epoch test accuracy curves."""
+    from .mfree import NUMPY_OPS, FloatMitchellOps
+    for t in train_multipliers:
+        if t not in TRAIN_MULTIPLIERS:
+            raise ValueError(f"train multiplier must be one of {TRAIN_MULTIPLIERS}, got {t!r}")
+    xtr, ytr, xte, yte = load_dataset(dataset, data_dir)
+    n_classes = int(max(ytr.max(), yte.max())) + 1
+    init = build_model(model, xtr.shape[1:], n_classes, np.random.default_rng(seed)).state()
+    curves = {}
+    for name in ("float32", *train_multipliers):
+        ops = NUMPY_OPS if name == "float32" else FloatMitchellOps(name.rsplit("-", 1)[1])
+        net = build_model(model, xtr.shape[1:], n_classes, np.random.default_rng(seed))
+        net.load_state(init)
+        curves[name.replace("-", "_")] = train_multiplication_free(
+            net, xtr, ytr, xte, yte, ops=ops, epochs=epochs, lr=lr, rng=np.random.default_rng(seed + 1),
+            progress=progress)
+    return {"dataset": dataset, "model": model, "test_samples": int(len(xte)), "epochs": epochs, "lr": lr,
+            "seed": seed, "optimizer": "SGD, momentum 0.9, batch 32",
+            "accuracy": {k: v[-1] for k, v in curves.items()}, "curves": curves,
+            "remaining_multiplications": REMAINING}
+
+
+REMAINING = [
+    "softmax: exp and the normalising division of the logits (batch x classes per step), kept in float32: "
+    "transcendental and division, not products of two tensors",
+    "max-pool backward: the reciprocal 1/ties (a division by 1..4); the multiplication by it goes through "
+    "Float Mitchell",
+    "weight initialisation (He scaling) and input scaling (pixels / 16): once, before training, not part of it",
+]
 
 
 def load_dataset(name, data_dir=None):

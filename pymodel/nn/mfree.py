@@ -1,0 +1,138 @@
+"""Multiplication-free arithmetic for training: every product through ``FloatMitchell``.
+
+``FloatMitchellOps(fmt)`` gives ``matmul`` (float32 accumulation; each scalar product is
+``bits(|x|) + bits(|y|) - bits(1.0)`` with the model's special cases) and elementwise
+``mul``.  For ``bf16`` the operands are first rounded to bf16 (nearest even); the fp32
+kernel on bf16-representable patterns is exactly the bf16 Mitchell product, since both
+formats share the exponent field (a test checks this against ``FloatMitchell("bf16")``).
+``NUMPY_OPS`` is the ordinary float32 arithmetic, for the baseline.
+"""
+
+import numpy as np
+from numba import njit, prange
+
+from ..floatmitchell import FloatMitchell
+
+__all__ = ["FloatMitchellOps", "NUMPY_OPS", "fm_matmul", "round_to_bf16"]
+
+_F = FloatMitchell("fp32")
+SIGN, ABS, INF, ONE, MIN_NORMAL, QNAN = 0x80000000, 0x7FFFFFFF, _F.inf, _F.one, 1 << 23, _F.qnan
+
+
+@njit(inline="always")
+def _fm32(xb, yb):
+    """fp32 Float Mitchell on bit patterns held in int64 (``FloatMitchell('fp32').mul_bits``).
+
+    Branch-free (selects only), so the compiler can vectorize the loops that call it."""
+    s = (xb ^ yb) & SIGN
+    ax = xb & ABS
+    ay = yb & ABS
+    t = ax + ay
+    r = t - ONE                                              # the whole of Mitchell's method
+    r = 0 if t < ONE + MIN_NORMAL else r                     # below the smallest normal: signed zero
+    r = INF if t >= ONE + INF else r                         # overflow: signed infinity
+    small = (ax < MIN_NORMAL) | (ay < MIN_NORMAL)            # zeros and (DAZ) subnormals
+    big = (ax >= INF) | (ay >= INF)
+    r = 0 if small else r
+    r = INF if big else r
+    nan = (ax > INF) | (ay > INF) | (big & small)            # NaN in, or inf x 0
+    return QNAN if nan else (s | r)
+
+
+@njit(parallel=True, cache=True)
+def _matmul_kernel(a, b, out):
+    """out[i, j] = sum_k fm(a[i, k], b[k, j]) in float32; a, b are uint32 bit patterns."""
+    m, kk = a.shape
+    n = b.shape[1]
+    for i in prange(m):
+        prod = np.empty(n, np.uint32)
+        pf = prod.view(np.float32)
+        acc = np.zeros(n, np.float32)
+        for k in range(kk):
+            x = np.int64(a[i, k])
+            for j in range(n):
+                prod[j] = _fm32(x, np.int64(b[k, j]))
+            for j in range(n):
+                acc[j] += pf[j]
+        out[i, :] = acc
+
+
+@njit(parallel=True, cache=True)
+def _round_bf16_kernel(u, out):
+    """uint32 fp32 patterns rounded to bf16 (nearest, ties to even); NaNs become the quiet NaN."""
+    for i in prange(u.size):
+        v = np.int64(u[i])
+        r = ((v + 0x7FFF + ((v >> 16) & 1)) >> 16) << 16
+        out[i] = 0x7FC00000 if (v & ABS) > INF else r
+
+
+@njit(parallel=True, cache=True)
+def _mul_kernel(a, b, out):
+    for i in prange(a.size):
+        out[i] = _fm32(np.int64(a[i]), np.int64(b[i]))
+
+
+def round_to_bf16(x):
+    """float32 values rounded to the nearest bf16 (ties to even), kept in float32."""
+    u = np.ascontiguousarray(x, np.float32).view(np.uint32)
+    out = np.empty(u.shape, np.uint32)
+    _round_bf16_kernel(u.ravel(), out.ravel())
+    return out.view(np.float32).reshape(np.shape(x))
+
+
+def _bits(x):
+    return np.ascontiguousarray(x, dtype=np.float32).view(np.uint32)
+
+
+def fm_matmul(a, b, fmt="fp32"):
+    """``a @ b`` (float32, 2-D) with every scalar product a Float Mitchell product in ``fmt``."""
+    if fmt not in ("fp32", "bf16"):
+        raise ValueError(f"fmt must be 'fp32' or 'bf16', got {fmt!r}")
+    a, b = np.asarray(a), np.asarray(b)
+    if a.ndim != 2 or b.ndim != 2 or a.shape[1] != b.shape[0]:
+        raise ValueError(f"fm_matmul needs (M, K) @ (K, N), got {a.shape} and {b.shape}")
+    if fmt == "bf16":
+        a, b = round_to_bf16(a), round_to_bf16(b)
+    out = np.empty((a.shape[0], b.shape[1]), np.float32)
+    if out.size:
+        if a.shape[1] == 0:
+            out[:] = 0
+        else:
+            _matmul_kernel(_bits(a), _bits(b), out)
+    return out
+
+
+class FloatMitchellOps:
+    """Arithmetic for training where every multiplication is a Float Mitchell product."""
+
+    def __init__(self, fmt):
+        if fmt not in ("fp32", "bf16"):
+            raise ValueError(f"fmt must be 'fp32' or 'bf16', got {fmt!r}")
+        self.fmt = fmt
+        self.name = f"float-mitchell-{fmt}"
+
+    def matmul(self, a, b):
+        return fm_matmul(a, b, self.fmt)
+
+    def mul(self, a, b):
+        a, b = np.broadcast_arrays(np.asarray(a, np.float32), np.asarray(b, np.float32))
+        if self.fmt == "bf16":
+            a, b = round_to_bf16(a), round_to_bf16(b)
+        out = np.empty(a.shape, np.uint32)
+        _mul_kernel(_bits(a).ravel(), _bits(b).ravel(), out.ravel())
+        return out.view(np.float32)
+
+
+class _NumpyOps:
+    name = "float32"
+
+    @staticmethod
+    def matmul(a, b):
+        return a @ b
+
+    @staticmethod
+    def mul(a, b):
+        return np.multiply(a, b, dtype=np.float32)
+
+
+NUMPY_OPS = _NumpyOps()
