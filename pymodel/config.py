@@ -7,7 +7,7 @@ import numpy as np
 
 from . import fast, reference
 
-__all__ = ["Mitchell", "MAX_WIDTH"]
+__all__ = ["Mitchell", "MAX_WIDTH", "OperandChecks"]
 
 MAX_WIDTH = 32
 ON_ZERO = ("raise", "saturate")
@@ -29,8 +29,38 @@ def _dtype_for(bits, signed):
     return None
 
 
+class OperandChecks:
+    """Operand range and checks of a ``width``-bit, optionally ``signed`` multiplier."""
+
+    @property
+    def operand_range(self):
+        """Inclusive ``(lo, hi)`` of an operand."""
+        if self.signed:
+            return -(1 << (self.width - 1)), (1 << (self.width - 1)) - 1
+        return 0, (1 << self.width) - 1
+
+    def _check_scalar(self, name, v):
+        lo, hi = self.operand_range
+        if not lo <= v <= hi:
+            kind = "signed" if self.signed else "unsigned"
+            raise ValueError(f"operand {name}={v} is out of range for {kind} width {self.width}: {lo}..{hi}")
+
+    def _check_array(self, name, v):
+        v = np.asarray(v)
+        if v.dtype.kind not in "iu":
+            raise TypeError(f"operand {name} must be a Python int or an integer numpy array, got dtype {v.dtype}")
+        lo, hi = self.operand_range
+        if v.size:
+            vmin, vmax = int(v.min()), int(v.max())
+            if vmin < lo or vmax > hi:
+                bad = vmin if vmin < lo else vmax
+                kind = "signed" if self.signed else "unsigned"
+                raise ValueError(f"operand {name} holds {bad}, out of range for {kind} width {self.width}: {lo}..{hi}")
+        return v.astype(np.int64)
+
+
 @dataclass(frozen=True, kw_only=True)
-class Mitchell:
+class Mitchell(OperandChecks):
     """Mitchell's logarithmic multiplier and divider (Mitchell 1962), bit-accurate.
 
     Parameters
@@ -83,13 +113,6 @@ class Mitchell:
 
     # -- derived widths -------------------------------------------------------
     @property
-    def operand_range(self):
-        """Inclusive ``(lo, hi)`` of an operand."""
-        if self.signed:
-            return -(1 << (self.width - 1)), (1 << (self.width - 1)) - 1
-        return 0, (1 << self.width) - 1
-
-    @property
     def product_width(self):
         return 2 * self.width
 
@@ -111,26 +134,7 @@ class Mitchell:
         return {"width": self.width, "frac_bits": self.frac_bits, "signed": self.signed,
                 "quotient_frac_bits": self.quotient_frac_bits}
 
-    # -- operand checks -------------------------------------------------------
-    def _check_scalar(self, name, v):
-        lo, hi = self.operand_range
-        if not lo <= v <= hi:
-            kind = "signed" if self.signed else "unsigned"
-            raise ValueError(f"operand {name}={v} is out of range for {kind} width {self.width}: {lo}..{hi}")
-
-    def _check_array(self, name, v):
-        v = np.asarray(v)
-        if v.dtype.kind not in "iu":
-            raise TypeError(f"operand {name} must be a Python int or an integer numpy array, got dtype {v.dtype}")
-        lo, hi = self.operand_range
-        if v.size:
-            vmin, vmax = int(v.min()), int(v.max())
-            if vmin < lo or vmax > hi:
-                bad = vmin if vmin < lo else vmax
-                kind = "signed" if self.signed else "unsigned"
-                raise ValueError(f"operand {name} holds {bad}, out of range for {kind} width {self.width}: {lo}..{hi}")
-        return v.astype(np.int64)
-
+    # -- operands ---------------------------------------------------------------
     def _operands(self, a, b):
         """``("scalar", a, b)`` for two Python ints, else int64 arrays broadcast flat."""
         scalar = all(isinstance(v, int) and not isinstance(v, bool) for v in (a, b))

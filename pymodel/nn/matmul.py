@@ -15,13 +15,13 @@ import numpy as np
 from numba import njit, prange
 
 from .. import fast
-from ..config import MAX_WIDTH, Mitchell, _check_int
+from ..config import MAX_WIDTH, Mitchell, OperandChecks, _check_int
 
 __all__ = ["approx_matmul", "ExactMultiplier"]
 
 
 @dataclass(frozen=True, kw_only=True)
-class ExactMultiplier:
+class ExactMultiplier(OperandChecks):
     """An exact ``width``-bit multiplier with the same interface as ``Mitchell`` (the baseline)."""
 
     width: int
@@ -31,10 +31,6 @@ class ExactMultiplier:
         object.__setattr__(self, "width", _check_int("width", self.width, 2, MAX_WIDTH))
         if not isinstance(self.signed, (bool, np.bool_)):
             raise TypeError(f"signed must be a bool, got {self.signed!r}")
-
-    operand_range = Mitchell.operand_range
-    _check_array = Mitchell._check_array
-    _check_scalar = Mitchell._check_scalar
 
     def mul(self, a, b):
         if isinstance(a, numbers.Integral) and isinstance(b, numbers.Integral):
