@@ -4,6 +4,7 @@ Every subcommand takes ``--json`` and then prints exactly one JSON object on std
 """
 
 import argparse
+import contextlib
 import json
 import math
 import sys
@@ -11,6 +12,17 @@ import sys
 
 def _progress_wanted(args):
     return not getattr(args, "json", False) and sys.stdout.isatty()
+
+
+@contextlib.contextmanager
+def _progress(args, **bar):
+    """A progress bar's ``update`` on a terminal without ``--json``; ``None`` otherwise (quiet)."""
+    if not _progress_wanted(args):
+        yield None
+        return
+    from tqdm import tqdm
+    with tqdm(leave=False, file=sys.stderr, **bar) as b:
+        yield b.update
 
 
 def _emit(args, obj, text):
@@ -217,18 +229,11 @@ def cmd_plot(args):
     from pymodel.plots import plot
     widths = _widths(args.width)
     if args.kind == "compare":
-        bar = None
-        if _progress_wanted(args):
-            from tqdm import tqdm
-            bar = tqdm(total=sum(2 * w for w in widths), desc="compare", unit="config", leave=False,
-                       file=sys.stderr)
         for w in widths:
             Mitchell(width=w)        # checks each width before the long sweep
         print(f"seed: {args.seed}", file=sys.stderr)
-        res = plot("compare", args.output, widths=widths, signed=args.signed, seed=args.seed,
-                   progress=bar.update if bar else None)
-        if bar:
-            bar.close()
+        with _progress(args, total=sum(2 * w for w in widths), desc="compare", unit="config") as update:
+            res = plot("compare", args.output, widths=widths, signed=args.signed, seed=args.seed, progress=update)
         text = [f"wrote {res['path']}", f"{'op':<4} {'width':>5} {'frac_bits':>9} {'MRED':>9} {'min_re':>9} {'max_re':>9}"]
         text += [f"{r['op']:<4} {r['width']:>5} {r['frac_bits']:>9} {100 * r['mred']:>8.3f}% "
                  f"{100 * r['min_re']:>8.3f}% {100 * r['max_re']:>8.3f}%" for r in res["rows"]]
@@ -270,17 +275,12 @@ def nn_table(results):
 
 def cmd_nn_train(args):
     from pymodel.nn.study import run_mfree_study
-    bar = None
-    if _progress_wanted(args):
-        from tqdm import tqdm
-        bar = tqdm(desc=f"{args.dataset} {args.model}", unit="epoch", leave=False, file=sys.stderr)
     print(f"seed: {args.seed}", file=sys.stderr)
     mults = [m.strip() for m in args.train_multiplier.split(",")]
-    r = run_mfree_study(dataset=args.dataset, model=args.model, train_multipliers=mults, seed=args.seed,
-                        epochs=30 if args.epochs is None else args.epochs, data_dir=args.data_dir,
-                        progress=bar.update if bar else None)
-    if bar:
-        bar.close()
+    with _progress(args, desc=f"{args.dataset} {args.model}", unit="epoch") as update:
+        r = run_mfree_study(dataset=args.dataset, model=args.model, train_multipliers=mults, seed=args.seed,
+                            epochs=30 if args.epochs is None else args.epochs, data_dir=args.data_dir,
+                            progress=update)
     text = [f"{r['dataset']} {r['model']}, {r['test_samples']} test images, {r['epochs']} epochs, {r['optimizer']}"]
     text += [f"  {k:<22} {100 * v:6.2f} %" for k, v in r["accuracy"].items()]
     if args.curves:
@@ -296,17 +296,13 @@ def cmd_nn(args):
     from pymodel.nn.study import run_study
     if args.train_multiplier:
         return cmd_nn_train(args)
-    bar = None
-    if _progress_wanted(args):
-        from tqdm import tqdm
-        bar = tqdm(desc=f"{args.dataset} {args.model}", unit="epoch", leave=False, file=sys.stderr)
     print(f"seed: {args.seed}", file=sys.stderr)
     sweep = list(range(args.width - 1, 0, -1)) if args.frac_sweep else ()
-    r = run_study(dataset=args.dataset, model=args.model, width=args.width, frac_bits=args.frac_bits,
-                  epochs=40 if args.epochs is None else args.epochs, finetune_epochs=args.finetune_epochs, seed=args.seed, data_dir=args.data_dir,
-                  cache_dir=args.cache_dir, frac_sweep=sweep, progress=bar.update if bar else None)
-    if bar:
-        bar.close()
+    with _progress(args, desc=f"{args.dataset} {args.model}", unit="epoch") as update:
+        r = run_study(dataset=args.dataset, model=args.model, width=args.width, frac_bits=args.frac_bits,
+                      epochs=40 if args.epochs is None else args.epochs, finetune_epochs=args.finetune_epochs,
+                      seed=args.seed, data_dir=args.data_dir, cache_dir=args.cache_dir, frac_sweep=sweep,
+                      progress=update)
     text = [nn_table([r]), f"(int{args.width}, Mitchell frac_bits={r['frac_bits']}, seed {r['seed']}, "
                            f"float model {'from cache' if r['cached_float_model'] else 'trained'}: {r['cache_file']})"]
     if args.frac_sweep:
@@ -334,7 +330,7 @@ def cost_table(results):
 
 
 def cmd_cost(args):
-    from hdl.cost import cost, pareto
+    from hdl.cost import cost, pareto, pareto_frac_bits
     from pymodel import Mitchell
     widths = _widths(args.width)
     cfgs = [Mitchell(width=w, frac_bits=args.frac_bits, signed=args.signed,
@@ -346,18 +342,11 @@ def cmd_cost(args):
     obj = results[0] if len(results) == 1 else {"widths": widths, "results": results}
     if args.plot:
         from pymodel.plots import plot_pareto
-        bar = None
         pw = widths if len(widths) > 1 else [8, 16, 24, 32]
-        if _progress_wanted(args):
-            from tqdm import tqdm
-            from hdl.cost import pareto_frac_bits
-            bar = tqdm(total=sum(len(pareto_frac_bits(w)) for w in pw), desc="pareto", unit="design", leave=False,
-                       file=sys.stderr)
-        print("seed: 0", file=sys.stderr)
-        rows = pareto(pw, args.op, signed=args.signed, abc=args.abc, cache_dir=args.cache_dir,
-                      progress=bar.update if bar else None)
-        if bar:
-            bar.close()
+        print(f"seed: {args.seed}", file=sys.stderr)
+        with _progress(args, total=sum(len(pareto_frac_bits(w)) for w in pw), desc="pareto", unit="design") as update:
+            rows = pareto(pw, args.op, signed=args.signed, abc=args.abc, seed=args.seed, cache_dir=args.cache_dir,
+                          progress=update)
         path = plot_pareto(rows, args.plot, op=args.op)
         obj = {**obj, "pareto": rows, "pareto_plot": path}
         text.append(f"Pareto plot: {path}")
@@ -435,6 +424,8 @@ def build_parser():
     p.add_argument("--no-fmax", action="store_true", help="skip place-and-route (nextpnr-ice40)")
     p.add_argument("--plot", metavar="FILE", default=None,
                    help="also a Pareto plot of MRED against cells (widths given, or 8,16,24,32) with frac_bits sweeps")
+    p.add_argument("--seed", type=int, default=0,
+                   help="seed of the sampled error metrics of the Pareto plot (widths > 12; default 0)")
     p.add_argument("--cache-dir", default="out/cost", help="result cache (default out/cost)")
     p.set_defaults(func=cmd_cost)
 

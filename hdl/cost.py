@@ -54,6 +54,11 @@ def _decl(p):
     return f"{'signed ' if p['signed'] else ''}{rng}{p['name']}"
 
 
+def exact_name(cfg, op):
+    """Module name of the exact baseline for ``op`` of ``cfg``."""
+    return f"exact_{op}_{'s' if cfg.signed else 'u'}{cfg.width}" + (f"_q{cfg.quotient_frac_bits}" if op == "div" else "")
+
+
 def exact_verilog(cfg, op, name):
     """An exact multiplier (``a*b``) or divider (``floor``/toward-zero ``a * 2**Q / b``, with
     ``dbz`` and the same saturated quotient as Mitchell's) of ``cfg``'s widths and signedness."""
@@ -179,7 +184,7 @@ def cost(cfg, op, *, stages=0, fmax=True, abc="fast", cache_dir="out/cost"):
     ports = ports_of(comp)
     mitchell = synth_metrics(text, name, wrapper=(registered_wrapper(name, ports, name + "_reg"), name + "_reg"),
                              fmax=fmax, abc=abc, cache_dir=cache_dir)
-    ename = f"exact_{op}_{'s' if cfg.signed else 'u'}{cfg.width}" + (f"_q{cfg.quotient_frac_bits}" if op == "div" else "")
+    ename = exact_name(cfg, op)
     etext = exact_verilog(cfg, op, ename)
     eports = [p for p in ports if p["name"] in ("a", "b", "p", "q", "dbz")]
     exact = synth_metrics(etext, ename, wrapper=(registered_wrapper(ename, eports, ename + "_reg"), ename + "_reg"),
@@ -205,7 +210,7 @@ def pareto(widths, op="mul", *, signed=False, abc="fast", samples=1 << 20, seed=
     rows = []
     for w in widths:
         base = Mitchell(width=w, signed=signed)
-        ename = f"exact_{op}_{'s' if signed else 'u'}{w}" + (f"_q{base.quotient_frac_bits}" if op == "div" else "")
+        ename = exact_name(base, op)
         ex = synth_metrics(exact_verilog(base, op, ename), ename, fmax=False, abc=abc, cache_dir=cache_dir)
         rows.append({"width": w, "design": "exact", "frac_bits": None, "cells": ex["cells"], "depth": ex["depth"],
                      "mred": 0.0})

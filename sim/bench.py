@@ -57,18 +57,15 @@ class Scoreboard:
 
 
 class Driver:
-    """Puts operand pairs on ``a``/``b`` (and ``i_valid`` for a stream)."""
+    """Puts operand pairs on ``a``/``b`` (a stream's ``i_valid`` is driven by ``run_stream``)."""
 
-    def __init__(self, dut, stream):
+    def __init__(self, dut):
         # Handles are looked up once: a lookup per vector costs more than the simulation.
         self.a, self.b = dut.a, dut.b
-        self.valid = dut.i_valid if stream else None
 
-    def put(self, a, b, valid=1):
+    def put(self, a, b):
         self.a.value = a
         self.b.value = b
-        if self.valid is not None:
-            self.valid.value = valid
 
 
 class Monitor:
@@ -83,7 +80,7 @@ class Monitor:
 
 
 async def run_combinational(dut, sb, a, b, want):
-    driver, monitor = Driver(dut, False), Monitor(dut, sb.outputs, getattr(sb.cfg, "signed", False))
+    driver, monitor = Driver(dut), Monitor(dut, sb.outputs, getattr(sb.cfg, "signed", False))
     step = Timer(1, "ns")
     for x, y, w in zip(a.tolist(), b.tolist(), want):
         driver.put(x, y)
@@ -109,7 +106,7 @@ async def run_stream(dut, sb, a, b, want, rng, *, gaps, backpressure, reset_at):
     handshake that the next rising edge acts on.  A stuck design ends the loop
     after a bounded number of cycles, with its missing beats reported.
     """
-    driver, monitor = Driver(dut, True), Monitor(dut, sb.outputs, getattr(sb.cfg, "signed", False))
+    driver, monitor = Driver(dut), Monitor(dut, sb.outputs, getattr(sb.cfg, "signed", False))
     o_valid, i_ready = dut.o_valid, dut.i_ready
     rst, o_ready, i_valid = _Level(dut.rst), _Level(dut.o_ready), _Level(dut.i_valid)
     rst.v = 0                    # the caller released reset; writes happen only after a falling edge
@@ -143,7 +140,8 @@ async def run_stream(dut, sb, a, b, want, rng, *, gaps, backpressure, reset_at):
             continue
         offer = i < n and not gap[cycle % period]
         if offer and shown != i:       # new operands only when a new beat is offered
-            driver.a.value, driver.b.value, shown = al[i], bl[i], i
+            driver.put(al[i], bl[i])
+            shown = i
         i_valid.set(int(offer))
         ready = bool(ready_draw[cycle % period])
         o_ready.set(int(ready))

@@ -102,30 +102,27 @@ def train_multiplication_free(model, x, y, xte, yte, *, ops, epochs, lr, rng, ba
     """SGD with momentum where every multiplication goes through ``ops`` (forward, backward, update).
     Returns the test accuracy after each epoch."""
     mode = Mode("float", ops=ops)
-    opt = SGDMomentum(model.params, lr, ops=ops)
     curve = []
-    for _ in range(epochs):
-        order = rng.permutation(len(x))
-        for i in range(0, len(x), batch):
-            idx = order[i:i + batch]
-            _, d = softmax_cross_entropy(model.forward(x[idx], mode), y[idx], ops)
-            model.backward(d)
-            opt.step(model.params, model.grads)
-        curve.append(evaluate(model, xte, yte, mode))
-        if progress is not None:
-            progress()
+    train(model, x, y, epochs=epochs, rng=rng, batch=batch, mode=mode, progress=progress,
+          opt=SGDMomentum(model.params, lr, ops=ops),
+          on_epoch=lambda epoch: curve.append(evaluate(model, xte, yte, mode)))
     return curve
 
 
-def train(model, x, y, *, epochs, lr, rng, batch=32, mode=FLOAT, progress=None, on_epoch=None):
-    """Adam on softmax cross-entropy.  With an int ``mode`` the forward pass is the
-    quantized (approximate) path and the gradients are straight-through."""
-    opt = Adam(model.params, lr)
+def train(model, x, y, *, epochs, rng, lr=None, opt=None, batch=32, mode=FLOAT, progress=None, on_epoch=None):
+    """Minibatch training on softmax cross-entropy with ``opt`` (default: Adam at ``lr``).
+
+    The loss gradient is scaled with ``mode.ops``.  With an int ``mode`` the forward pass
+    is the quantized (approximate) path and the gradients are straight-through.
+    ``progress()`` and ``on_epoch(epoch)`` are called after each epoch.
+    """
+    if opt is None:
+        opt = Adam(model.params, lr)
     for epoch in range(epochs):
         order = rng.permutation(len(x))
         for i in range(0, len(x), batch):
             idx = order[i:i + batch]
-            _, d = softmax_cross_entropy(model.forward(x[idx], mode), y[idx])
+            _, d = softmax_cross_entropy(model.forward(x[idx], mode), y[idx], mode.ops)
             model.backward(d)
             opt.step(model.params, model.grads)
         if progress is not None:
