@@ -1,0 +1,61 @@
+"""``mitchell cost``: synthesis cost against exact operators."""
+
+import sys
+
+from .common import add_config_args, emit, progress, parse_widths
+
+
+def cost_table(results):
+    lines = [f"{'op':<4} {'width':>5} {'design':<9} {'cells':>7} {'depth':>6} {'iCE40 LUT4':>11} {'Fmax MHz':>9}"]
+    for r in results:
+        c = r["config"]
+        for d in ("mitchell", "exact"):
+            m = r[d]
+            fmax = ("no fit" if d in r.get("notes", {}) else "n/a") if m["fmax_mhz"] is None else f"{m['fmax_mhz']:.1f}"
+            lines.append(f"{r['op']:<4} {c['width']:>5} {d:<9} {m['cells']:>7} {m['depth']:>6} {m['ice40_luts']:>11} {fmax:>9}")
+        q = r["ratio"]
+        fr = "n/a" if q["fmax_mhz"] is None else f"{100 * q['fmax_mhz']:.0f}%"
+        lines.append(f"{'':<4} {'':>5} {'ratio':<9} {100 * q['cells']:>6.0f}% {100 * q['depth']:>5.0f}% "
+                     f"{100 * q['ice40_luts']:>10.0f}% {fr:>9}")
+    return "\n".join(lines)
+
+
+def cmd_cost(args):
+    from hdl.cost import cost, pareto, pareto_frac_bits
+    from pymodel import Mitchell
+    widths = parse_widths(args.width)
+    cfgs = [Mitchell(width=w, frac_bits=args.frac_bits, signed=args.signed,
+                     quotient_frac_bits=args.quotient_frac_bits) for w in widths]
+    results = [cost(c, args.op, stages=args.stages, fmax=not args.no_fmax, abc=args.abc, cache_dir=args.cache_dir)
+               for c in cfgs]
+    text = [cost_table(results), f"(yosys flow: synth -flatten; abc -g ...{' -fast' if args.abc == 'fast' else ''}; "
+                                 f"stages={args.stages}; {'cached' if all(r['cached'] for r in results) else 'synthesized'})"]
+    obj = results[0] if len(results) == 1 else {"widths": widths, "results": results}
+    if args.plot:
+        from pymodel.plots import plot_pareto
+        pw = widths if len(widths) > 1 else [8, 16, 24, 32]
+        print(f"seed: {args.seed}", file=sys.stderr)
+        with progress(args, total=sum(len(pareto_frac_bits(w)) for w in pw), desc="pareto", unit="design") as update:
+            rows = pareto(pw, args.op, signed=args.signed, abc=args.abc, seed=args.seed, cache_dir=args.cache_dir,
+                          progress=update)
+        path = plot_pareto(rows, args.plot, op=args.op)
+        obj = {**obj, "pareto": rows, "pareto_plot": path}
+        text.append(f"Pareto plot: {path}")
+        text += [f"  {r['design']:<9} {r['width']:>3}-bit f{'' if r['frac_bits'] is None else r['frac_bits']:<3} "
+                 f"{r['cells']:>6} cells  MRED {100 * r['mred']:.3f}%" for r in rows]
+    emit(args, obj, "\n".join(text))
+
+
+def add_parser(sub):
+    p = sub.add_parser("cost", help="synthesis cost (yosys, nextpnr-ice40) against exact operators")
+    add_config_args(p, op_choices=("mul", "div"), width_list=True)
+    p.add_argument("--stages", type=int, default=0, help="pipeline registers of the Mitchell design (default 0)")
+    p.add_argument("--abc", choices=("fast", "full"), default="fast",
+                   help="ABC script for the generic gates: fast (delay-preserving, default) or full")
+    p.add_argument("--no-fmax", action="store_true", help="skip place-and-route (nextpnr-ice40)")
+    p.add_argument("--plot", metavar="FILE", default=None,
+                   help="also a Pareto plot of MRED against cells (widths given, or 8,16,24,32) with frac_bits sweeps")
+    p.add_argument("--seed", type=int, default=0,
+                   help="seed of the sampled error metrics of the Pareto plot (widths > 12; default 0)")
+    p.add_argument("--cache-dir", default="out/cost", help="result cache (default out/cost)")
+    p.set_defaults(func=cmd_cost)

@@ -1,0 +1,63 @@
+"""``mitchell demo``: the main job end to end."""
+
+from .common import clean, emit, pct, progress_wanted
+from .nn import nn_table
+
+
+def cmd_demo(args):
+    import os
+
+    from hdl.verilog import generate
+    from pymodel import Mitchell
+    from pymodel.metrics import error_metrics
+    from sim.runner import run_bench
+    results = []
+    for width in (8, 16):
+        for op in ("mul", "div"):
+            m = error_metrics(Mitchell(width=width), op, progress=progress_wanted(args))
+            results.append(clean(m))
+    text = ["Mitchell 1962, exhaustive over every operand pair (div: b != 0)", ""]
+    hdr = f"{'op':<4} {'width':>5} {'pairs':>12} {'min_re':>11} {'max_re':>11} {'bias':>10} {'MRED':>9}"
+    text.append(hdr)
+    for m in results:
+        text.append(f"{m['op']:<4} {m['width']:>5} {m['pairs']:>12} {pct(m['min_re']):>11} "
+                    f"{pct(m['max_re']):>11} {pct(m['bias']):>10} {100 * m['mred']:>8.4f}%")
+    # The default hardware: an 8-bit multiplier, combinational and 2-stage pipelined.
+    os.makedirs(args.out, exist_ok=True)
+    cfg = Mitchell(width=8)
+    hw = []
+    text += ["", "Verilog, simulated on Icarus under cocotb against the model:"]
+    for stages, kinds in ((0, ("exhaustive",)), (2, ("directed", "random"))):
+        vtext, comp, name = generate(cfg, "mul", stages=stages)
+        path = os.path.join(args.out, f"{name}.v")
+        with open(path, "w") as f:
+            f.write(vtext)
+        s = run_bench(cfg, "mul", stages=stages, kinds=kinds, n_random=20_000, seed=args.seed,
+                      build_root=os.path.join(args.out, "cocotb"))
+        hw.append({"verilog": path, "module": name, "latency": comp.latency, "checked": s["checked"],
+                   "mismatches": s["mismatches"], "vectors_per_s": s["vectors_per_s"]})
+        text.append(f"  {path}: {s['checked']} vectors, {s['mismatches']} mismatches, "
+                    f"{s['vectors_per_s']} vectors/s (latency {comp.latency}, seed {args.seed})")
+    # The default figure set.
+    from pymodel.plots import plot
+    figs = []
+    fig_dir = os.path.join(args.out, "figures")
+    for kind, op in (("heatmap", "mul"), ("surface", "mul"), ("fraction", "mul"), ("fraction", "div"),
+                     ("histogram", "mul"), ("histogram", "div")):
+        figs.append(plot(kind, os.path.join(fig_dir, f"{kind}_{op}_u8.png"), op=op, cfg=cfg)["path"])
+    figs.append(plot("compare", os.path.join(fig_dir, "compare_8_12.png"), widths=[8, 12])["path"])
+    text += ["", "Figures:"] + [f"  {f}" for f in figs]
+    # The NN study: digits MLP with the same bit-exact multiplier.
+    from pymodel.nn.study import run_study
+    nn = run_study(dataset="digits", model="mlp", seed=args.seed, cache_dir=os.path.join(args.out, "nn"))
+    text += ["", "NN accuracy, the 8-bit signed Mitchell multiplier in every MAC:", nn_table([nn])]
+    emit(args, {"errors": results, "hardware": hw, "figures": figs, "nn": nn}, "\n".join(text))
+    return 0 if all(h["mismatches"] == 0 for h in hw) else 1
+
+
+def add_parser(sub):
+    p = sub.add_parser("demo", help="the main job end to end on a default configuration")
+    p.add_argument("--out", default="out", help="where the Verilog and build files go (default out/)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the random simulation vectors (default 0)")
+    p.add_argument("--json", action="store_true", help="print exactly one JSON object")
+    p.set_defaults(func=cmd_demo)

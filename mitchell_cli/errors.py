@@ -1,0 +1,58 @@
+"""``mitchell errors``: error metrics over every (or a seeded sample of) operand pair."""
+
+import sys
+
+from .common import add_config_args, clean, config, emit, pct, progress_wanted
+
+
+def errors_table(m):
+    rows = [
+        ("configuration", f"{m['op']} width={m['width']} frac_bits={m['frac_bits']} "
+                          f"{'signed' if m['signed'] else 'unsigned'}"
+                          + (f" quotient_frac_bits={m['quotient_frac_bits']}" if m["op"] == "div" else "")),
+        ("pairs", f"{m['pairs']} ({'exhaustive' if m['exhaustive'] else 'sampled, seed %s' % m.get('seed')})"),
+        ("min relative error", f"{pct(m['min_re'])}  at {m['min_re_operands']}  (= {m['min_re_exact']})"),
+        ("max relative error", f"{pct(m['max_re'])}  at {m['max_re_operands']}  (= {m['max_re_exact']})"),
+        ("bias (mean rel. err.)", pct(m["bias"])),
+        ("MRED", pct(m["mred"]).replace("+", "")),
+        ("MAE", f"{m['mae']:.6g} {m['error_unit']}"),
+        ("WCE", f"{m['wce']:.6g} at {m['wce_operands']}"),
+        ("NMED", f"{m['nmed']:.6g}"),
+        ("EP (error probability)", f"{m['ep']:.6f}"),
+        ("MSE", f"{m['mse']:.6g}"),
+    ]
+    w = max(len(k) for k, _ in rows)
+    return "\n".join(f"{k:<{w}}  {v}" for k, v in rows)
+
+
+def cmd_errors(args):
+    from pymodel.metrics import error_metrics, float_error_metrics
+    cfg = config(args)
+    if args.op == "fmul":
+        print(f"seed: {args.seed}", file=sys.stderr)
+        m = float_error_metrics(cfg, samples=args.samples, seed=args.seed)
+        rows = [("configuration", f"fmul {cfg.fmt} (bits(x) + bits(y) - bits(1.0))"),
+                ("pairs", f"{m['pairs']} ({'every mantissa pair' if m['exhaustive'] else 'sampled mantissas'}, "
+                          f"random signs and exponents, seed {m['seed']})"),
+                ("min relative error", f"{pct(m['min_re'])}  at {m['min_re_operands']}  (= {m['min_re_exact']})"),
+                ("max relative error", f"{pct(m['max_re'])}  at {m['max_re_operands']}"),
+                ("bias (mean rel. err.)", pct(m["bias"])),
+                ("MRED", pct(m["mred"]).replace("+", "")),
+                ("EP (error probability)", f"{m['ep']:.6f}")]
+        wd = max(len(k) for k, _ in rows)
+        emit(args, m, "\n".join(f"{k:<{wd}}  {v}" for k, v in rows))
+        return
+    if args.samples is not None or cfg.width > 16:
+        print(f"seed: {args.seed}", file=sys.stderr)
+    m = clean(error_metrics(cfg, args.op, samples=args.samples, seed=args.seed,
+                             progress=progress_wanted(args)))
+    emit(args, m, errors_table(m))
+
+
+def add_parser(sub):
+    p = sub.add_parser("errors", help="error metrics over every (or a seeded sample of) operand pair")
+    add_config_args(p)
+    p.add_argument("--samples", type=int, default=None,
+                   help="random pairs instead of the exhaustive sweep (default: exhaustive up to 16 bits, else 2^24)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the random sample (default 0)")
+    p.set_defaults(func=cmd_errors)

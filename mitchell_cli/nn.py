@@ -1,0 +1,79 @@
+"""``mitchell nn``: NN accuracy with the bit-exact multiplier in every MAC."""
+
+import sys
+
+from .common import emit, progress
+
+
+def nn_table(results):
+    lines = [f"{'dataset':<8} {'model':<5} {'test':>5} {'float32':>8} {'int8 exact':>11} {'int8 Mitchell':>14} "
+             f"{'+ fine-tuned':>13}"]
+    for r in results:
+        a = r["accuracy"]
+        lines.append(f"{r['dataset']:<8} {r['model']:<5} {r['test_samples']:>5} {100 * a['float32']:>7.2f}% "
+                     f"{100 * a['int8_exact']:>10.2f}% {100 * a['int8_mitchell']:>13.2f}% "
+                     f"{100 * a['int8_mitchell_finetuned']:>12.2f}%")
+    return "\n".join(lines)
+
+
+def cmd_nn_train(args):
+    from pymodel.nn.study import run_mfree_study
+    print(f"seed: {args.seed}", file=sys.stderr)
+    mults = [m.strip() for m in args.train_multiplier.split(",")]
+    with progress(args, desc=f"{args.dataset} {args.model}", unit="epoch") as update:
+        r = run_mfree_study(dataset=args.dataset, model=args.model, train_multipliers=mults, seed=args.seed,
+                            epochs=30 if args.epochs is None else args.epochs, data_dir=args.data_dir,
+                            progress=update)
+    text = [f"{r['dataset']} {r['model']}, {r['test_samples']} test images, {r['epochs']} epochs, {r['optimizer']}"]
+    text += [f"  {k:<22} {100 * v:6.2f} %" for k, v in r["accuracy"].items()]
+    if args.curves:
+        from pymodel.plots import plot_training_curves
+        r["curves_plot"] = plot_training_curves([r], args.curves)
+        text.append(f"curves: {r['curves_plot']}")
+    text.append("multiplications left outside Float Mitchell:")
+    text += [f"  - {m}" for m in r["remaining_multiplications"]]
+    emit(args, r, "\n".join(text))
+
+
+def cmd_nn(args):
+    from pymodel.nn.study import run_study
+    if args.train_multiplier:
+        return cmd_nn_train(args)
+    print(f"seed: {args.seed}", file=sys.stderr)
+    sweep = list(range(args.width - 1, 0, -1)) if args.frac_sweep else ()
+    with progress(args, desc=f"{args.dataset} {args.model}", unit="epoch") as update:
+        r = run_study(dataset=args.dataset, model=args.model, width=args.width, frac_bits=args.frac_bits,
+                      epochs=40 if args.epochs is None else args.epochs, finetune_epochs=args.finetune_epochs,
+                      seed=args.seed, data_dir=args.data_dir, cache_dir=args.cache_dir, frac_sweep=sweep,
+                      progress=update)
+    text = [nn_table([r]), f"(int{args.width}, Mitchell frac_bits={r['frac_bits']}, seed {r['seed']}, "
+                           f"float model {'from cache' if r['cached_float_model'] else 'trained'}: {r['cache_file']})"]
+    if args.frac_sweep:
+        from pymodel.plots import plot_nn_frac_sweep
+        r["frac_sweep_plot"] = plot_nn_frac_sweep([r], args.frac_sweep)
+        text.append(f"frac_bits  Mitchell  fine-tuned   ({r['frac_sweep_plot']})")
+        text += [f"{x['frac_bits']:>9} {100 * x['int8_mitchell']:>8.2f}% {100 * x['int8_mitchell_finetuned']:>10.2f}%"
+                 for x in r["frac_sweep"]]
+    emit(args, r, "\n".join(text))
+
+
+def add_parser(sub):
+    p = sub.add_parser("nn", help="NN accuracy with the bit-exact multiplier: float32, int exact, int Mitchell")
+    p.add_argument("--dataset", choices=("digits", "mnist"), default="digits")
+    p.add_argument("--data-dir", default=None, help="folder with the MNIST/Fashion-MNIST IDX files (mnist)")
+    p.add_argument("--model", choices=("mlp", "cnn"), default="mlp")
+    p.add_argument("--width", type=int, default=8, help="multiplier and quantization width (default 8)")
+    p.add_argument("--frac-bits", type=int, default=None, help="Mitchell log-fraction bits (default width-1)")
+    p.add_argument("--epochs", type=int, default=None,
+                   help="training epochs (default 40 for the int study, 30 with --train-multiplier)")
+    p.add_argument("--finetune-epochs", type=int, default=3, help="approximation-aware fine-tuning epochs (default 3)")
+    p.add_argument("--seed", type=int, default=0, help="seed of initialisation and batch order (default 0)")
+    p.add_argument("--cache-dir", default="out/nn", help="where trained float models are cached (default out/nn)")
+    p.add_argument("--frac-sweep", metavar="FILE", default=None,
+                   help="also sweep frac_bits from width-1 down to 1 and plot accuracy to FILE")
+    p.add_argument("--train-multiplier", default=None, metavar="M[,M]",
+                   help="train with every multiplication a Float Mitchell product: float-mitchell-fp32, "
+                        "float-mitchell-bf16 (or both, comma-separated), against float32 training")
+    p.add_argument("--curves", metavar="FILE", default=None, help="with --train-multiplier: accuracy per epoch plot")
+    p.add_argument("--json", action="store_true", help="print exactly one JSON object")
+    p.set_defaults(func=cmd_nn)
