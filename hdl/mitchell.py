@@ -6,113 +6,20 @@ into ``S + 1`` parts of balanced depth with registers between them; only the
 values a later step reads are registered.
 """
 
-import itertools
 import re
 
-from amaranth.hdl import Cat, Const, Module, Mux, Signal, signed, unsigned
-from amaranth.lib import wiring
+from amaranth.hdl import Cat, Const, Mux, signed, unsigned
 from amaranth.lib.wiring import In, Out
 
 from pymodel import Mitchell
 
 from .blocks import Antilog, FractionAdder, LogConverter, checked_init, index_bits
+from .staged import MAX_STAGES, StagedUnit, Step
 
 __all__ = ["MitchellMultiplier", "MitchellDivider", "FloatMitchellMultiplier", "create", "MAX_STAGES"]
 
-MAX_STAGES = 8
-FAULTS = (None, "antilog_lsb", "no_borrow", "drop_beat")
 
-
-class _Step:
-    def __init__(self, name, depth, needs, fn):
-        self.name, self.depth, self.needs, self.fn = name, depth, needs, fn
-
-
-def _balanced_cuts(depths, stages):
-    """Cut positions (after step i) splitting ``depths`` into balanced parts.
-
-    With more stages than step boundaries, the extra registers go at the output.
-    """
-    n_in = min(stages, len(depths) - 1)
-    best = None
-    for cuts in itertools.combinations(range(len(depths) - 1), n_in):
-        bounds = [0, *[c + 1 for c in cuts], len(depths)]
-        worst = max(sum(depths[bounds[i]:bounds[i + 1]]) for i in range(len(bounds) - 1))
-        if best is None or worst < best[0]:
-            best = (worst, cuts)
-    return list(best[1]), stages - n_in
-
-
-class _StagedUnit(wiring.Component):
-    """A datapath given as steps (``_steps``), cut into ``stages + 1`` balanced parts.
-
-    Subclasses give the data ports, ``_steps(m)``, ``_output_names()`` and ``default_name``.
-    With ``stages > 0`` the unit gets a valid/ready handshake (``i_valid``, ``i_ready``,
-    ``o_valid``, ``o_ready``) and ``latency == stages``.
-    """
-
-    def _init_staged(self, config, ports, stages, _fault):
-        if isinstance(stages, bool) or not isinstance(stages, int):
-            raise TypeError(f"stages must be an int in 0..{MAX_STAGES}, got {stages!r}")
-        if not 0 <= stages <= MAX_STAGES:
-            raise ValueError(f"stages must be in 0..{MAX_STAGES}, got {stages}")
-        if _fault not in FAULTS:
-            raise ValueError(f"_fault must be one of {FAULTS}, got {_fault!r}")
-        self.config, self.stages, self._fault = config, stages, _fault
-        if stages:
-            ports.update({"i_valid": In(1), "i_ready": Out(1), "o_valid": Out(1), "o_ready": In(1)})
-        super().__init__(ports)
-
-    @property
-    def latency(self):
-        """Cycles from an accepted input to its result with no backpressure (= ``stages``)."""
-        return self.stages
-
-    def elaborate(self, platform):
-        m = Module()
-        steps = self._steps(m)
-        env = {"a": self.a, "b": self.b}
-        cuts, extra = _balanced_cuts([s.depth for s in steps], self.stages)
-        outputs = self._output_names()
-        valid = self.i_valid if self.stages else None
-        if self.stages:
-            # One global enable: the pipeline moves when its last stage is empty or read.
-            advance = Signal()
-            m.d.comb += [advance.eq(~self.o_valid | self.o_ready), self.i_ready.eq(advance)]
-            if self._fault == "drop_beat":       # deliberate bug: ignore backpressure
-                m.d.comb += advance.eq(1)
-        n_reg = 0
-
-        def register(env, valid, names):
-            nonlocal n_reg
-            n_reg += 1
-            new = {}
-            for name in names:
-                v = env[name]
-                r = Signal(v.shape(), name=f"s{n_reg}_{name}")
-                with m.If(advance):
-                    m.d.sync += r.eq(v)
-                new[name] = r
-            vr = Signal(name=f"s{n_reg}_valid")
-            with m.If(advance):
-                m.d.sync += vr.eq(valid)
-            return new, vr
-
-        for i, step in enumerate(steps):
-            env.update(step.fn(m, env))
-            if i in cuts:
-                later = set(outputs).union(*(s.needs for s in steps[i + 1:]))
-                env, valid = register(env, valid, [k for k in env if k in later])
-        for _ in range(extra):
-            env, valid = register(env, valid, outputs)
-        for name in outputs:
-            m.d.comb += getattr(self, name).eq(env[name])
-        if self.stages:
-            m.d.comb += self.o_valid.eq(valid)
-        return m
-
-
-class _MitchellUnit(_StagedUnit):
+class _MitchellUnit(StagedUnit):
     _op = None
 
     @checked_init
@@ -156,8 +63,8 @@ class _MitchellUnit(_StagedUnit):
                 out.update({f"k{side}": lc.k, f"x{side}": lc.x, f"z{side}": lc.zero})
             return out
 
-        return [_Step("sign", lw if c.signed else 0, {"a", "b"}, sign),
-                _Step("log", 2 * lw, {"ma", "mb"}, log)]
+        return [Step("sign", lw if c.signed else 0, {"a", "b"}, sign),
+                Step("log", 2 * lw, {"ma", "mb"}, log)]
 
 
 class MitchellMultiplier(_MitchellUnit):
@@ -225,9 +132,9 @@ class MitchellMultiplier(_MitchellUnit):
             return {"p": Mux(env["neg"], -mag, mag)}
 
         return self._common_steps(m) + [
-            _Step("add", lw + 1, {"xa", "xb", "ka", "kb", "za", "zb"}, add),
-            _Step("antilog", shift_bits, {"f", "carry", "sh"}, antilog),
-            _Step("out", index_bits(pw) if c.signed else 1, {"mag", "zero", "neg"}, out),
+            Step("add", lw + 1, {"xa", "xb", "ka", "kb", "za", "zb"}, add),
+            Step("antilog", shift_bits, {"f", "carry", "sh"}, antilog),
+            Step("out", index_bits(pw) if c.signed else 1, {"mag", "zero", "neg"}, out),
         ]
 
 
@@ -299,13 +206,13 @@ class MitchellDivider(_MitchellUnit):
             return {"q": Mux(env["zb"], sat, val), "dbz": env["zb"]}
 
         return self._common_steps(m) + [
-            _Step("sub", lw + 1, {"xa", "xb", "ka", "kb"}, sub),
-            _Step("antilog", shift_bits, {"f", "carry", "sh"}, antilog),
-            _Step("out", index_bits(mag_w) if c.signed else 1, {"mag", "za", "zb", "neg", "a_neg"}, out),
+            Step("sub", lw + 1, {"xa", "xb", "ka", "kb"}, sub),
+            Step("antilog", shift_bits, {"f", "carry", "sh"}, antilog),
+            Step("out", index_bits(mag_w) if c.signed else 1, {"mag", "za", "zb", "neg", "a_neg"}, out),
         ]
 
 
-class FloatMitchellMultiplier(_StagedUnit):
+class FloatMitchellMultiplier(StagedUnit):
     """Float Mitchell multiplier: ``bits(|a|) + bits(|b|) - bits(1.0)`` with IEEE special cases.
 
     Parameters
@@ -376,21 +283,33 @@ class FloatMitchellMultiplier(_StagedUnit):
                 res = res ^ 1
             return {"p": Mux(nan, Const(c.qnan, w), res)}
 
-        return [_Step("classify", 3, {"a", "b"}, classify),
-                _Step("add", index_bits(w) + 2, {"ma", "mb"}, add),
-                _Step("out", 4, {"sign", "mag", "under", "over", "nan_a", "nan_b", "inf_a", "inf_b",
+        return [Step("classify", 3, {"a", "b"}, classify),
+                Step("add", index_bits(w) + 2, {"ma", "mb"}, add),
+                Step("out", 4, {"sign", "mag", "under", "over", "nan_a", "nan_b", "inf_a", "inf_b",
                                  "zero_a", "zero_b"}, out)]
 
 
 def create(config, op, *, stages=0, _fault=None):
-    """The component for ``op`` (``"mul"``, ``"div"``, or ``"fmul"`` with a FloatMitchell) of ``config``."""
-    if op == "fmul":
+    """The component for ``op`` of ``config``: any registered design (``"mul"``, ``"div"`` as the
+    design has them, resolved through its ``HARDWARE``), or ``"fmul"`` with a FloatMitchell."""
+    import importlib
+
+    from pymodel import FloatMitchell
+    from pymodel.designs.base import Design
+    if op == "fmul" or isinstance(config, FloatMitchell):
+        if op != "fmul" or not isinstance(config, FloatMitchell):
+            raise ValueError(f"op 'fmul' takes a pymodel.FloatMitchell and a FloatMitchell only op 'fmul', "
+                             f"got op {op!r} with {type(config).__name__}")
         return FloatMitchellMultiplier(config, stages=stages, _fault=_fault)
-    if op == "mul":
-        return MitchellMultiplier(config, stages=stages, _fault=_fault)
-    if op == "div":
-        return MitchellDivider(config, stages=stages, _fault=_fault)
-    raise ValueError(f"op must be 'mul', 'div' or 'fmul', got {op!r}")
+    if not isinstance(config, Design):
+        raise TypeError(f"config must be a design config (pymodel.registry) or FloatMitchell, "
+                        f"got {type(config).__name__}")
+    if op not in ("mul", "div"):
+        raise ValueError(f"op must be 'mul', 'div' or 'fmul', got {op!r}")
+    if op not in config.HARDWARE:
+        raise ValueError(f"design {config.NAME!r} has no {op!r} hardware (it has {', '.join(config.HARDWARE)})")
+    module, cls = config.HARDWARE[op].split(":")
+    return getattr(importlib.import_module(module), cls)(config, stages=stages, _fault=_fault)
 
 
 _NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")

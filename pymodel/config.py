@@ -1,66 +1,19 @@
 """The one parameter object: ``Mitchell`` feeds the model, the HDL, the benches and the CLI."""
 
-import numbers
 from dataclasses import dataclass
+from typing import ClassVar
 
 import numpy as np
 
 from . import fast, reference
+from .designs.base import MAX_WIDTH, ON_ZERO, Design, OperandChecks, Param
+from .designs.base import check_int as _check_int  # noqa: F401  (kept for importers)
 
 __all__ = ["Mitchell", "MAX_WIDTH", "OperandChecks"]
 
-MAX_WIDTH = 32
-ON_ZERO = ("raise", "saturate")
-
-
-def _check_int(name, value, lo, hi, why=""):
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise TypeError(f"{name} must be an int in {lo}..{hi}{why}, got {value!r}")
-    if not lo <= value <= hi:
-        raise ValueError(f"{name} must be in {lo}..{hi}{why}, got {value}")
-    return int(value)
-
-
-def _dtype_for(bits, signed):
-    """Smallest numpy integer dtype holding ``bits`` bits; None if over 64."""
-    for n in (8, 16, 32, 64):
-        if bits <= n:
-            return np.dtype(f"{'i' if signed else 'u'}{n // 8}")
-    return None
-
-
-class OperandChecks:
-    """Operand range and checks of a ``width``-bit, optionally ``signed`` multiplier."""
-
-    @property
-    def operand_range(self):
-        """Inclusive ``(lo, hi)`` of an operand."""
-        if self.signed:
-            return -(1 << (self.width - 1)), (1 << (self.width - 1)) - 1
-        return 0, (1 << self.width) - 1
-
-    def _check_scalar(self, name, v):
-        lo, hi = self.operand_range
-        if not lo <= v <= hi:
-            kind = "signed" if self.signed else "unsigned"
-            raise ValueError(f"operand {name}={v} is out of range for {kind} width {self.width}: {lo}..{hi}")
-
-    def _check_array(self, name, v):
-        v = np.asarray(v)
-        if v.dtype.kind not in "iu":
-            raise TypeError(f"operand {name} must be a Python int or an integer numpy array, got dtype {v.dtype}")
-        lo, hi = self.operand_range
-        if v.size:
-            vmin, vmax = int(v.min()), int(v.max())
-            if vmin < lo or vmax > hi:
-                bad = vmin if vmin < lo else vmax
-                kind = "signed" if self.signed else "unsigned"
-                raise ValueError(f"operand {name} holds {bad}, out of range for {kind} width {self.width}: {lo}..{hi}")
-        return v.astype(np.int64)
-
 
 @dataclass(frozen=True, kw_only=True)
-class Mitchell(OperandChecks):
+class Mitchell(Design):
     """Mitchell's logarithmic multiplier and divider (Mitchell 1962), bit-accurate.
 
     Parameters
@@ -92,34 +45,36 @@ class Mitchell(OperandChecks):
     dividend), exactly what the hardware drives with its ``dbz`` output.
     """
 
-    width: int
     frac_bits: int = None
-    signed: bool = False
     quotient_frac_bits: int = None
 
-    def __post_init__(self):
-        w = _check_int("width", self.width, 2, MAX_WIDTH)
-        f = w - 1 if self.frac_bits is None else self.frac_bits
-        f = _check_int("frac_bits", f, 0, w - 1, " (width - 1 keeps every bit)")
-        if not isinstance(self.signed, (bool, np.bool_)):
-            raise TypeError(f"signed must be a bool, got {self.signed!r}")
-        q = w if self.quotient_frac_bits is None else self.quotient_frac_bits
-        q = _check_int("quotient_frac_bits", q, 0, min(2 * w, 64 - w),
-                       " (at most 2*width, and width + quotient_frac_bits <= 64)")
-        object.__setattr__(self, "width", w)
-        object.__setattr__(self, "frac_bits", f)
-        object.__setattr__(self, "signed", bool(self.signed))
-        object.__setattr__(self, "quotient_frac_bits", q)
+    NAME: ClassVar[str] = "mitchell"
+    TITLE: ClassVar[str] = "Mitchell's logarithmic multiplier and divider"
+    REFERENCE: ClassVar[str] = ("J. N. Mitchell, Computer multiplication and division using binary logarithms, "
+                                "IRE Trans. EC-11(4), 1962")
+    OPS: ClassVar[tuple] = ("mul", "div")
+    PARAMS: ClassVar[tuple] = (
+        Param("frac_bits", int, 0, "width-1", "width-1", "log-fraction bits kept after the log converter "
+              "(truncation floors)", "f", " (width - 1 keeps every bit)"),
+        Param("quotient_frac_bits", int, 0, "min(2*width, 64-width)", "width",
+              "divider output fraction bits: q = floor(Q * 2^quotient_frac_bits)", "q",
+              " (at most 2*width, and width + quotient_frac_bits <= 64)"),
+    )
+    HARDWARE: ClassVar[dict] = {"mul": "hdl.mitchell:MitchellMultiplier", "div": "hdl.mitchell:MitchellDivider"}
+
+    mul_magnitude = fast.mul_magnitude_p
+    div_magnitude = fast.div_magnitude_p
+
+    def kernel_params(self):
+        return (np.int64(self.frac_bits), np.int64(self.quotient_frac_bits))
+
+    def mul_unsigned(self, a, b):
+        return reference.mul_unsigned(a, b, self.width, self.frac_bits)
+
+    def div_unsigned(self, a, b):
+        return reference.div_unsigned(a, b, self.width, self.frac_bits, self.quotient_frac_bits)
 
     # -- derived widths -------------------------------------------------------
-    @property
-    def product_width(self):
-        return 2 * self.width
-
-    @property
-    def quotient_width(self):
-        return self.width + self.quotient_frac_bits + int(self.signed)
-
     @property
     def truncated(self):
         return self.frac_bits < self.width - 1
@@ -129,43 +84,6 @@ class Mitchell(OperandChecks):
         if self.truncated:
             s += f" frac_bits={self.frac_bits}"
         return s
-
-    def as_dict(self):
-        return {"width": self.width, "frac_bits": self.frac_bits, "signed": self.signed,
-                "quotient_frac_bits": self.quotient_frac_bits}
-
-    # -- operands ---------------------------------------------------------------
-    def _operands(self, a, b):
-        """``("scalar", a, b)`` for two Python ints, else int64 arrays broadcast flat."""
-        scalar = all(isinstance(v, int) and not isinstance(v, bool) for v in (a, b))
-        if scalar:
-            self._check_scalar("a", a)
-            self._check_scalar("b", b)
-            return True, a, b, None
-        for name, v in (("a", a), ("b", b)):
-            if isinstance(v, bool) or isinstance(v, float):
-                raise TypeError(f"operand {name} must be an int or an integer numpy array, got {type(v).__name__}")
-        a = self._check_array("a", a)
-        b = self._check_array("b", b)
-        try:
-            a, b = np.broadcast_arrays(a, b)
-        except ValueError:
-            raise ValueError(f"operands a {a.shape} and b {b.shape} do not broadcast") from None
-        shape = a.shape
-        return False, np.ascontiguousarray(a).ravel(), np.ascontiguousarray(b).ravel(), shape
-
-    @staticmethod
-    def _result(bits_u64, shape, dtype, signed):
-        v = bits_u64.view(np.int64) if signed else bits_u64
-        r = v.astype(dtype).reshape(shape)
-        return r[()] if r.ndim == 0 else r
-
-    def _out_dtype(self, bits, what):
-        dt = _dtype_for(bits, self.signed)
-        if dt is None:
-            raise ValueError(f"the {what} needs {bits} bits, more than a 64-bit numpy integer holds; "
-                             "use Python ints, or fewer quotient_frac_bits")
-        return dt
 
     # -- the operators --------------------------------------------------------
     def mul(self, a, b):

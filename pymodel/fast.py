@@ -108,3 +108,15 @@ def div_kernel(a, b, out, dbz, frac_bits, qfrac, signed, sat):
             continue
         m = div_magnitude(x, y, frac_bits, qfrac)
         out[i] = (U0 - m) if neg else m
+
+
+@njit(inline="always")
+def mul_magnitude_p(a, b, P):
+    """:func:`mul_magnitude` with the design-kernel signature: ``P = (frac_bits, quotient_frac_bits)``."""
+    return mul_magnitude(a, b, P[0])
+
+
+@njit(inline="always")
+def div_magnitude_p(a, b, P):
+    """:func:`div_magnitude` with the design-kernel signature: ``P = (frac_bits, quotient_frac_bits)``."""
+    return div_magnitude(a, b, P[0], P[1])

@@ -7,7 +7,7 @@ import pytest
 from amaranth.sim import Simulator
 
 from hdl import Antilog, FractionAdder, LeadingOneDetector, LogConverter, create
-from hdl.mitchell import _balanced_cuts
+from hdl.staged import balanced_cuts
 from pymodel import Mitchell
 from pymodel import reference as R
 from pymodel.vectors import corner_values, directed, random_pairs
@@ -139,14 +139,14 @@ def test_pipelined_unit_with_backpressure(op, stages):
     assert got == want
 
 
-def test_balanced_cuts():
-    assert _balanced_cuts([1, 6, 4, 5, 1], 1) == ([1], 0)       # 7 | 10
-    assert _balanced_cuts([1, 6, 4, 5, 1], 3)[0] == [0, 1, 2]   # 1 | 6 | 4 | 6
-    assert _balanced_cuts([1, 6, 4, 5, 1], 7) == ([0, 1, 2, 3], 3)
+def testbalanced_cuts():
+    assert balanced_cuts([1, 6, 4, 5, 1], 1) == ([1], 0)       # 7 | 10
+    assert balanced_cuts([1, 6, 4, 5, 1], 3)[0] == [0, 1, 2]   # 1 | 6 | 4 | 6
+    assert balanced_cuts([1, 6, 4, 5, 1], 7) == ([0, 1, 2, 3], 3)
 
 
 def test_component_parameter_errors(recwarn):
-    with pytest.raises(TypeError, match="config must be a pymodel.Mitchell"):
+    with pytest.raises(TypeError, match="config must be a design config"):
         create({"width": 8}, "mul")
     with pytest.raises(ValueError, match=r"stages must be in 0..8"):
         create(Mitchell(width=8), "mul", stages=9)
