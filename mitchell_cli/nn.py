@@ -3,6 +3,7 @@
 import sys
 
 from .common import emit, progress
+from .onnx import add_onnx_args
 
 
 def nn_table(results):
@@ -37,6 +38,9 @@ def cmd_nn_train(args):
 
 def cmd_nn(args):
     from pymodel.nn.study import run_study
+    if args.onnx:
+        from .onnx import cmd_onnx
+        return cmd_onnx(args)
     if args.train_multiplier:
         return cmd_nn_train(args)
     print(f"seed: {args.seed}", file=sys.stderr)
@@ -76,4 +80,5 @@ def add_parser(sub):
                         "float-mitchell-bf16 (or both, comma-separated), against float32 training")
     p.add_argument("--curves", metavar="FILE", default=None, help="with --train-multiplier: accuracy per epoch plot")
     p.add_argument("--json", action="store_true", help="print exactly one JSON object")
+    add_onnx_args(p)
     p.set_defaults(func=cmd_nn)

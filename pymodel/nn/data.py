@@ -1,4 +1,5 @@
-"""Data sets, all offline: scikit-learn's bundled digits, and MNIST / Fashion-MNIST from IDX files."""
+"""Data sets, all offline: scikit-learn's bundled digits, MNIST / Fashion-MNIST from IDX files, and for
+imported models CIFAR-10/100 python batches and plain .npz files."""
 
 import gzip
 import os
@@ -6,7 +7,8 @@ import struct
 
 import numpy as np
 
-__all__ = ["load_digits_split", "load_idx_dataset", "read_idx", "IDX_FILES"]
+__all__ = ["load_digits_split", "load_idx_dataset", "read_idx", "IDX_FILES", "load_eval_data", "read_cifar_batch",
+           "read_npz", "normalise", "DataFormatError"]
 
 IDX_FILES = {"train_images": "train-images-idx3-ubyte", "train_labels": "train-labels-idx1-ubyte",
              "test_images": "t10k-images-idx3-ubyte", "test_labels": "t10k-labels-idx1-ubyte"}
@@ -65,3 +67,155 @@ def load_idx_dataset(data_dir):
     if len(xtr) != len(ytr) or len(xte) != len(yte):
         raise ValueError(f"{data_dir}: image and label counts differ")
     return xtr, ytr, xte, yte
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Evaluation data for imported (ONNX) models: IDX, CIFAR-10/100 python batches, .npz.  Loaders return the raw
+# arrays (uint8 pixels stay uint8); ``normalise`` applies scale, mean and std.
+
+CIFAR10_TRAIN = tuple(f"data_batch_{i}" for i in range(1, 6))
+
+
+class DataFormatError(ValueError):
+    """A data file that exists but cannot be read as the format it claims (the path is in the message)."""
+
+
+class _CifarUnpickler:
+    """CIFAR batches are Python pickles: only dicts, lists, bytes, str, ints and numpy arrays may load
+    (no arbitrary callables from a user's file)."""
+
+    ALLOWED = {("numpy", "ndarray"), ("numpy", "dtype"), ("numpy.core.multiarray", "_reconstruct"),
+               ("numpy._core.multiarray", "_reconstruct"), ("numpy.core.multiarray", "scalar"),
+               ("numpy._core.multiarray", "scalar"), ("_codecs", "encode"), ("builtins", "bytearray")}
+
+    @classmethod
+    def load(cls, path):
+        import pickle
+
+        class U(pickle.Unpickler):
+            def find_class(self, module, name):
+                if (module, name) not in cls.ALLOWED:
+                    raise DataFormatError(f"{path}: not a CIFAR batch (pickle refers to {module}.{name})")
+                return super().find_class(module, name)
+        try:
+            with open(path, "rb") as f:
+                return U(f, encoding="bytes").load()
+        except DataFormatError:
+            raise
+        except Exception as e:
+            raise DataFormatError(f"{path}: not a CIFAR python batch ({type(e).__name__}: {e})") from None
+
+
+def read_cifar_batch(path):
+    """One CIFAR-10 (``data_batch_*``, ``test_batch``) or CIFAR-100 (``train``, ``test``: fine labels)
+    python batch: uint8 images ``(N, 3, 32, 32)`` and int64 labels."""
+    d = _CifarUnpickler.load(path)
+    if not isinstance(d, dict):
+        raise DataFormatError(f"{path}: not a CIFAR python batch (holds a {type(d).__name__}, not a dict)")
+    d = {(k.decode() if isinstance(k, bytes) else k): v for k, v in d.items()}
+    labels = d.get("labels", d.get("fine_labels"))
+    if "data" not in d or labels is None:
+        raise DataFormatError(f"{path}: a CIFAR batch needs 'data' and 'labels' (CIFAR-10) or 'fine_labels' "
+                              f"(CIFAR-100); it has {sorted(d)}")
+    x = np.asarray(d["data"])
+    y = np.asarray(labels, np.int64)
+    if x.dtype != np.uint8 or x.ndim != 2 or x.shape[1] != 3 * 32 * 32 or len(x) != len(y):
+        raise DataFormatError(f"{path}: CIFAR 'data' must be uint8 (N, 3072) with N labels, got {x.dtype} "
+                              f"{x.shape} and {len(y)} labels")
+    return x.reshape(-1, 3, 32, 32), y
+
+
+def read_npz(path):
+    """``x`` (N, ...) and ``y`` (N,) from a .npz; optional ``x_calib`` for calibration."""
+    try:
+        f = np.load(path, allow_pickle=False)
+    except Exception as e:
+        raise DataFormatError(f"{path}: not a readable .npz ({type(e).__name__}: {e})") from None
+    with f:
+        if "x" not in f.files or "y" not in f.files:
+            raise DataFormatError(f"{path}: a .npz needs arrays 'x' and 'y', it has {f.files}")
+        x, y = f["x"], f["y"]
+        calib = f["x_calib"] if "x_calib" in f.files else None
+    if y.ndim != 1 or len(x) != len(y) or x.ndim < 2 or y.dtype.kind not in "iu":
+        raise DataFormatError(f"{path}: 'x' must be (N, ...) and 'y' (N,) integer labels, got x {x.shape} and "
+                              f"y {y.shape} {y.dtype}")
+    return x, y.astype(np.int64), calib
+
+
+def load_eval_data(path):
+    """A test set (and a training set for calibration when there is one) from a local ``path``.
+
+    ``path`` is a folder with the MNIST / Fashion-MNIST IDX files (``t10k-*`` required, ``train-*``
+    optional), a folder with CIFAR-10 batches (``test_batch``, ``data_batch_1..5``) or CIFAR-100
+    (``test``, ``train``), possibly in their ``cifar-10-batches-py`` / ``cifar-100-python`` subfolder,
+    a single CIFAR batch file, or a ``.npz`` with ``x``, ``y`` (and optional ``x_calib``).
+
+    Returns ``{"format", "x", "y", "x_calib" (None if the data has no training part), "calib_from"}``
+    with raw pixels (uint8 stays uint8).
+    """
+    path = os.fspath(path)
+    if not os.path.exists(path):
+        raise FileNotFoundError(f"data {path} does not exist (a folder with IDX or CIFAR files, a CIFAR batch, "
+                                "or a .npz with x and y); nothing is downloaded")
+    if os.path.isfile(path):
+        if path.endswith(".npz"):
+            x, y, calib = read_npz(path)
+            return {"format": "npz", "x": x, "y": y, "x_calib": calib, "calib_from": "x_calib" if calib is not None
+                    else None}
+        x, y = read_cifar_batch(path)
+        return {"format": "cifar", "x": x, "y": y, "x_calib": None, "calib_from": None}
+    for sub in ("cifar-10-batches-py", "cifar-100-python"):
+        if os.path.isdir(os.path.join(path, sub)):
+            return load_eval_data(os.path.join(path, sub))
+    if _find(path, IDX_FILES["test_images"]) or _find(path, IDX_FILES["test_labels"]):
+        paths = {k: _find(path, v) for k, v in IDX_FILES.items()}
+        for k in ("test_images", "test_labels"):
+            if paths[k] is None:
+                raise FileNotFoundError(f"missing in {path}: {IDX_FILES[k]} (plain or .gz)")
+        x, y = _read_idx_checked(paths["test_images"]), _read_idx_checked(paths["test_labels"]).astype(np.int64)
+        if len(x) != len(y):
+            raise DataFormatError(f"{paths['test_images']} holds {len(x)} images, {paths['test_labels']} "
+                                  f"{len(y)} labels")
+        calib = _read_idx_checked(paths["train_images"]) if paths["train_images"] else None
+        return {"format": "idx", "x": x[:, None] if x.ndim == 3 else x, "y": y,
+                "x_calib": None if calib is None else (calib[:, None] if calib.ndim == 3 else calib),
+                "calib_from": IDX_FILES["train_images"] if calib is not None else None}
+    for test, trains, fmt in (("test_batch", CIFAR10_TRAIN, "cifar-10"), ("test", ("train",), "cifar-100")):
+        tp = os.path.join(path, test)
+        if os.path.isfile(tp):
+            x, y = read_cifar_batch(tp)
+            present = [t for t in trains if os.path.isfile(os.path.join(path, t))]
+            calib = np.concatenate([read_cifar_batch(os.path.join(path, t))[0] for t in present]) if present else None
+            return {"format": fmt, "x": x, "y": y, "x_calib": calib, "calib_from": ", ".join(present) or None}
+    raise FileNotFoundError(f"{path}: no data found: expected IDX files ({IDX_FILES['test_images']}, "
+                            f"{IDX_FILES['test_labels']}), CIFAR-10 test_batch, CIFAR-100 test, or pass a .npz file")
+
+
+def _read_idx_checked(path):
+    try:
+        return read_idx(path)
+    except ValueError as e:
+        raise DataFormatError(str(e) if str(path) in str(e) else f"{path}: {e}") from None
+    except (OSError, EOFError, struct.error) as e:
+        raise DataFormatError(f"{path}: not a readable IDX file ({type(e).__name__}: {e})") from None
+
+
+def normalise(x, *, scale=None, mean=None, std=None):
+    """``(x * scale - mean) / std`` as float32, ``mean``/``std`` per channel (axis 1) or one value.
+
+    ``scale`` defaults to 1/255 for uint8 pixels and 1 otherwise."""
+    if scale is None:
+        scale = 1.0 / 255.0 if x.dtype == np.uint8 else 1.0
+    out = x.astype(np.float32) * np.float32(scale)
+    c = x.shape[1] if x.ndim >= 2 else 1
+    shape = (1, -1) + (1,) * (x.ndim - 2)
+    for name, v, op in (("mean", mean, np.subtract), ("std", std, np.divide)):
+        if v is None:
+            continue
+        v = np.atleast_1d(np.asarray(v, np.float32))
+        if v.size not in (1, c):
+            raise ValueError(f"--{name} needs 1 or {c} values (one per channel), got {v.size}")
+        if name == "std" and (v <= 0).any():
+            raise ValueError(f"--std values must be > 0, got {v.tolist()}")
+        out = op(out, v.reshape(shape) if v.size > 1 else v[0])
+    return out

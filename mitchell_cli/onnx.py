@@ -1,0 +1,95 @@
+"""``mitchell nn --onnx MODEL --data PATH``: accuracy of your own network with each multiplier in every MAC."""
+
+import sys
+
+from .common import emit, progress
+
+__all__ = ["add_onnx_args", "cmd_onnx", "onnx_table"]
+
+
+def _multiplier(name, width):
+    """A signed ``width``-bit design for ``approx_matmul``: from the design registry when there is one,
+    else Mitchell; checked on one product now, so a design that cannot run fails before any work."""
+    import numpy as np
+
+    from pymodel import Mitchell
+    from pymodel.nn import approx_matmul
+    try:
+        from pymodel.registry import make_design
+    except ImportError:
+        make_design = None
+    if make_design is not None:
+        mult = make_design(name, width=width, signed=True)
+    elif name == "mitchell":
+        mult = Mitchell(width=width, signed=True)
+    else:
+        raise ValueError(f"--design {name!r}: unknown design (available: mitchell)")
+    try:
+        approx_matmul(np.ones((1, 1), np.int64), np.ones((1, 1), np.int64), mult)
+    except TypeError as e:
+        raise ValueError(f"--design {name!r} cannot run in approx_matmul: {e}") from None
+    return mult
+
+
+def _floats(text):
+    import argparse
+    try:
+        return [float(v) for v in str(text).split(",") if v.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected numbers (space or comma separated), got {text!r}") from None
+
+
+def add_onnx_args(p):
+    g = p.add_argument_group("your own network (--onnx)")
+    g.add_argument("--onnx", metavar="MODEL", default=None,
+                   help="evaluate this .onnx model instead of the built-in study (float32, exact int, designs)")
+    g.add_argument("--data", metavar="PATH", default=None,
+                   help="with --onnx: a folder with MNIST/Fashion-MNIST IDX or CIFAR-10/100 python batches, a "
+                        "CIFAR batch file, or a .npz with x and y (nothing is downloaded)")
+    g.add_argument("--design", action="append", default=None, metavar="NAME",
+                   help="with --onnx: approximate multiplier to evaluate (repeatable; default mitchell)")
+    g.add_argument("--limit", type=int, default=None, metavar="N", help="with --onnx: first N evaluation images")
+    g.add_argument("--calib", type=int, default=256, metavar="N",
+                   help="with --onnx: calibration images (from the training part if any; default 256)")
+    g.add_argument("--mean", type=_floats, nargs="+", default=None, metavar="M",
+                   help="with --onnx: per-channel mean subtracted after --scale (e.g. 0.4914 0.4822 0.4465)")
+    g.add_argument("--std", type=_floats, nargs="+", default=None, metavar="S",
+                   help="with --onnx: per-channel std divided by after the mean")
+    g.add_argument("--scale", type=float, default=None,
+                   help="with --onnx: pixel scale applied first (default 1/255 for uint8 data, else 1)")
+    g.add_argument("--batch", type=int, default=64, metavar="N", help="with --onnx: images per forward (default 64)")
+
+
+def onnx_table(r):
+    top5 = any("top5" in x for x in r["results"])
+    lines = [f"{r['model']} on {r['data']} ({r['data_format']}): {r['images']} images, {r['classes']} classes, "
+             f"{r['macs_per_image'] / 1e6:.2f} M MACs/image",
+             f"calibration: {r['calibration']}; seed {r['seed']}",
+             f"{'run':<22} {'multiplier':<26} {'top-1':>8}" + (f" {'top-5':>8}" if top5 else "")
+             + f" {'same as exact':>14}"]
+    for x in r["results"]:
+        same = x.get("same_prediction_as_exact")
+        lines.append(f"{x['name']:<22} {x['multiplier']:<26} {100 * x['top1']:>7.2f}%"
+                     + (f" {100 * x['top5']:>7.2f}%" if top5 else "")
+                     + (f" {100 * same:>13.2f}%" if same is not None else f" {'':>14}"))
+    lines.append("post-training quantization only (no approximation-aware fine-tuning)")
+    return "\n".join(lines)
+
+
+def cmd_onnx(args):
+    from pymodel.nn.onnx_eval import OnnxStudy
+    if not args.data:
+        raise ValueError("--onnx needs --data PATH (IDX folder, CIFAR folder or batch, or .npz)")
+    if args.frac_bits is not None:
+        raise ValueError("--frac-bits does not apply with --onnx; choose the multiplier with --design")
+    if not 2 <= args.width <= 16:
+        raise ValueError(f"--width must be in 2..16 with --onnx, got {args.width}")
+    names = list(dict.fromkeys(args.design or ["mitchell"]))
+    designs = [(n, _multiplier(n, args.width)) for n in names]
+    flat = (lambda v: None if v is None else [f for part in v for f in part])
+    print(f"seed: {args.seed}", file=sys.stderr)
+    study = OnnxStudy(args.onnx, args.data, designs=designs, width=args.width, limit=args.limit, calib=args.calib,
+                      seed=args.seed, scale=args.scale, mean=flat(args.mean), std=flat(args.std), batch=args.batch)
+    with progress(args, desc="onnx", unit="img", total=study.total) as update:
+        r = study.run(update)
+    emit(args, r, onnx_table(r))

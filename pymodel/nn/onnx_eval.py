@@ -1,0 +1,117 @@
+"""Accuracy of an imported ONNX model: float32, the exact N-bit baseline and each approximate design.
+
+This is what ``mitchell nn --onnx`` runs.  Post-training quantization only: the
+weights are the exported ones, no approximation-aware fine-tuning.
+"""
+
+import numpy as np
+
+from .data import load_eval_data, normalise
+from .layers import FLOAT, Mode
+from .matmul import ExactMultiplier
+from .onnx_exec import topk_correct
+from .onnx_import import load_onnx
+
+__all__ = ["fit_input", "run_onnx_study", "split_calibration", "OnnxStudy"]
+
+
+def fit_input(x, input_shape, source="the model"):
+    """``x`` shaped as the model's declared input: as is, flattened (for a 2-D input), or NCHW -> NHWC."""
+    want = tuple(input_shape[1:])
+    if not want or None in want or x.shape[1:] == want:
+        return x
+    if int(np.prod(want)) == int(np.prod(x.shape[1:])) and len(want) == 1:
+        return x.reshape(len(x), -1)
+    if x.ndim == 4 and want == (x.shape[2], x.shape[3], x.shape[1]):
+        return np.ascontiguousarray(x.transpose(0, 2, 3, 1))
+    raise ValueError(f"{source} takes inputs of shape {('N',) + want}, the data has {('N',) + x.shape[1:]}")
+
+
+def split_calibration(data, n_calib, seed):
+    """Calibration images (a seeded random subset of the training part) and the evaluation images.
+
+    Without a training part, the calibration images are a seeded random subset of the data set
+    itself, and they are left out of the evaluation (so the two never overlap)."""
+    rng = np.random.default_rng(seed)
+    x, y = data["x"], data["y"]
+    if data["x_calib"] is not None:
+        xc = data["x_calib"]
+        idx = np.sort(rng.permutation(len(xc))[:n_calib])
+        return xc[idx], x, y, f"{len(idx)} images of {data['calib_from']}"
+    if n_calib >= len(x):
+        raise ValueError(f"--calib {n_calib}: the data has {len(x)} images and no training part, so the "
+                         "calibration images come out of the evaluation set; use fewer")
+    perm = rng.permutation(len(x))
+    cal, rest = np.sort(perm[:n_calib]), np.sort(perm[n_calib:])
+    return x[cal], x[rest], y[rest], f"{len(cal)} images of the evaluation data (left out of the evaluation)"
+
+
+class OnnxStudy:
+    """A loaded model and data, checked, ready to :meth:`run`; ``total`` is the number of image
+    forwards it will do (calibration plus each run), for a progress bar."""
+
+    def __init__(self, model, data, *, designs, width=8, limit=None, calib=256, seed=0, scale=None, mean=None,
+                 std=None, batch=64):
+        for name, v, lo in (("--width", width, 2), ("--calib", calib, 1), ("--batch", batch, 1)):
+            if isinstance(v, bool) or not isinstance(v, int) or v < lo:
+                raise ValueError(f"{name} must be an int >= {lo}, got {v!r}")
+        if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit < 1):
+            raise ValueError(f"--limit must be an int >= 1, got {limit!r}")
+        for label, mult in designs:
+            if not getattr(mult, "signed", False) or mult.width != width:
+                raise ValueError(f"design {label!r} must be a signed {width}-bit multiplier")
+        self.model, self.data, self.width, self.seed, self.batch = str(model), str(data), width, seed, batch
+        self.net = load_onnx(model)
+        d = load_eval_data(data)
+        self.data_format = d["format"]
+        xc, x, y, self.calib_from = split_calibration(d, calib, seed)
+        if limit is not None:
+            x, y = x[:limit], y[:limit]
+        if not len(x):
+            raise ValueError(f"{data}: no images to evaluate")
+        self.x = fit_input(normalise(x, scale=scale, mean=mean, std=std), self.net.input_shape, model)
+        self.xc = fit_input(normalise(xc, scale=scale, mean=mean, std=std), self.net.input_shape, model)
+        self.y = y
+        self.runs = [("float32", None), (f"int{width} exact", ExactMultiplier(width=width, signed=True))]
+        self.runs += [(f"int{width} {label}", mult) for label, mult in designs]
+        self.total = len(self.xc) + len(self.x) * len(self.runs)
+
+    def run(self, progress=None):
+        """Calibrate, then evaluate every run; ``progress(n)`` after each batch of ``n`` images."""
+        net, x, y = self.net, self.x, self.y
+        net.calibrate(self.xc, batch=self.batch, progress=progress)
+        results, preds = [], {}
+        exact_label = self.runs[1][0]
+        for label, mult in self.runs:
+            mode = FLOAT if mult is None else Mode("int", mult)
+            logits = net.logits(x, mode, batch=self.batch, progress=progress)
+            n_classes = logits.shape[1]
+            r = {"name": label, "multiplier": "float32" if mult is None else mult.describe(),
+                 "top1": float(topk_correct(logits, y, 1).mean())}
+            if n_classes > 10:
+                r["top5"] = float(topk_correct(logits, y, 5).mean())
+            preds[label] = logits.argmax(axis=1)
+            if mult is not None:
+                r["same_prediction_as_exact"] = float((preds[label] == preds[exact_label]).mean())
+            results.append(r)
+        net.forward(x[:1])
+        return {"model": self.model, "data": self.data, "data_format": self.data_format, "images": int(len(x)),
+                "classes": int(n_classes), "width": self.width, "seed": self.seed, "calibration": self.calib_from,
+                "calibration_images": int(len(self.xc)), "opset": net.opset,
+                "macs_per_image": int(net.macs_per_forward()), "results": results,
+                "quantization": "post-training: activations per tensor (max |x| over the calibration images), "
+                                "weights per output channel, symmetric; exact int64 accumulation; no fine-tuning"}
+
+
+def run_onnx_study(model, data, *, designs, progress=None, **kw):
+    """Top-1 (and top-5 above 10 classes) of float32, ``int{width}`` exact and each design.
+
+    Parameters
+    ----------
+    model : path of a .onnx file
+    data : path accepted by :func:`pymodel.nn.data.load_eval_data`
+    designs : list of ``(label, multiplier)``, each a signed ``width``-bit multiplier for ``approx_matmul``
+    **kw : width, limit (first images only), calib (number of calibration images), seed, scale, mean,
+        std, batch: see :class:`OnnxStudy`
+    """
+    return OnnxStudy(model, data, designs=designs, **kw).run(progress)

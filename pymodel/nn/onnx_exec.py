@@ -1,0 +1,269 @@
+"""Numpy executor of an imported ONNX graph: float32, calibration, and the integer path.
+
+The multiplying operators (Conv, Gemm, MatMul) are the MAC arrays.  In the float
+mode they are float32 matrix products (optionally recording the largest ``|input|``
+for calibration); in the int mode (``layers.Mode("int", multiplier)``) they do
+post-training quantization as :mod:`pymodel.nn.layers` does: activations per tensor
+from the calibrated range, constant weights per output channel, symmetric to
+``[-qmax, qmax]``, every product through ``approx_matmul(a_int, w_int, multiplier)``
+with exact int64 accumulation, and float requantization ``acc * s_x * s_w + bias``.
+Everything else (ReLU, pools, residual adds, scaling by constants, softmax) stays float32.
+"""
+
+import numpy as np
+
+from .layers import FLOAT, Mode, quantize
+from .matmul import approx_matmul
+from .onnx_ops import im2col, pad, spatial_pads
+
+__all__ = ["OnnxNet", "Step", "ConvStep", "LinearStep", "DynMatMulStep", "topk_correct"]
+
+
+def _int_dtype(qmax):
+    """Smallest dtype for quantized activations: im2col then copies 1-2 bytes per value, not 8."""
+    return np.int8 if qmax < 2 ** 7 else np.int16 if qmax < 2 ** 15 else np.int32
+
+
+class Step:
+    """One executable node: ``fn(*inputs) -> output or tuple of outputs`` (float arithmetic)."""
+
+    macs = 0
+
+    def __init__(self, name, op, inputs, outputs, fn):
+        self.name, self.op, self.inputs, self.outputs, self.fn = name, op, inputs, outputs, fn
+
+    def run(self, vals, mode):
+        out = self.fn(*vals)
+        return out if isinstance(out, tuple) else (out,)
+
+    def __repr__(self):
+        return f"{self.op}({self.name})"
+
+
+class _MacStep(Step):
+    """Shared by the MAC operators: calibration of the dynamic operands and their quantization."""
+
+    def __init__(self, name, op, inputs, outputs, n_dynamic=1):
+        super().__init__(name, op, inputs, outputs, None)
+        self.act_max = [None] * n_dynamic       # running max |x| while calibrating
+        self.calibrated_max = [None] * n_dynamic
+        self.macs = 0                           # products in the last forward pass
+        self._wq = {}
+
+    def record(self, i, x, mode):
+        if mode.calibrate:
+            self.act_max[i] = max(self.act_max[i] or 0.0, float(np.abs(x).max(initial=0.0)))
+
+    def act_quant(self, i, x, mode):
+        if self.calibrated_max[i] is None:
+            raise RuntimeError(f"node {self.name!r} ({self.op}): int forward before calibration; "
+                               "call calibrate() on calibration images first")
+        s = max(self.calibrated_max[i], 1e-12) / mode.qmax
+        return quantize(x, s, mode.qmax).astype(_int_dtype(mode.qmax)), s
+
+
+def _weight_q(W2, qmax):
+    """Per-output-channel (row) symmetric weights, as ``layers._Linear.weight_q``."""
+    s_w = np.maximum(np.abs(W2).max(axis=1), 1e-12) / qmax
+    return quantize(W2, s_w[:, None], qmax), s_w.astype(np.float32)
+
+
+class LinearStep(_MacStep):
+    """``y = x @ W.T + bias`` over the last axis of ``x``, with a constant ``W`` of shape (N, K).
+
+    Gemm (alpha and transB folded into W, ``beta * C`` into bias) and MatMul by a constant."""
+
+    def __init__(self, name, op, inputs, outputs, W, bias, trans_a=False):
+        super().__init__(name, op, inputs, outputs)
+        self.W = np.ascontiguousarray(W, np.float32)
+        self.bias = None if bias is None else np.asarray(bias, np.float32)
+        self.trans_a = trans_a
+
+    def run(self, vals, mode):
+        x = vals[0]
+        if self.trans_a:
+            x = x.T
+        if x.shape[-1] != self.W.shape[1]:
+            raise ValueError(f"node {self.name!r} ({self.op}): input has {x.shape[-1]} features, "
+                             f"the weights expect {self.W.shape[1]}")
+        lead = x.shape[:-1]
+        x2 = x.reshape(-1, x.shape[-1])
+        self.macs = x2.shape[0] * self.W.size
+        if mode.kind == "float":
+            self.record(0, x2, mode)
+            y = mode.ops.matmul(x2, self.W.T)
+        else:
+            xq, s_x = self.act_quant(0, x2, mode)
+            if mode.qmax not in self._wq:
+                wq, s_w = _weight_q(self.W, mode.qmax)
+                self._wq[mode.qmax] = (np.ascontiguousarray(wq.T), s_w)
+            wq_t, s_w = self._wq[mode.qmax]
+            acc = approx_matmul(xq, wq_t, mode.multiplier)
+            y = (acc * (s_x * s_w)[None, :]).astype(np.float32)
+        y = y.reshape(lead + (self.W.shape[0],))
+        return (y if self.bias is None else y + self.bias,)
+
+
+class ConvStep(_MacStep):
+    """2-D convolution (1-D as height 1), NCHW, groups, strides, pads, dilations, auto_pad: im2col
+    per group, then ``cols @ W_g.T``."""
+
+    def __init__(self, name, inputs, outputs, W, bias, *, group, strides, dilations, pads, auto_pad, one_d):
+        super().__init__(name, "Conv", inputs, outputs)
+        self.W = np.asarray(W, np.float32)               # (M, C/group, kh, kw)
+        self.W2 = np.ascontiguousarray(self.W.reshape(self.W.shape[0], -1))
+        self.bias = None if bias is None else np.asarray(bias, np.float32)
+        self.group, self.strides, self.dilations = group, strides, dilations
+        self.pads, self.auto_pad, self.one_d = pads, auto_pad, one_d
+
+    def run(self, vals, mode):
+        x = vals[0]
+        if self.one_d:
+            x = x[:, :, None, :]
+        n, c = x.shape[:2]
+        m, cg, kh, kw = self.W.shape
+        if c != cg * self.group:
+            raise ValueError(f"node {self.name!r} (Conv): input has {c} channels, weights expect "
+                             f"{cg} x group {self.group}")
+        begins, ends = spatial_pads(x.shape[2:], (kh, kw), self.strides, self.dilations, self.pads, self.auto_pad)
+        if mode.kind == "float":
+            self.record(0, x, mode)
+            xs = x
+        else:
+            xs, s_x = self.act_quant(0, x, mode)        # zero pads stay zero: symmetric quantization
+            if mode.qmax not in self._wq:
+                wq, s_w = _weight_q(self.W2, mode.qmax)
+                self._wq[mode.qmax] = (wq, s_w)
+            wq, s_w = self._wq[mode.qmax]
+        xp = pad(xs, begins, ends)
+        mg = m // self.group
+        parts = []
+        for g in range(self.group):
+            cols, (oh, ow) = im2col(xp[:, g * cg:(g + 1) * cg], (kh, kw), self.strides, self.dilations)
+            rows = slice(g * mg, (g + 1) * mg)
+            if mode.kind == "float":
+                parts.append(mode.ops.matmul(cols, self.W2[rows].T))
+            else:
+                acc = approx_matmul(cols, np.ascontiguousarray(wq[rows].T), mode.multiplier)
+                parts.append((acc * (s_x * s_w[rows])[None, :]).astype(np.float32))
+        self.macs = n * oh * ow * self.W2.size
+        y = parts[0] if len(parts) == 1 else np.concatenate(parts, axis=1)
+        if self.bias is not None:
+            y = y + self.bias
+        y = y.reshape(n, oh, ow, m).transpose(0, 3, 1, 2)
+        return (y[:, :, 0, :] if self.one_d else y,)
+
+
+class DynMatMulStep(_MacStep):
+    """MatMul (or Gemm) of two tensors that are not both constant weights: both operands quantized
+    per tensor from their calibrated ranges; batched shapes broadcast as numpy.matmul."""
+
+    def __init__(self, name, op, inputs, outputs, const=(None, None), alpha=1.0, trans=(False, False), bias=None):
+        super().__init__(name, op, inputs, outputs, n_dynamic=2)
+        self.const, self.alpha, self.trans, self.bias = const, alpha, trans, bias
+
+    def run(self, vals, mode):
+        ops = [self.const[i] if self.const[i] is not None else vals[i] for i in range(2)]
+        ops = [o.T if t else o for o, t in zip(ops, self.trans)]
+        a, b = ops
+        if mode.kind == "float":
+            self.record(0, a, mode)
+            self.record(1, b, mode)
+            y = np.matmul(a, b).astype(np.float32)
+        else:
+            (aq, s_a), (bq, s_b) = self.act_quant(0, a, mode), self.act_quant(1, b, mode)
+            a1, b1 = (aq[None] if aq.ndim == 1 else aq), (bq[:, None] if bq.ndim == 1 else bq)
+            lead = np.broadcast_shapes(a1.shape[:-2], b1.shape[:-2])
+            a3 = np.broadcast_to(a1, lead + a1.shape[-2:]).reshape((-1,) + a1.shape[-2:])
+            b3 = np.broadcast_to(b1, lead + b1.shape[-2:]).reshape((-1,) + b1.shape[-2:])
+            acc = np.stack([approx_matmul(a3[i], b3[i], mode.multiplier) for i in range(len(a3))])
+            y = (acc * (s_a * s_b)).astype(np.float32).reshape(lead + (a1.shape[-2], b1.shape[-1]))
+            if aq.ndim == 1:
+                y = y[..., 0, :]
+            if bq.ndim == 1:
+                y = y[..., 0]
+        self.macs = int(y.size) * int(a.shape[-1])
+        if self.alpha != 1.0:
+            y = y * np.float32(self.alpha)
+        return (y if self.bias is None else y + self.bias,)
+
+
+class OnnxNet:
+    """An imported ONNX graph, run in numpy.
+
+    ``forward(x, mode)`` with ``mode`` a :class:`pymodel.nn.layers.Mode`: ``FLOAT`` (float32),
+    ``Mode("float", calibrate=True)`` (records ranges), or ``Mode("int", multiplier)`` (signed
+    N-bit multiplier: every Conv/Gemm/MatMul product through ``approx_matmul``).
+    """
+
+    def __init__(self, *, steps, consts, input_name, input_shape, output_name, opset, source=""):
+        self.steps, self.consts = steps, consts
+        self.input_name, self.input_shape, self.output_name = input_name, input_shape, output_name
+        self.opset, self.source = opset, source
+        last = {}
+        for i, s in enumerate(steps):
+            for name in s.inputs:
+                if name:
+                    last[name] = i
+        # values to drop after each step, so a forward pass holds only live tensors
+        self._drop = [[n for n in s.inputs if n and last.get(n) == i and n not in consts and n != output_name]
+                      for i, s in enumerate(steps)]
+
+    @property
+    def mac_steps(self):
+        return [s for s in self.steps if isinstance(s, _MacStep)]
+
+    def forward(self, x, mode=FLOAT):
+        env = {self.input_name: np.asarray(x, np.float32)}
+        for step, drop in zip(self.steps, self._drop):
+            vals = []
+            for name in step.inputs:
+                if not name:
+                    vals.append(None)
+                elif name in env:
+                    vals.append(env[name])
+                else:
+                    vals.append(self.consts[name])
+            try:
+                outs = step.run(vals, mode)
+            except (ValueError, IndexError) as e:
+                raise ValueError(f"node {step.name!r} ({step.op}): {e}") from e
+            for name, v in zip(step.outputs, outs):
+                if name:
+                    env[name] = v
+            for name in drop:
+                env.pop(name, None)
+        return env[self.output_name] if self.output_name in env else self.consts[self.output_name]
+
+    def macs_per_forward(self):
+        """Products in the last forward pass (sum over the MAC operators)."""
+        return sum(s.macs for s in self.mac_steps)
+
+    def calibrate(self, x, batch=64, progress=None):
+        """Per-tensor ranges of every MAC operand from float forwards over ``x``."""
+        mode = Mode("float", calibrate=True)
+        for s in self.mac_steps:
+            s.act_max = [None] * len(s.act_max)
+        for i in range(0, len(x), batch):
+            self.forward(x[i:i + batch], mode)
+            if progress is not None:
+                progress(len(x[i:i + batch]))
+        for s in self.mac_steps:
+            s.calibrated_max = list(s.act_max)
+
+    def logits(self, x, mode=FLOAT, batch=64, progress=None):
+        out = []
+        for i in range(0, len(x), batch):
+            y = self.forward(x[i:i + batch], mode)
+            out.append(np.asarray(y, np.float32).reshape(len(x[i:i + batch]), -1))
+            if progress is not None:
+                progress(len(x[i:i + batch]))
+        return np.concatenate(out) if out else np.zeros((0, 0), np.float32)
+
+
+def topk_correct(logits, y, k):
+    """Boolean per image: label among the ``k`` largest logits (ties broken by index)."""
+    if k == 1:
+        return logits.argmax(axis=1) == y
+    top = np.argsort(-logits, axis=1, kind="stable")[:, :k]
+    return (top == y[:, None]).any(axis=1)
