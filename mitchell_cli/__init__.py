@@ -6,6 +6,7 @@ Every subcommand takes ``--json`` and then prints exactly one JSON object on std
 
 import argparse
 import json
+import re
 import sys
 
 from . import cost, demo, errors, nn, plot, sim, verilog
@@ -15,23 +16,135 @@ __all__ = ["build_parser", "main"]
 SUBCOMMANDS = (errors, verilog, sim, plot, nn, cost, demo)
 
 
+class ParseError(Exception):
+    """An argument-parsing error, raised instead of argparse's print-and-exit so ``--json`` can answer it."""
+
+    def __init__(self, parser, message):
+        super().__init__(message)
+        self.parser = parser
+
+
+class Parser(argparse.ArgumentParser):
+    """ArgumentParser whose errors raise :class:`ParseError` (subparsers inherit the class)."""
+
+    def error(self, message):
+        raise ParseError(self, message)
+
+
 def build_parser():
-    ap = argparse.ArgumentParser(prog="mitchell", description="Logarithmic multipliers and dividers: "
-                                 "golden models, error metrics, HDL and verification.")
+    ap = Parser(prog="mitchell", description="Logarithmic multipliers and dividers: "
+                "golden models, error metrics, HDL and verification.")
     sub = ap.add_subparsers(dest="command", required=True)
     for module in SUBCOMMANDS:
         module.add_parser(sub)
     return ap
 
 
+def _value_options(parser):
+    """Option strings of the parser and its subparsers, mapped to their action."""
+    out = {}
+    for a in parser._actions:
+        for o in a.option_strings:
+            out[o] = a
+        if isinstance(a, argparse._SubParsersAction):
+            for p in a.choices.values():
+                out.update(_value_options(p))
+    return out
+
+
+def _join_negative_values(argv, options):
+    """``--a-range -5:10`` as ``--a-range=-5:10``: argparse takes a value starting with '-' for an option."""
+    out, i = [], 0
+    while i < len(argv):
+        tok = argv[i]
+        a = options.get(tok)
+        if (a is not None and a.nargs is None and a.option_strings and not isinstance(a, argparse._StoreConstAction)
+                and i + 1 < len(argv) and re.match(r"-\d", argv[i + 1])):
+            out.append(f"{tok}={argv[i + 1]}")
+            i += 2
+            continue
+        out.append(tok)
+        i += 1
+    return out
+
+
+def _given(subparser, argv):
+    """The long option names the user typed (abbreviations resolved as argparse does), for ``common.refuse``."""
+    longs = {}
+    for a in subparser._actions:
+        name = next((o for o in a.option_strings if o.startswith("--")), None)
+        for o in a.option_strings:
+            longs[o] = name or o
+    given = set()
+    for tok in argv:
+        if tok == "--":
+            break
+        if tok.startswith("--"):
+            key = tok.split("=", 1)[0]
+            hits = [o for o in longs if o == key] or [o for o in longs if o.startswith(key)]
+            if len({longs[o] for o in hits}) == 1:
+                given.add(longs[hits[0]])
+        elif tok.startswith("-") and len(tok) > 1 and not re.match(r"-\d", tok) and tok[:2] in longs:
+            given.add(longs[tok[:2]])
+    return frozenset(given)
+
+
+def _option_names(message, subparser):
+    """``width must be ...`` (a config field) as ``--width must be ...``: name the option the user typed."""
+    m = re.match(r"(\w+)(?=[ =])", message)
+    if m and subparser is not None:
+        for a in subparser._actions:
+            if a.dest == m.group(1) and a.option_strings:
+                long = next((o for o in a.option_strings if o.startswith("--")), a.option_strings[0])
+                return long + message[m.end():]
+    return message
+
+
+def _fail(want_json, message, usage=None, prog="mitchell"):
+    if want_json:
+        print(json.dumps({"error": message}))
+    else:
+        if usage:
+            print(usage, end="", file=sys.stderr)
+        print(f"{prog}: error: {message}", file=sys.stderr)
+    return 2
+
+
 def main(argv=None):
-    args = build_parser().parse_args(argv)
+    """Run ``mitchell ARGV``; returns the exit code (0 ok, 1 a check failed, 2 bad input or a failed run)."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    try:
+        return _main(argv)
+    except BrokenPipeError:
+        # the reader (``| head``) went away: stop quietly, without a traceback at exit
+        import os
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
+
+
+def _main(argv):
+    parser = build_parser()
+    want_json = "--json" in argv
+    argv = _join_negative_values(argv, _value_options(parser))
+    try:
+        args = parser.parse_args(argv)
+    except ParseError as e:
+        # "argument --seed: --seed must be ..." (our int_in types name the option themselves) -> "--seed must be ..."
+        msg = re.sub(r"^argument ([^:]+): (?=\1 )", "", str(e))
+        return _fail(want_json, msg, usage=e.parser.format_usage(), prog=e.parser.prog)
+    sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction)).choices[args.command]
+    args._given = _given(sub, argv[argv.index(args.command) + 1:] if args.command in argv else argv)
     try:
         rc = args.func(args)
-    except (ValueError, TypeError, ZeroDivisionError, FileNotFoundError, RuntimeError) as e:
-        if getattr(args, "json", False):
-            print(json.dumps({"error": str(e)}))
-        else:
-            print(f"mitchell: error: {e}", file=sys.stderr)
-        return 2
+        sys.stdout.flush()
+    except BrokenPipeError:
+        raise
+    except (ValueError, TypeError, ZeroDivisionError, RuntimeError) as e:
+        return _fail(args.json, _option_names(str(e), sub))
+    except OSError as e:
+        # a file-system error past the up-front checks: name the path
+        where = f" {e.filename}" if e.filename else ""
+        return _fail(args.json, f"{e.strerror or type(e).__name__}:{where}" if e.strerror else str(e))
+    except MemoryError:
+        return _fail(args.json, "out of memory: ask for fewer samples or a smaller grid")
     return rc or 0

@@ -17,8 +17,20 @@ def progress(args, **bar):
         yield None
         return
     from tqdm import tqdm
+    bar.setdefault("ncols", _bar_columns())
     with tqdm(leave=False, file=sys.stderr, **bar) as b:
         yield b.update
+
+
+def _bar_columns():
+    """``None`` (tqdm sizes the bar) unless the terminal reports no width (``script -qc``): then 80,
+    since tqdm draws nothing in 0 columns."""
+    import os
+    try:
+        cols = os.get_terminal_size(sys.stderr.fileno()).columns
+    except (OSError, ValueError):
+        cols = 0
+    return None if cols > 0 else 80
 
 
 def emit(args, obj, text):
@@ -48,6 +60,7 @@ def clean(obj):
 
 def config(args):
     from pymodel import FloatMitchell, Mitchell
+    check_config_options(args)
     if args.op == "fmul":
         return FloatMitchell(args.format)
     kw = {"width": args.width, "frac_bits": args.frac_bits, "signed": args.signed}
@@ -63,9 +76,11 @@ def add_config_args(p, op_choices=("mul", "div", "fmul"), width_list=False):
         p.add_argument("--format", choices=("fp32", "fp16", "bf16"), default="fp32",
                        help="float format of --op fmul (default fp32)")
     if width_list:
-        p.add_argument("--width", default="8", help="operand width, 2..32; a comma list (8,12,16) for --kind compare")
+        p.add_argument("--width", type=parse_widths, default="8",
+                       help="operand width, 2..32, or a comma list of widths (8,12,16); default 8")
     else:
-        p.add_argument("--width", type=int, default=8, help="operand width in bits, 2..32 (default 8)")
+        p.add_argument("--width", type=int_in("--width", 2, 32), default=8,
+                       help="operand width in bits, 2..32 (default 8)")
     p.add_argument("--frac-bits", type=int, default=None,
                    help="log-fraction bits kept, 0..width-1 (default width-1: no truncation)")
     p.add_argument("--signed", action="store_true", help="two's-complement operands")
@@ -79,10 +94,118 @@ def pct(v):
 
 
 def parse_widths(text):
+    """``"8,12,16"`` to ``[8, 12, 16]``, each in 2..32 (also an argparse ``type``); a list passes through."""
+    import argparse
+    if isinstance(text, list):
+        return text
     try:
         ws = [int(x) for x in str(text).split(",") if x.strip()]
     except ValueError:
-        raise ValueError(f"--width must be an int or a comma list like 8,12,16, got {text!r}") from None
+        raise argparse.ArgumentTypeError(f"--width must be an int or a comma list like 8,12,16, got {text!r}") from None
     if not ws:
-        raise ValueError("--width needs at least one width")
+        raise argparse.ArgumentTypeError("--width needs at least one width")
+    bad = [w for w in ws if not 2 <= w <= 32]
+    if bad:
+        raise argparse.ArgumentTypeError(f"--width must be in 2..32, got {bad[0]}")
     return ws
+
+
+# -- argument checks: counts at parse time, output paths before any work ----------------------------------
+
+SEED_MAX = 2**32 - 1
+
+
+def int_in(option, lo, hi):
+    """An argparse ``type``: an integer in ``lo..hi``; the error names ``option`` and the range."""
+    import argparse
+
+    def parse(text):
+        try:
+            v = int(text)
+        except (TypeError, ValueError):
+            raise argparse.ArgumentTypeError(f"{option} must be an integer in {lo}..{hi}, got {text!r}") from None
+        if not lo <= v <= hi:
+            raise argparse.ArgumentTypeError(f"{option} must be in {lo}..{hi}, got {v}")
+        return v
+    parse.__name__ = option
+    return parse
+
+
+def seed_arg(p, help):
+    p.add_argument("--seed", type=int_in("--seed", 0, SEED_MAX), default=0, help=f"{help} (0..2^32-1, default 0)")
+
+
+def given(args):
+    """Options the user typed (as ``--long-name``), filled in by ``main``; empty when called from Python."""
+    return getattr(args, "_given", frozenset())
+
+
+def refuse(args, options, why):
+    """ValueError naming the typed ``options`` that do not apply (``why``: 'to --op fmul', ...)."""
+    bad = [o for o in options if o in given(args)]
+    if bad:
+        raise ValueError(f"{', '.join(bad)} {'does' if len(bad) == 1 else 'do'} not apply {why}")
+
+
+def check_config_options(args):
+    """Refuse config options that the chosen ``--op`` does not use."""
+    op = getattr(args, "op", None)
+    if op == "fmul":
+        refuse(args, ("--width", "--frac-bits", "--signed", "--quotient-frac-bits"),
+               "to --op fmul (the float format sets them: --format)")
+    else:
+        refuse(args, ("--format",), f"to --op {op} (only to --op fmul)")
+        if op == "mul":
+            refuse(args, ("--quotient-frac-bits",), "to --op mul (only to the divider)")
+
+
+def check_output_path(option, path, suffixes=None):
+    """Check an output file before any work: its suffix, that it is not a folder, and that it can be written.
+
+    Missing parent folders are created (the one behaviour of every output path).  Returns ``path``.
+    """
+    import os
+    from pathlib import Path
+    p = Path(path)
+    if suffixes and p.suffix.lower() not in suffixes:
+        raise ValueError(f"{option} must end in one of {', '.join(suffixes)}, got {str(path)!r}")
+    if p.is_dir():
+        raise ValueError(f"{option} {path}: is a folder, expected a file name")
+    try:
+        p.parent.mkdir(parents=True, exist_ok=True)
+    except (FileExistsError, NotADirectoryError):
+        blocker = next(a for a in [p.parent, *p.parent.parents] if a.exists() and not a.is_dir())
+        raise ValueError(f"{option} {path}: {blocker} is a file, not a folder") from None
+    except OSError as e:
+        raise ValueError(f"{option} {path}: cannot create its folder: {e.strerror or e}") from None
+    existed = p.exists()
+    try:
+        with open(p, "ab"):
+            pass            # a real write probe: permissions, read-only and special file systems
+    except OSError as e:
+        raise ValueError(f"{option} {path}: cannot write it: {e.strerror or e}") from None
+    if not existed:
+        os.unlink(p)
+    return path
+
+
+def check_output_dir(option, path):
+    """Create folder ``path`` (and parents) before any work and check that it is a writable folder."""
+    import os
+    import tempfile
+    from pathlib import Path
+    p = Path(path)
+    try:
+        p.mkdir(parents=True, exist_ok=True)
+    except FileExistsError:
+        raise ValueError(f"{option} {path}: exists and is not a folder") from None
+    except OSError as e:
+        raise ValueError(f"{option} {path}: cannot create the folder: {e.strerror or e}") from None
+    if not p.is_dir():
+        raise ValueError(f"{option} {path}: exists and is not a folder")
+    try:
+        with tempfile.TemporaryFile(dir=p):
+            pass
+    except OSError as e:
+        raise ValueError(f"{option} {path}: cannot write into the folder: {e.strerror or e}") from None
+    return path

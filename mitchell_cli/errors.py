@@ -2,7 +2,9 @@
 
 import sys
 
-from .common import add_config_args, clean, config, emit, pct, progress_wanted
+from .common import add_config_args, clean, config, emit, pct, progress_wanted, int_in, seed_arg
+
+MAX_SAMPLES = 1 << 26     # memory is O(samples): about 2 GB here
 
 
 def errors_table(m):
@@ -52,7 +54,8 @@ def cmd_errors(args):
 def add_parser(sub):
     p = sub.add_parser("errors", help="error metrics over every (or a seeded sample of) operand pair")
     add_config_args(p)
-    p.add_argument("--samples", type=int, default=None,
-                   help="random pairs instead of the exhaustive sweep (default: exhaustive up to 16 bits, else 2^24)")
-    p.add_argument("--seed", type=int, default=0, help="seed of the random sample (default 0)")
+    p.add_argument("--samples", type=int_in("--samples", 1, MAX_SAMPLES), default=None,
+                   help="random pairs instead of the exhaustive sweep, 1..2^26 "
+                        "(default: exhaustive up to 16 bits, else 2^24)")
+    seed_arg(p, "seed of the random sample")
     p.set_defaults(func=cmd_errors)

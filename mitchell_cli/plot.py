@@ -2,17 +2,29 @@
 
 import sys
 
-from .common import add_config_args, clean, config, emit, progress, parse_widths
+from .common import (add_config_args, check_output_path, clean, config, emit, given, int_in, parse_widths,
+                     progress, refuse, seed_arg)
+
+MAX_SAMPLES = 1 << 24      # the histogram holds and sorts every error
+# the options each kind uses (besides --width, --json and -o)
+KIND_OPTIONS = {"heatmap": {"--a-range", "--b-range", "--log2"}, "surface": {"--a-range", "--b-range"},
+                "fraction": set(), "histogram": {"--cdf", "--samples", "--seed"}, "compare": {"--seed"}}
+PLOT_OPTIONS = ("--a-range", "--b-range", "--log2", "--cdf", "--samples", "--seed")
 
 
 def cmd_plot(args):
     from pymodel import Mitchell
     from pymodel.analysis import parse_range
     from pymodel.plots import plot
+    from pymodel.plots import SUFFIXES
     widths = parse_widths(args.width)
+    refuse(args, [o for o in PLOT_OPTIONS if o not in KIND_OPTIONS[args.kind]], f"to --kind {args.kind}")
     if args.kind == "compare":
+        refuse(args, ("--op", "--format", "--frac-bits", "--quotient-frac-bits"),
+               "to --kind compare (it sweeps frac_bits for mul and div)")
         for w in widths:
             Mitchell(width=w)        # checks each width before the long sweep
+        check_output_path("--output", args.output, suffixes=SUFFIXES)
         print(f"seed: {args.seed}", file=sys.stderr)
         with progress(args, total=sum(2 * w for w in widths), desc="compare", unit="config") as update:
             res = plot("compare", args.output, widths=widths, signed=args.signed, seed=args.seed, progress=update)
@@ -25,7 +37,10 @@ def cmd_plot(args):
         raise ValueError(f"--width takes one width for --kind {args.kind} (a list only for compare)")
     args.width = widths[0]
     cfg = config(args)
+    check_output_path("--output", args.output, suffixes=SUFFIXES)
     if args.op == "fmul":
+        if args.kind != "histogram":
+            raise ValueError(f"--op fmul supports --kind histogram only, got --kind {args.kind}")
         print(f"seed: {args.seed}", file=sys.stderr)
         res = plot(args.kind, args.output, op="fmul", cfg=cfg, cdf=args.cdf, samples=args.samples, seed=args.seed)
         emit(args, clean(res), f"wrote {res['path']}\n" + ", ".join(f"{k}={v}" for k, v in res.items() if k != "path"))
@@ -35,6 +50,9 @@ def cmd_plot(args):
         kw = {"a_range": parse_range(args.a_range, cfg, "--a-range"), "b_range": parse_range(args.b_range, cfg, "--b-range")}
         if args.kind == "heatmap":
             kw["log2"] = args.log2
+        for opt, (lo, _) in (("--a-range", kw["a_range"]), ("--b-range", kw["b_range"])):
+            if args.log2 and opt in given(args) and lo < 1:
+                raise ValueError(f"--log2 plots positive operands only; {opt} starts at {lo}")
     elif args.kind == "histogram":
         kw = {"cdf": args.cdf, "samples": args.samples, "seed": args.seed}
         if args.samples is not None or cfg.width > 10:
@@ -48,12 +66,15 @@ def add_parser(sub):
     from pymodel.plots import KINDS
     p = sub.add_parser("plot", help="error figures: heatmap, surface, fraction plane, histogram, compare")
     add_config_args(p, width_list=True)
+    next(a for a in p._actions if a.dest == "width").help = \
+        "operand width, 2..32 (default 8); a comma list (8,12,16) for --kind compare"
     p.add_argument("--kind", choices=KINDS, required=True)
-    p.add_argument("--a-range", default=None, help="LO:HI of operand a (heatmap, surface)")
+    p.add_argument("--a-range", default=None, help="LO:HI of operand a (heatmap, surface; -5:10 when signed)")
     p.add_argument("--b-range", default=None, help="LO:HI of operand b (heatmap, surface)")
     p.add_argument("--log2", action="store_true", help="log2 axes (heatmap; positive operands)")
     p.add_argument("--cdf", action="store_true", help="cumulative distribution (histogram)")
-    p.add_argument("--samples", type=int, default=None, help="random pairs (histogram; default every pair up to 10 bits)")
-    p.add_argument("--seed", type=int, default=0, help="seed of sampled data (default 0)")
-    p.add_argument("-o", "--output", required=True, help="output file: .png, .svg or .pdf")
+    p.add_argument("--samples", type=int_in("--samples", 1, MAX_SAMPLES), default=None,
+                   help="random pairs, 1..2^24 (histogram; default every pair up to 10 bits, else 2^20)")
+    seed_arg(p, "seed of sampled data (histogram, compare)")
+    p.add_argument("-o", "--output", required=True, help="output file: .png, .svg or .pdf (missing folders are created)")
     p.set_defaults(func=cmd_plot)

@@ -2,20 +2,32 @@
 
 import sys
 
-from .common import add_config_args, config, emit
+from .common import add_config_args, check_output_dir, config, emit, int_in, progress, refuse, seed_arg
+
+
+MAX_VECTORS = 10_000_000      # about 3 minutes at the bench's 60,000 vectors/s
 
 
 def cmd_sim(args):
     from sim.runner import run_bench
     cfg = config(args)
     kinds = ("exhaustive",) if args.exhaustive else ("directed", "random")
+    if args.exhaustive:
+        refuse(args, ("--vectors",), "with --exhaustive (every pair is checked)")
     if cfg.width > 12 and args.exhaustive:
         raise ValueError(f"--exhaustive allows width <= 12 (2^{2 * cfg.width} pairs is too many), got {cfg.width}")
+    check_output_dir("--build-dir", args.build_dir)
     print(f"seed: {args.seed}", file=sys.stderr)
-    s = run_bench(cfg, args.op, stages=args.stages, kinds=kinds, n_random=args.vectors, seed=args.seed,
-                  build_root=args.build_dir)
+    with progress(args, total=3, desc="sim (generate, compile, simulate)", unit="step") as update:
+        s = run_bench(cfg, args.op, stages=args.stages, kinds=kinds, n_random=args.vectors, seed=args.seed,
+                      build_root=args.build_dir, progress=update)
     text = [f"{s['module']}: {s['checked']} vectors checked, {s['mismatches']} mismatches, "
             f"{s['vectors_per_s']} vectors/s (seed {s['seed']})"]
+    if s.get("rechecked"):
+        text.append(f"(plus the first {s['rechecked']} vectors run once more without gaps or backpressure "
+                    "to measure the latency)")
+    if s.get("waves"):
+        text.append(f"waves: {s['waves']}")
     if args.stages:
         text.append(f"latency: attribute {s['latency_attribute']}, measured {s['latency_measured']}; "
                     f"back-to-back without backpressure: {s['back_to_back']}; "
@@ -29,9 +41,11 @@ def cmd_sim(args):
 def add_parser(sub):
     p = sub.add_parser("sim", help="simulate the generated Verilog on Icarus with cocotb against the model")
     add_config_args(p)
-    p.add_argument("--stages", type=int, default=0, help="pipeline registers, 0..8 (0: combinational)")
-    p.add_argument("--seed", type=int, default=0, help="seed of the random vectors and handshakes (default 0)")
-    p.add_argument("--vectors", type=int, default=20_000, help="random vectors besides the directed corners")
+    p.add_argument("--stages", type=int_in("--stages", 0, 8), default=0,
+                   help="pipeline registers, 0..8 (0: combinational)")
+    seed_arg(p, "seed of the random vectors and handshakes")
+    p.add_argument("--vectors", type=int_in("--vectors", 0, MAX_VECTORS), default=20_000,
+                   help="random vectors besides the directed corners, 0..10^7 (default 20000)")
     p.add_argument("--exhaustive", action="store_true", help="every operand pair instead (width <= 12)")
     p.add_argument("--build-dir", default="build/cocotb", help="root of the per-configuration build directories")
     p.set_defaults(func=cmd_sim)

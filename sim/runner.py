@@ -21,14 +21,15 @@ def check_icarus():
 
 
 def run_bench(cfg, op, *, stages=0, kinds=("directed", "random"), n_random=20_000, seed=0,
-              gaps=True, backpressure=True, reset=True, build_root=None, waves=None, _fault=None):
+              gaps=True, backpressure=True, reset=True, build_root=None, waves=None, progress=None, _fault=None):
     """Generate, build and simulate one configuration; return the bench's summary dict.
 
     Each configuration builds in its own directory under ``build_root``.  The
     summary has ``vectors``, ``checked``, ``mismatches``, ``first_mismatches``
     (seed and operands), ``vectors_per_s`` and, when pipelined, the measured
     latency.  ``waves`` (default: the ``WAVES`` environment variable) writes a
-    waveform into the build directory.
+    waveform into the build directory, ``<module>.fst`` (its path is ``summary["waves"]``).
+    ``progress()``, when given, is called after each of the three steps: generate, compile, simulate.
     """
     if not isinstance(cfg, (Mitchell, FloatMitchell)):
         raise TypeError(f"cfg must be a pymodel.Mitchell or FloatMitchell, got {type(cfg).__name__}")
@@ -46,21 +47,34 @@ def run_bench(cfg, op, *, stages=0, kinds=("directed", "random"), n_random=20_00
     summary_path.unlink(missing_ok=True)
     if waves is None:
         waves = os.environ.get("WAVES", "0") not in ("", "0")
+    tick = progress or (lambda: None)
+    tick()
     params = {"config": cfg.as_dict(), "op": op, "stages": stages, "latency": comp.latency,
               "kinds": list(kinds), "n_random": n_random, "seed": seed, "gaps": gaps,
               "backpressure": backpressure, "reset": reset, "summary_path": str(summary_path)}
     runner = get_runner("icarus")
     runner.build(sources=[src], hdl_toplevel=name, build_dir=build_dir, timescale=("1ns", "1ps"),
                  waves=waves, always=True, log_file=build_dir / "build.log")
+    tick()
+    # cocotb's default COCOTB_REWRITE_ASSERTION_FILES="*.py" runs pytest's assertion rewriting over every
+    # module the bench imports (numpy, numba, ...); with PYTHONDONTWRITEBYTECODE nothing is cached, so each
+    # start recompiled them (about 7 s).  Only the bench's asserts need rewriting.
+    env = {"MITCHELL_BENCH": json.dumps(params), "COCOTB_REWRITE_ASSERTION_FILES": "bench.py"}
     try:
         runner.test(hdl_toplevel=name, test_module="sim.bench", build_dir=build_dir, test_dir=build_dir,
-                    extra_env={"MITCHELL_BENCH": json.dumps(params)}, waves=waves,
-                    log_file=build_dir / "sim.log")
+                    extra_env=env, waves=waves, log_file=build_dir / "sim.log")
     except SystemExit:
         pass   # under pytest the runner exits on a failed bench; the summary says why
+    tick()
     if not summary_path.exists():
         raise RuntimeError(f"the bench wrote no summary; see {build_dir / 'sim.log'}")
     summary = json.loads(summary_path.read_text())
     summary.update({"module": name, "build_dir": str(build_dir), "op": op, "stages": stages,
-                    "config": cfg.as_dict(), "waves": str(build_dir / "dump.fst") if waves else None})
+                    "config": cfg.as_dict(), "waves": _waves_file(build_dir, name) if waves else None})
     return summary
+
+
+def _waves_file(build_dir, toplevel):
+    """The waveform Icarus wrote (cocotb_tools names it after the toplevel), or None if there is none."""
+    path = build_dir / f"{toplevel}.fst"
+    return str(path) if path.exists() else None

@@ -26,9 +26,9 @@ def test_errors_table_and_seed_printed():
 
 
 @pytest.mark.parametrize("args, msg", [
-    (["errors", "--width", "40"], "width must be in 2..32"),
-    (["errors", "--width", "8", "--frac-bits", "9"], "frac_bits must be in 0..7"),
-    (["errors", "--width", "8", "--samples", "-3"], "samples must be a positive int"),
+    (["errors", "--width", "40"], "--width must be in 2..32"),
+    (["errors", "--width", "8", "--frac-bits", "9"], "--frac-bits must be in 0..7"),
+    (["errors", "--width", "8", "--samples", "-3"], "--samples must be in 1..67108864"),
 ])
 def test_bad_input_gives_clear_error(args, msg):
     rc, out, err = run_cli(*args)
