@@ -14,6 +14,9 @@ DESIGNS = {
     "mbm": "pymodel.designs.mbm:MBM",
     "ilm": "pymodel.designs.ilm:ILM",
     "od": "pymodel.designs.od:OperandDecomposition",
+    "mitch-w": "pymodel.designs.mitchw:MitchW",
+    "dr-alm": "pymodel.designs.dralm:DRALM",
+    "alm-soa": "pymodel.designs.almsoa:ALMSOA",
 }
 
 
