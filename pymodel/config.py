@@ -79,13 +79,6 @@ class Mitchell(Design):
     def truncated(self):
         return self.frac_bits < self.width - 1
 
-    def describe(self):
-        s = f"{'s' if self.signed else 'u'}{self.width}"
-        if self.truncated:
-            s += f" frac_bits={self.frac_bits}"
-        return s
-
-    # -- the operators --------------------------------------------------------
     def mul(self, a, b):
         """Mitchell product.  Python ints in, Python int out; integer arrays broadcast,
         and the result has the smallest integer dtype holding ``2*width`` bits."""

@@ -25,7 +25,7 @@ from typing import ClassVar
 import numpy as np
 from numba import njit, prange
 
-__all__ = ["Design", "Param", "OperandChecks", "MAX_WIDTH", "check_int", "dtype_for"]
+__all__ = ["Design", "Param", "OperandChecks", "MAX_WIDTH", "check_int", "dtype_for", "shift_floor"]
 
 MAX_WIDTH = 32
 ON_ZERO = ("raise", "saturate")
@@ -127,6 +127,16 @@ class OperandChecks:
         return v.astype(np.int64)
 
 
+@njit(inline="always")
+def shift_floor(mant, e):
+    """``floor(mant * 2**e)`` for ``mant >= 0`` (int64) and any int ``e``, as uint64; past 2**64 - 1 it
+    saturates there (the output step then saturates to the product width), so nothing wraps."""
+    m = np.uint64(mant)
+    up = np.uint64(max(e, 0))
+    r = (m << up) >> np.uint64(max(-e, 0))
+    return r if (m << up) >> up == m and e < 64 else ~U0
+
+
 @njit(parallel=True)
 def _mul_kernel(fn, a, b, out, signed, P, sat):
     """``out[i]``: two's-complement pattern of the product of ``a[i]``, ``b[i]`` from ``fn``."""
@@ -202,8 +212,9 @@ class Design(OperandChecks):
         return {f.name: getattr(self, f.name) for f in fields(self)}
 
     def describe(self):
-        """Short text: ``mbm s8 frac_bits=7 c_bits=6``."""
-        ps = " ".join(f"{p.name}={getattr(self, p.name)}" for p in self.PARAMS)
+        """Short text, parameters at their default left out: ``mbm s8 c_bits=4``."""
+        ps = " ".join(f"{p.name}={getattr(self, p.name)}" for p in self.PARAMS
+                      if getattr(self, p.name) != p.resolve(None, self.width))
         return f"{self.NAME} {'s' if self.signed else 'u'}{self.width}" + (f" {ps}" if ps else "")
 
     def module_name(self, op, stages=0):

@@ -62,7 +62,7 @@ class ILM(Design):
     signed : bool
         Two's-complement operands (sign-magnitude core).
     corrections : int
-        Correction blocks after the basic block, 0..width-1 (default 2).
+        Correction blocks after the basic block, 0..width-1 (default 2, or width-1 if smaller).
     """
 
     corrections: int = None
@@ -72,7 +72,7 @@ class ILM(Design):
     REFERENCE: ClassVar[str] = ("Z. Babić, A. Avramović, P. Bulić, An iterative logarithmic multiplier, "
                                 "Microprocessors and Microsystems 35(1), 2011")
     PARAMS: ClassVar[tuple] = (
-        Param("corrections", int, 0, "width-1", 2, "error-correction basic blocks after the first "
+        Param("corrections", int, 0, "width-1", "min(2, width-1)", "error-correction basic blocks after the first "
               "(0: the basic block alone)", "i"),
     )
     HARDWARE: ClassVar[dict] = {"mul": "hdl.designs.ilm:ILMMultiplier"}

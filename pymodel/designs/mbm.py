@@ -23,7 +23,7 @@ from numba import njit
 
 from .. import fast
 from ..reference import floor_pow2, fraction_add, log_convert
-from .base import Design, Param
+from .base import Design, Param, shift_floor
 
 __all__ = ["MBM"]
 
@@ -50,8 +50,7 @@ def mul_magnitude(a, b, P):
     carry = xs >> g
     mant = (((np.int64(1) << g) | (xs & mask)) << carry) + (((np.int64(1) << cb) // 12) << (g - cb))
     e = (la >> g) + (lb >> g) - g
-    m = np.uint64(mant) << np.uint64(max(e, 0))
-    m = m >> np.uint64(max(-e, 0))
+    m = shift_floor(mant, e)
     return m if (a != 0 and b != 0) else np.uint64(0)
 
 
