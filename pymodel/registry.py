@@ -17,6 +17,9 @@ DESIGNS = {
     "mitch-w": "pymodel.designs.mitchw:MitchW",
     "dr-alm": "pymodel.designs.dralm:DRALM",
     "alm-soa": "pymodel.designs.almsoa:ALMSOA",
+    "realm": "pymodel.designs.realm:REALM",
+    "nearest-one": "pymodel.designs.nearestone:NearestOne",
+    "inzed": "pymodel.designs.inzed:INZeD",
 }
 
 

@@ -1,0 +1,89 @@
+"""Nearest-one log multiplier, ImpLM (after Ansari, Cockburn, Han, IEEE Trans. Computers 70(4), 2021).
+
+A nearest-one detector replaces Mitchell's leading-one detector: each operand is written
+around its *nearest* power of two, so the residue is signed::
+
+    N = 2^n + q,   n = k + 1 if the bit right below the leading one (bit k-1) is 1, else k
+                   (x = 0.5 rounds up: 3 -> 4, 6 -> 8, 12 -> 16), q = N - 2^n
+    a*b ~ 2^(n1+n2) + q1 * 2^n2 + q2 * 2^n1   ( = a*b - q1*q2 )
+
+There is no carry case and no antilog: the product is two shifted residues and a power of
+two, added.  The error ``-q1*q2`` is negative when both operands round the same way and
+positive otherwise; ``|q| <= 2^(n-1)`` down and ``<= 2^(n-2)`` up.
+
+The nearest-one rule (round up iff bit ``k-1`` is one, ties up, no cap on ``n``) is the one
+of the open RTL ``ILM_AE.v`` (RatkoFri/MulApprox, module NOD) and of the group's MATLAB model;
+the paper itself was read only second-hand, hence "after".  An operand at or above
+``3 * 2^(width-2)`` rounds up to ``2^width``, which does not fit ``width`` bits: the residues
+are kept one bit wider inside.  The product always fits ``2*width`` bits: both down, it is
+at most ``a*b``; ``a`` up and ``b`` down, it is ``2^n1 * b - (2^n1 - a) * 2^n2 < 2^width * b``;
+both up, it is below ``2^(n1+n2) <= 2^(2*width)``.  The final sum is exact, so there is nothing to floor or saturate.  The "ILM-k" variants
+(k low sum bits replaced by an alternating pattern) are not modelled: ``PARAMS = ()``.
+"""
+
+from dataclasses import dataclass
+from typing import ClassVar
+
+import numpy as np
+from numba import njit
+
+from .. import fast
+from ..reference import leading_one
+from .base import Design
+
+__all__ = ["NearestOne", "nearest_one"]
+
+
+def nearest_one(v):
+    """Nearest-one detector: ``v > 0`` to ``(n, q)`` with ``v = 2**n + q``, ``n`` the nearest
+    power of two (ties up), ``q`` signed."""
+    k = leading_one(v)
+    n = k + 1 if k >= 1 and (v >> (k - 1)) & 1 else k
+    return n, v - (1 << n)
+
+
+@njit(inline="always")
+def _residue(v):
+    """``v - 2^n`` of the nearest power of two ``2^n`` of ``v >= 1`` (int64), branch-free."""
+    k = fast.leading_one(v)
+    up = (v >> max(k - 1, 0)) & np.int64(k > 0)
+    return v - (np.int64(1) << (k + up))
+
+
+@njit(inline="always")
+def mul_magnitude(a, b, P):
+    """``P = (width,)``: ``a*b - q1*q2`` in 64-bit modular arithmetic (the result is below 2^(2*width))."""
+    q1 = _residue(max(a, 1))       # a == 0: residue of 1 is 0, and so is a*b
+    q2 = _residue(max(b, 1))
+    return np.uint64(a) * np.uint64(b) - np.uint64(q1 * q2)
+
+
+@dataclass(frozen=True, kw_only=True)
+class NearestOne(Design):
+    """Nearest-one (ImpLM) log multiplier: ``2^(n1+n2) + q1 2^n2 + q2 2^n1`` with signed residues.
+
+    Parameters
+    ----------
+    width : int
+        Operand bits, 2..32.
+    signed : bool
+        Two's-complement operands (sign-magnitude core).
+    """
+
+    NAME: ClassVar[str] = "nearest-one"
+    TITLE: ClassVar[str] = "Nearest-one (ImpLM) log multiplier"
+    REFERENCE: ClassVar[str] = ("M. S. Ansari, B. F. Cockburn, J. Han, An improved logarithmic multiplier for "
+                                "energy-efficient neural computing, IEEE Trans. Computers 70(4), 2021")
+    AFTER: ClassVar[bool] = True
+    PARAMS: ClassVar[tuple] = ()
+    HARDWARE: ClassVar[dict] = {"mul": "hdl.designs.nearestone:NearestOneMultiplier"}
+
+    mul_magnitude = mul_magnitude
+
+    def mul_unsigned(self, a, b):
+        """The specification: two nearest-one detectors, two residue shifters, one adder."""
+        if a == 0 or b == 0:
+            return 0
+        n1, q1 = nearest_one(a)
+        n2, q2 = nearest_one(b)
+        return (1 << (n1 + n2)) + (q1 << n2) + (q2 << n1)
