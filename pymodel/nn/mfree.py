@@ -12,6 +12,7 @@ import numpy as np
 from numba import njit, prange
 
 from ..floatmitchell import FloatMitchell
+from . import gemm_kernels as gk
 
 __all__ = ["FloatMitchellOps", "NUMPY_OPS", "fm_matmul", "round_to_bf16"]
 
@@ -41,7 +42,10 @@ def _fm32(xb, yb):
 
 @njit(parallel=True, cache=True)
 def _matmul_kernel(a, b, out):
-    """out[i, j] = sum_k fm(a[i, k], b[k, j]) in float32; a, b are uint32 bit patterns."""
+    """out[i, j] = sum_k fm(a[i, k], b[k, j]) in float32; a, b are uint32 bit patterns.
+
+    Every special case through ``_fm32``: the path for operands with infinities or NaNs,
+    or exponents that can overflow or underflow (see ``fm_matmul``)."""
     m, kk = a.shape
     n = b.shape[1]
     for i in prange(m):
@@ -55,6 +59,82 @@ def _matmul_kernel(a, b, out):
             for j in range(n):
                 acc[j] += pf[j]
         out[i, :] = acc
+
+
+# The fast path.  With no infinities or NaNs, and exponent ranges that cannot overflow or
+# underflow (checked per call), Float Mitchell is just ``bits(|x|) + bits(|y|) - bits(1.0)``
+# with the sign in bit 31, except for zero (and DAZ subnormal) operands.  So A is encoded as
+# ``|x| - ONE`` plus its sign (mod 2**32) and B as its own bits, each product is one int32 add,
+# and a zero operand is a code of its own: ZERO_A (unreachable by the others: it would need
+# |x| = inf) skips the whole row of products, ZERO_B = 0 selects a zero product.
+ZERO_A = 1 << 30
+
+
+@njit(parallel=True, cache=True)
+def _encode_a(u, codes, emin, emax, special):
+    """Per row of ``u`` (uint32 patterns): codes, min/max exponent of the normal values, and
+    whether it holds an infinity or NaN."""
+    for i in prange(u.shape[0]):
+        lo, hi, sp = 255, 0, False
+        for k in range(u.shape[1]):
+            v = np.int64(u[i, k])
+            e = (v >> 23) & 255
+            c = (v & ABS) - ONE + (v & SIGN)
+            codes[i, k] = gk.trunc32(np.int64(ZERO_A) if e == 0 else c)
+            if e != 0:
+                lo, hi = min(lo, e), max(hi, e)
+            sp |= e == 255
+        emin[i], emax[i], special[i] = lo, hi, sp
+
+
+@njit(parallel=True, cache=True)
+def _encode_b(u, codes, emin, emax, special):
+    for i in prange(u.shape[0]):
+        lo, hi, sp = 255, 0, False
+        for k in range(u.shape[1]):
+            v = np.int64(u[i, k])
+            e = (v >> 23) & 255
+            codes[i, k] = gk.trunc32(np.int64(0) if e == 0 else v)
+            if e != 0:
+                lo, hi = min(lo, e), max(hi, e)
+            sp |= e == 255
+        emin[i], emax[i], special[i] = lo, hi, sp
+
+
+@njit(parallel=True, cache=True)
+def _matmul_fast(ca, cb, out):
+    """out[i, j] = float32 sum over k in order of the products; ca (M, K), cb (K, N) codes.
+    Vectorized over j: one int32 add, a select for zero B, a float32 add per product."""
+    m, kk = ca.shape
+    n = cb.shape[1]
+    for i in prange(m):
+        acc = out[i]
+        acc[:] = 0
+        ra = ca[i]
+        for k in range(kk):
+            x = ra[k]
+            if x == ZERO_A:          # +-0 times a finite value adds nothing (the sum is never -0)
+                continue
+            rb = cb[k]
+            for j in range(np.uint64(0), np.uint64(n)):
+                y = rb[j]
+                acc[j] += gk.as_f32(gk.add32(x, y) if y != 0 else np.int32(0))
+
+
+def _matmul_dispatch(a, b, out):
+    """Fast path when no special case can occur, else the all-cases kernel."""
+    ca = np.empty(a.shape, np.int32)
+    cb = np.empty(b.shape, np.int32)
+    ea = [np.empty(a.shape[0], np.int64), np.empty(a.shape[0], np.int64), np.empty(a.shape[0], np.bool_)]
+    eb = [np.empty(b.shape[0], np.int64), np.empty(b.shape[0], np.int64), np.empty(b.shape[0], np.bool_)]
+    _encode_a(a, ca, *ea)
+    _encode_b(b, cb, *eb)
+    # products of normals stay normal: exponent sums (biased) in [128, 380]; see the comment above
+    fast = not (ea[2].any() or eb[2].any()) and ea[0].min() + eb[0].min() >= 128 and ea[1].max() + eb[1].max() <= 380
+    if fast:
+        _matmul_fast(ca, cb, out)
+    else:
+        _matmul_kernel(a, b, out)
 
 
 @njit(parallel=True, cache=True)
@@ -98,7 +178,7 @@ def fm_matmul(a, b, fmt="fp32"):
         if a.shape[1] == 0:
             out[:] = 0
         else:
-            _matmul_kernel(_bits(a), _bits(b), out)
+            _matmul_dispatch(_bits(a), _bits(b), out)
     return out
 
 
