@@ -2,7 +2,7 @@
 
 import sys
 
-from .common import add_config_args, clean, config, emit, pct, progress_wanted, int_in, seed_arg
+from .common import add_config_args, clean, config, emit, pct, progress_wanted, int_in, refuse, seed_arg
 
 MAX_SAMPLES = 1 << 26     # memory is O(samples): about 2 GB here
 
@@ -12,7 +12,8 @@ def errors_table(m):
         ("configuration", f"{m['op']} width={m['width']} frac_bits={m['frac_bits']} "
                           f"{'signed' if m['signed'] else 'unsigned'}"
                           + (f" quotient_frac_bits={m['quotient_frac_bits']}" if m["op"] == "div" else "")),
-        ("pairs", f"{m['pairs']} ({'exhaustive' if m['exhaustive'] else 'sampled, seed %s' % m.get('seed')})"),
+        ("pairs", f"{m['pairs']} (" + (f"every pair, method {m['method']}" if m["exhaustive"]
+                                        else f"sampled, seed {m.get('seed')}") + ")"),
         ("min relative error", f"{pct(m['min_re'])}  at {m['min_re_operands']}  (= {m['min_re_exact']})"),
         ("max relative error", f"{pct(m['max_re'])}  at {m['max_re_operands']}  (= {m['max_re_exact']})"),
         ("bias (mean rel. err.)", pct(m["bias"])),
@@ -27,10 +28,31 @@ def errors_table(m):
     return "\n".join(f"{k:<{w}}  {v}" for k, v in rows)
 
 
+def check_method(args, cfg):
+    """The method to run (``--method``, or the default for the operator and width), checked before any work."""
+    from pymodel.metrics import EXHAUSTIVE_MAX_WIDTH
+    method = args.method
+    if method is None:
+        if args.samples is not None:
+            return "sample"
+        if args.op == "mul":
+            return "exact"
+        return "sweep" if cfg.width <= EXHAUSTIVE_MAX_WIDTH else "sample"
+    if method == "exact" and args.op != "mul":
+        raise ValueError(f"--method exact applies to --op mul only (--op {args.op}: use sweep or sample)")
+    if method == "sweep" and cfg.width > EXHAUSTIVE_MAX_WIDTH:
+        raise ValueError(f"--method sweep visits all 4^width pairs: --width must be 2..{EXHAUSTIVE_MAX_WIDTH}, "
+                         f"got {cfg.width} (use --method exact for mul, or sample)")
+    if method != "sample" and args.samples is not None:
+        raise ValueError(f"--samples applies to --method sample only, not --method {method}")
+    return method
+
+
 def cmd_errors(args):
     from pymodel.metrics import error_metrics, float_error_metrics
     cfg = config(args)
     if args.op == "fmul":
+        refuse(args, ("--method",), "to --op fmul (every mantissa pair, or sampled)")
         print(f"seed: {args.seed}", file=sys.stderr)
         m = float_error_metrics(cfg, samples=args.samples, seed=args.seed)
         rows = [("configuration", f"fmul {cfg.fmt} (bits(x) + bits(y) - bits(1.0))"),
@@ -44,18 +66,23 @@ def cmd_errors(args):
         wd = max(len(k) for k, _ in rows)
         emit(args, m, "\n".join(f"{k:<{wd}}  {v}" for k, v in rows))
         return
-    if args.samples is not None or cfg.width > 16:
+    method = check_method(args, cfg)
+    if method == "sample":
         print(f"seed: {args.seed}", file=sys.stderr)
     m = clean(error_metrics(cfg, args.op, samples=args.samples, seed=args.seed,
-                             progress=progress_wanted(args)))
+                             progress=progress_wanted(args), method=method))
     emit(args, m, errors_table(m))
 
 
 def add_parser(sub):
     p = sub.add_parser("errors", help="error metrics over every (or a seeded sample of) operand pair")
     add_config_args(p)
+    p.add_argument("--method", choices=("exact", "sweep", "sample"), default=None,
+                   help="exact: every pair at any width from block sums (mul, the default for mul); "
+                        "sweep: visit every pair (width <= 16, the default for div up to 16 bits); "
+                        "sample: --samples random pairs")
     p.add_argument("--samples", type=int_in("--samples", 1, MAX_SAMPLES), default=None,
-                   help="random pairs instead of the exhaustive sweep, 1..2^26 "
-                        "(default: exhaustive up to 16 bits, else 2^24)")
+                   help="random pairs (implies --method sample), 1..2^26 "
+                        "(default 2^24 when sampling)")
     seed_arg(p, "seed of the random sample")
     p.set_defaults(func=cmd_errors)

@@ -17,9 +17,11 @@ from numba import njit, prange
 from . import fast
 from .config import Mitchell
 
-__all__ = ["error_metrics", "float_error_metrics", "float_relative_errors", "EXHAUSTIVE_MAX_WIDTH", "METRIC_KEYS"]
+__all__ = ["error_metrics", "float_error_metrics", "float_relative_errors", "EXHAUSTIVE_MAX_WIDTH", "METRIC_KEYS",
+           "METHODS"]
 
-EXHAUSTIVE_MAX_WIDTH = 16
+EXHAUSTIVE_MAX_WIDTH = 16     # the sweep; the exact method covers every width (mul)
+METHODS = ("exact", "sweep", "sample")
 DEFAULT_SAMPLES = 1 << 24
 METRIC_KEYS = ("pairs", "exhaustive", "min_re", "max_re", "bias", "mred", "mae", "wce",
                "nmed", "ep", "mse")
@@ -165,14 +167,43 @@ def _exact_re(cfg, op, a, b):
     return str((approx - exact) / exact) if exact else None
 
 
-def error_metrics(cfg, op="mul", *, samples=None, seed=0, progress=False, chunk_rows=None):
+def _pick_method(cfg, op, samples, method):
+    """The method ``error_metrics`` runs: see its docstring."""
+    exact_ok = op == "mul" and type(cfg) is Mitchell
+    if method is None:
+        if samples is not None:
+            return "sample"
+        if exact_ok:
+            return "exact"
+        return "sweep" if cfg.width <= EXHAUSTIVE_MAX_WIDTH else "sample"
+    if method not in METHODS:
+        raise ValueError(f"method must be one of {METHODS}, got {method!r}")
+    if method != "sample" and samples is not None:
+        raise ValueError(f"samples applies to method 'sample' only, not {method!r}")
+    if method == "exact" and not exact_ok:
+        raise ValueError("method 'exact' is available for the Mitchell multiplier (op 'mul') only; "
+                         "use 'sweep' (width <= 16) or 'sample'")
+    if method == "sweep" and cfg.width > EXHAUSTIVE_MAX_WIDTH:
+        raise ValueError(f"method 'sweep' visits all 4**width pairs: width must be <= {EXHAUSTIVE_MAX_WIDTH}, "
+                         f"got {cfg.width} (use 'exact' for mul, or 'sample')")
+    return method
+
+
+def error_metrics(cfg, op="mul", *, samples=None, seed=0, progress=False, chunk_rows=None, method=None):
     """Error metrics of ``cfg``'s ``op`` (``"mul"`` or ``"div"``).
 
-    Exhaustive over every operand pair when ``cfg.width <= 16`` and ``samples``
-    is None; otherwise ``samples`` seeded uniform random pairs (default 2**24).
-    Memory is O(2**width) for the exhaustive sweep and O(samples) otherwise.
+    ``method``:
 
-    Returns a dict with ``METRIC_KEYS`` plus the configuration, the seed (when
+    * ``"exact"``: every one of the ``4**width`` pairs at any width, without visiting them
+      (:func:`pymodel.exact_stats.exact_mul_metrics`): the Mitchell multiplier only, the default for it;
+    * ``"sweep"``: visits every operand pair (width <= 16), the independent cross-check, and the
+      default for ``div`` up to 16 bits;
+    * ``"sample"``: ``samples`` seeded uniform random pairs (default 2**24); the default when
+      ``samples`` is given, and for ``div`` above 16 bits.
+
+    Memory is O(2**width) for the sweep, O(samples) sampled, O(2**min(frac_bits, 22)) exact.
+
+    Returns a dict with ``METRIC_KEYS`` plus the configuration, ``method``, the seed (when
     sampled), the operands of the worst cases and those cases as exact fractions.
     """
     if not isinstance(cfg, Mitchell):
@@ -181,9 +212,20 @@ def error_metrics(cfg, op="mul", *, samples=None, seed=0, progress=False, chunk_
         raise ValueError(f"op must be 'mul' or 'div', got {op!r}")
     if samples is not None and (isinstance(samples, bool) or not isinstance(samples, int) or samples < 1):
         raise ValueError(f"samples must be a positive int, got {samples!r}")
+    method = _pick_method(cfg, op, samples, method)
+    if method == "exact":
+        from .exact_stats import exact_mul_metrics, n_block_pairs
+        bar = _progress(n_block_pairs(cfg), progress, f"mul {cfg.describe()}")
+        if bar is not None:
+            bar.unit, bar.unit_scale = "block", False
+        try:
+            return exact_mul_metrics(cfg, progress=None if bar is None else bar.update)
+        finally:
+            if bar is not None:
+                bar.close()
     is_div = op == "div"
     lo, hi = cfg.operand_range
-    exhaustive = samples is None and cfg.width <= EXHAUSTIVE_MAX_WIDTH
+    exhaustive = method == "sweep"
     f, qf, s = cfg.frac_bits, cfg.quotient_frac_bits, cfg.signed
     if exhaustive:
         vals = np.arange(lo, hi + 1, dtype=np.int64)
@@ -264,6 +306,7 @@ def _reduce(cfg, op, fa, ia, total, exhaustive, seed):
         "wce_operands": [int(ia[rwce, 4]), int(ia[rwce, 5])],
         "min_re_exact": _exact_re(cfg, op, *worst_min) if nrel else None,
         "max_re_exact": _exact_re(cfg, op, *worst_max) if nrel else None,
+        "method": "sweep" if exhaustive else "sample",
     })
     if seed is None:
         del out["seed"]
