@@ -14,7 +14,7 @@ import numpy as np
 
 from .layers import FLOAT, Mode, quantize
 from .matmul import approx_matmul
-from .onnx_ops import im2col, pad, spatial_pads
+from .onnx_ops import im2col_nhwc, pad, spatial_pads
 
 __all__ = ["OnnxNet", "Step", "ConvStep", "LinearStep", "DynMatMulStep", "topk_correct"]
 
@@ -62,6 +62,18 @@ class _MacStep(Step):
         return quantize(x, s, mode.qmax).astype(_int_dtype(mode.qmax)), s
 
 
+try:        # weights encoded once for the multiplier, where approx_matmul offers it
+    from .matmul import EncodedWeights
+except ImportError:        # pragma: no cover - older approx_matmul
+    EncodedWeights = None
+
+
+def _encoded(w_t, multiplier):
+    """The (K, N) quantized weights, as ``approx_matmul`` takes them fastest."""
+    w_t = np.ascontiguousarray(w_t)
+    return w_t if EncodedWeights is None else EncodedWeights(w_t, multiplier)
+
+
 def _weight_q(W2, qmax):
     """Per-output-channel (row) symmetric weights, as ``layers._Linear.weight_q``."""
     s_w = np.maximum(np.abs(W2).max(axis=1), 1e-12) / qmax
@@ -94,10 +106,11 @@ class LinearStep(_MacStep):
             y = mode.ops.matmul(x2, self.W.T)
         else:
             xq, s_x = self.act_quant(0, x2, mode)
-            if mode.qmax not in self._wq:
+            key = (mode.qmax, mode.multiplier)
+            if key not in self._wq:
                 wq, s_w = _weight_q(self.W, mode.qmax)
-                self._wq[mode.qmax] = (np.ascontiguousarray(wq.T), s_w)
-            wq_t, s_w = self._wq[mode.qmax]
+                self._wq[key] = (_encoded(wq.T, mode.multiplier), s_w)
+            wq_t, s_w = self._wq[key]
             acc = approx_matmul(xq, wq_t, mode.multiplier)
             y = (acc * (s_x * s_w)[None, :]).astype(np.float32)
         y = y.reshape(lead + (self.W.shape[0],))
@@ -106,15 +119,24 @@ class LinearStep(_MacStep):
 
 class ConvStep(_MacStep):
     """2-D convolution (1-D as height 1), NCHW, groups, strides, pads, dilations, auto_pad: im2col
-    per group, then ``cols @ W_g.T``."""
+    per group, then ``cols @ W_g.T``.
+
+    The columns are built from the NHWC view of the input (``(kh, kw, c)`` order, the weights
+    permuted to match) and the output is the NCHW view of the NHWC product, so a chain of
+    convolutions never transposes data.  The order of the products in a sum does not change an
+    exact integer sum; in float32 it moves the last bits only."""
 
     def __init__(self, name, inputs, outputs, W, bias, *, group, strides, dilations, pads, auto_pad, one_d):
         super().__init__(name, "Conv", inputs, outputs)
-        self.W = np.asarray(W, np.float32)               # (M, C/group, kh, kw)
-        self.W2 = np.ascontiguousarray(self.W.reshape(self.W.shape[0], -1))
+        self.set_weights(W)                               # (M, C/group, kh, kw)
         self.bias = None if bias is None else np.asarray(bias, np.float32)
         self.group, self.strides, self.dilations = group, strides, dilations
         self.pads, self.auto_pad, self.one_d = pads, auto_pad, one_d
+
+    def set_weights(self, W):
+        self.W = np.asarray(W, np.float32)
+        self.W2 = np.ascontiguousarray(self.W.transpose(0, 2, 3, 1).reshape(self.W.shape[0], -1))
+        self._wq = {}
 
     def run(self, vals, mode):
         x = vals[0]
@@ -131,20 +153,18 @@ class ConvStep(_MacStep):
             xs = x
         else:
             xs, s_x = self.act_quant(0, x, mode)        # zero pads stay zero: symmetric quantization
-            if mode.qmax not in self._wq:
-                wq, s_w = _weight_q(self.W2, mode.qmax)
-                self._wq[mode.qmax] = (wq, s_w)
-            wq, s_w = self._wq[mode.qmax]
-        xp = pad(xs, begins, ends)
+            wq, s_w = self._weights_q(mode)
+        xp = pad(xs.transpose(0, 2, 3, 1), begins + [0], ends + [0])      # NHWC
         mg = m // self.group
         parts = []
         for g in range(self.group):
-            cols, (oh, ow) = im2col(xp[:, g * cg:(g + 1) * cg], (kh, kw), self.strides, self.dilations)
+            xg = xp if self.group == 1 else xp[..., g * cg:(g + 1) * cg]
+            cols, (oh, ow) = im2col_nhwc(xg, (kh, kw), self.strides, self.dilations)
             rows = slice(g * mg, (g + 1) * mg)
             if mode.kind == "float":
                 parts.append(mode.ops.matmul(cols, self.W2[rows].T))
             else:
-                acc = approx_matmul(cols, np.ascontiguousarray(wq[rows].T), mode.multiplier)
+                acc = approx_matmul(cols, wq[g], mode.multiplier)
                 parts.append((acc * (s_x * s_w[rows])[None, :]).astype(np.float32))
         self.macs = n * oh * ow * self.W2.size
         y = parts[0] if len(parts) == 1 else np.concatenate(parts, axis=1)
@@ -152,6 +172,14 @@ class ConvStep(_MacStep):
             y = y + self.bias
         y = y.reshape(n, oh, ow, m).transpose(0, 3, 1, 2)
         return (y[:, :, 0, :] if self.one_d else y,)
+
+    def _weights_q(self, mode):
+        key = (mode.qmax, mode.multiplier)
+        if key not in self._wq:
+            wq, s_w = _weight_q(self.W2, mode.qmax)
+            mg = wq.shape[0] // self.group
+            self._wq[key] = ([_encoded(wq[g * mg:(g + 1) * mg].T, mode.multiplier) for g in range(self.group)], s_w)
+        return self._wq[key]
 
 
 class DynMatMulStep(_MacStep):

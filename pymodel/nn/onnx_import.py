@@ -330,7 +330,6 @@ def _fold_batch_norm(steps, consts, graph_outputs):
         for n in s.inputs:
             n_consumers[n] = n_consumers.get(n, 0) + 1
     out = []
-    removed = set()
     for s in steps:
         if getattr(s, "bn", None) is None:
             out.append(s)
@@ -348,13 +347,14 @@ def _fold_batch_norm(steps, consts, graph_outputs):
             continue
         a = gamma.astype(np.float64) / np.sqrt(var.astype(np.float64) + eps)
         shape = (-1,) + (1,) * (p.W.ndim - 1)
-        p.W = (p.W.astype(np.float64) * a.reshape(shape)).astype(np.float32)
+        W = (p.W.astype(np.float64) * a.reshape(shape)).astype(np.float32)
         if isinstance(p, ConvStep):
-            p.W2 = np.ascontiguousarray(p.W.reshape(m, -1))
+            p.set_weights(W)
+        else:
+            p.W = W
         p.bias = ((np.broadcast_to(bias.reshape(-1), (m,)) - mean) * a + beta).astype(np.float32)
         p.outputs = [s.outputs[0]] + p.outputs[1:]
         p.name = f"{p.name}+{s.name}"
-        removed.add(id(s))
     return out
 
 

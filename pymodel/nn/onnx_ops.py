@@ -7,7 +7,7 @@ through ``approx_matmul``; these helpers give them their im2col columns.
 
 import numpy as np
 
-__all__ = ["spatial_pads", "pad", "im2col", "max_pool", "avg_pool", "softmax", "flatten", "reshape",
+__all__ = ["spatial_pads", "pad", "im2col_nhwc", "max_pool", "avg_pool", "softmax", "flatten", "reshape",
            "batch_norm", "clip"]
 
 
@@ -45,13 +45,25 @@ def _windows(xp, kernel, strides, dilations):
     return win[:, :, ::strides[0], ::strides[1], ::dilations[0], ::dilations[1]]
 
 
-def im2col(xp, kernel, strides, dilations):
-    """Columns ``(n * oh * ow, c * kh * kw)`` of padded NCHW ``xp`` (the order of ``W.reshape(m, -1)``),
-    and ``(oh, ow)``."""
-    win = _windows(xp, kernel, strides, dilations)
-    n, c, oh, ow, kh, kw = win.shape
-    cols = win.transpose(0, 2, 3, 1, 4, 5).reshape(n * oh * ow, c * kh * kw)
-    return np.ascontiguousarray(cols), (oh, ow)
+def im2col_nhwc(xp, kernel, strides, dilations):
+    """Columns ``(n * oh * ow, kh * kw * c)`` of padded NHWC ``xp`` (the order of
+    ``W.transpose(0, 2, 3, 1).reshape(m, -1)``), and ``(oh, ow)``.
+
+    One strided copy per kernel offset, each moving runs of ``c`` contiguous values: several
+    times faster than copying a 6-D window view, which gathers single elements."""
+    n, h, w, c = xp.shape
+    (kh, kw), (sh, sw), (dh, dw) = kernel, strides, dilations
+    oh, ow = (h - (kh - 1) * dh - 1) // sh + 1, (w - (kw - 1) * dw - 1) // sw + 1
+    if oh < 1 or ow < 1:
+        raise ValueError(f"kernel {tuple(kernel)} (dilations {tuple(dilations)}) is larger than the padded input "
+                         f"{(h, w)}")
+    if kh == kw == 1 and sh == sw == 1:
+        return np.ascontiguousarray(xp).reshape(n * oh * ow, c), (oh, ow)
+    cols = np.empty((n, oh, ow, kh, kw, c), xp.dtype)
+    for i in range(kh):
+        for j in range(kw):
+            cols[:, :, :, i, j, :] = xp[:, i * dh:i * dh + (oh - 1) * sh + 1:sh, j * dw:j * dw + (ow - 1) * sw + 1:sw]
+    return cols.reshape(n * oh * ow, kh * kw * c), (oh, ow)
 
 
 def _ceil_extra(size, kernel, stride, dilation, begin, end):
