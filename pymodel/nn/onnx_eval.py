@@ -62,6 +62,9 @@ class OnnxStudy:
                 raise ValueError(f"design {label!r} must be a signed {width}-bit multiplier")
         self.model, self.data, self.width, self.seed, self.batch = str(model), str(data), width, seed, batch
         self.net = load_onnx(model)
+        fixed = self.net.input_shape[0] if self.net.input_shape else None
+        if fixed:       # exported with a fixed batch size: constants such as Reshape shapes may assume it
+            self.batch = batch = fixed
         d = load_eval_data(data)
         self.data_format = d["format"]
         xc, x, y, self.calib_from = split_calibration(d, calib, seed)
@@ -69,6 +72,9 @@ class OnnxStudy:
             x, y = x[:limit], y[:limit]
         if not len(x):
             raise ValueError(f"{data}: no images to evaluate")
+        if fixed and (len(x) % fixed or len(xc) % fixed):
+            raise ValueError(f"{model} was exported with a fixed batch of {fixed}: use --limit and --calib "
+                             f"multiples of {fixed} (or export with a dynamic batch axis)")
         self.x = fit_input(normalise(x, scale=scale, mean=mean, std=std), self.net.input_shape, model)
         self.xc = fit_input(normalise(xc, scale=scale, mean=mean, std=std), self.net.input_shape, model)
         self.y = y

@@ -106,7 +106,7 @@ class LinearStep(_MacStep):
             y = mode.ops.matmul(x2, self.W.T)
         else:
             xq, s_x = self.act_quant(0, x2, mode)
-            key = (mode.qmax, mode.multiplier)
+            key = (mode.qmax, repr(mode.multiplier))
             if key not in self._wq:
                 wq, s_w = _weight_q(self.W, mode.qmax)
                 self._wq[key] = (_encoded(wq.T, mode.multiplier), s_w)
@@ -174,7 +174,7 @@ class ConvStep(_MacStep):
         return (y[:, :, 0, :] if self.one_d else y,)
 
     def _weights_q(self, mode):
-        key = (mode.qmax, mode.multiplier)
+        key = (mode.qmax, repr(mode.multiplier))
         if key not in self._wq:
             wq, s_w = _weight_q(self.W2, mode.qmax)
             mg = wq.shape[0] // self.group
