@@ -13,7 +13,7 @@ class REALMMultiplier(DesignMultiplier):
     """REALM log multiplier (``pymodel.designs.realm.REALM``).
 
     Untruncated log converters (their top ``segment_bits`` fraction bits select the segment,
-    the top ``frac_bits`` go to the adder), a combinational ``M x M`` LUT of ``factor_bits``-bit
+    the top ``frac_bits`` go to the adder, the last one set when ``set_one`` applies), a combinational ``M x M`` LUT of ``factor_bits``-bit
     factors (a mux tree, no memory) read in parallel with the prefix fraction adder, the
     correction adder ``(1.f << carry) + s`` at ``guard_bits`` and a left shifter by
     ``k1 + k2``.  Ports, stream interface and latency as
@@ -35,7 +35,10 @@ class REALMMultiplier(DesignMultiplier):
                 m.d.comb += lc.v.eq(env[f"m{side}"])
                 x = lc.x
                 seg = x[xw - sb:] if xw >= sb else Cat(Const(0, sb - xw), x)
-                out.update({f"k{side}": lc.k, f"x{side}": x[xw - f:], f"i{side}": seg})
+                xt = x[xw - f:]
+                if c.sets_one:                      # truncating: the last kept bit is set
+                    xt = xt | 1
+                out.update({f"k{side}": lc.k, f"x{side}": xt, f"i{side}": seg})
             return out
 
         def add(m, env):

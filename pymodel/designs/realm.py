@@ -30,9 +30,12 @@ entries of the ECTable of the open MATLAB model ``fn_MitchellMul_REALM8x8_t.m`` 
 not a source: the design is "after" the paper).  Because Mitchell never overestimates
 (``P <= E``), every factor is ``>= 0``.
 
-The MATLAB model also sets the LSB of truncated fractions to one and adds 1 to some
-small products; neither is done here (truncation floors, as in every design of the
-family).  The result is floored and saturates at ``2**(2*width) - 1``.
+Truncation (``frac_bits < width - 1``) floors the fraction and then, with ``set_one`` (the
+default, as the MATLAB model does), sets its last kept bit to one: the truncated fraction
+becomes the middle of the interval it stands for, which removes the bias that flooring
+adds (at 16 bits, REALM8 with ``frac_bits=5`` has bias -2.1 % floored).  The MATLAB model
+also adds 1 to some small products; that is not done here.  The result is floored and
+saturates at ``2**(2*width) - 1``.
 """
 
 import functools
@@ -124,14 +127,15 @@ def segment_index(v, width, segment_bits):
 
 @njit(inline="always")
 def mul_magnitude(a, b, P):
-    """``P = (frac_bits, segment_bits, factor_bits, width)``: fixed-point logs, one add, the
-    LUT factor at guard bits, one antilog (saturating instead of overflowing 64 bits)."""
-    f, sb, q = P[0], P[1], P[2]
+    """``P = (frac_bits, segment_bits, factor_bits, set_one, width)``: fixed-point logs, one add,
+    the LUT factor at guard bits, one antilog (saturating instead of overflowing 64 bits)."""
+    f, sb, q, w = P[0], P[1], P[2], P[4]
     g = max(f, q + 1)
     mask = (np.int64(1) << g) - 1
+    one = np.int64((P[3] != 0) & (f > 0) & (f < w - 1))    # set-one: the last kept fraction bit
     a1, b1 = max(a, 1), max(b, 1)
-    la = fast.log_convert(a1, f) << (g - f)      # k * 2^g + x
-    lb = fast.log_convert(b1, f) << (g - f)
+    la = (fast.log_convert(a1, f) | one) << (g - f)      # k * 2^g + x
+    lb = (fast.log_convert(b1, f) | one) << (g - f)
     ia = fast.log_convert(a1, sb) & ((np.int64(1) << sb) - 1)   # top sb fraction bits
     ib = fast.log_convert(b1, sb) & ((np.int64(1) << sb) - 1)
     s = LUTS[sb, q, ia, ib] << (g - q)
@@ -161,11 +165,14 @@ class REALM(Design):
         ``log2(M)``, 1..4 (M = 2..16 segments per fraction; default 3: REALM8).
     factor_bits : int
         Fraction bits of the LUT factors, 1..12 (default 5, as the open REALM8 table).
+    set_one : bool
+        With truncation, set the last kept fraction bit to one (default True).
     """
 
     frac_bits: int = None
     segment_bits: int = None
     factor_bits: int = None
+    set_one: bool = None
 
     NAME: ClassVar[str] = "realm"
     TITLE: ClassVar[str] = "REALM: segment-wise error-reduced log multiplier"
@@ -178,6 +185,7 @@ class REALM(Design):
         Param("segment_bits", int, 1, MAX_SEGMENT_BITS, 3,
               "log2(M): M x M segments indexed by the top segment_bits fraction bits (3: REALM8)", "m"),
         Param("factor_bits", int, 1, MAX_FACTOR_BITS, 5, "fraction bits of the LUT factors (rounded)", "c"),
+        Param("set_one", bool, False, True, True, "with truncation, set the last kept fraction bit to one", "o"),
     )
     HARDWARE: ClassVar[dict] = {"mul": "hdl.designs.realm:REALMMultiplier"}
 
@@ -198,14 +206,23 @@ class REALM(Design):
         """The LUT as ints in units of ``2**-factor_bits`` (rows: segment of ``a``)."""
         return lut(self.segment_bits, self.factor_bits)
 
+    @property
+    def sets_one(self):
+        """Whether the log converters set their last kept bit (truncating, ``set_one``, ``frac_bits > 0``)."""
+        return self.set_one and 0 < self.frac_bits < self.width - 1
+
+    def truncate(self, k, x):
+        """The set-one step after a log converter."""
+        return k, (x | 1) if self.sets_one else x
+
     def mul_unsigned(self, a, b):
         """The specification: log converters, segment selectors and LUT, fraction adder,
         correction adder, antilog."""
         if a == 0 or b == 0:
             return 0
         w, f, g, q = self.width, self.frac_bits, self.guard_bits, self.factor_bits
-        k1, x1 = log_convert(a, w, f)
-        k2, x2 = log_convert(b, w, f)
+        k1, x1 = self.truncate(*log_convert(a, w, f))
+        k2, x2 = self.truncate(*log_convert(b, w, f))
         s = self.table[segment_index(a, w, self.segment_bits)][segment_index(b, w, self.segment_bits)]
         carry, fs = fraction_add(x1 << (g - f), x2 << (g - f), g)
         mant = correct(fs, carry, s << (g - q), g)
