@@ -91,7 +91,7 @@ class DesignMultiplier(StagedUnit):
 
         def out(m, env):
             mag = env["mag"]
-            if len(mag) > pw:          # a design that can overestimate saturates, never wraps
+            if (1 << len(mag)) - 1 > c.product_max:    # an overestimate saturates, never wraps
                 mag = Mux(mag > c.product_max, c.product_max, mag)[:pw]
             mag = Mux(env["zero"], 0, mag)
             if self._fault == "antilog_lsb":          # deliberate bug for bench self-tests

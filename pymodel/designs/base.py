@@ -174,8 +174,8 @@ class Design(OperandChecks):
         Two's-complement operands; magnitudes go through the unsigned core and the sign
         is applied by exact negation.
 
-    Products are ``2*width`` bits.  A design that can overestimate saturates its
-    unsigned product at ``2**(2*width) - 1`` rather than wrap (``saturates``).
+    Products are ``2*width`` bits.  A design that can overestimate saturates the product
+    magnitude at ``product_max`` rather than wrap.
     """
 
     width: int
@@ -234,8 +234,9 @@ class Design(OperandChecks):
 
     @property
     def product_max(self):
-        """The largest product magnitude the output holds; larger values saturate."""
-        return (1 << (2 * self.width)) - 1
+        """The largest product magnitude the output holds (``2**(2w) - 1``, signed ``2**(2w-1) - 1``);
+        a design that overestimates saturates there, symmetrically when signed, rather than wrap."""
+        return (1 << (2 * self.width - int(self.signed))) - 1
 
     # -- the operators ----------------------------------------------------------
     def mul_unsigned(self, a, b):
