@@ -85,57 +85,45 @@ def trunc32(typingctx, x):
 
 # --- encoding ------------------------------------------------------------------------
 
-@njit(inline="always")
-def _code(v, mask, bias, zero):
-    """int32 code of one operand: sign in bit 31, float32 pattern of |v| with its
-    mantissa truncated by ``mask``, minus ``bias``; ``zero`` for 0."""
-    x = np.int64(v)
-    mag = -x if x < 0 else x
-    bits = np.int64(f32_bits(np.float32(trunc32(mag)))) & mask      # |v| <= 2**15: int32 -> float32 is exact
-    c = bits - bias + (np.int64(1 << 31) if x < 0 else np.int64(0))
-    return trunc32(np.int64(zero) if x == 0 else c)
+@intrinsic
+def _code32(typingctx, v, mask, bias, zero):
+    """int32 code of one operand ``|v| <= 2**15``: the float32 pattern of ``|v|`` with its mantissa
+    cut by ``mask``, minus ``bias``, the sign in bit 31; ``zero`` for 0.  Written in LLVM IR so
+    that every step stays in int32 lanes (numba would widen to int64 and AVX2 cannot convert
+    int64 to float in SIMD)."""
+    sig = types.int32(types.int32, types.int32, types.int32, types.int32)
+
+    def codegen(context, builder, signature, args):
+        x, msk, b, z = args
+        i32 = ir.IntType(32)
+        zero32 = ir.Constant(i32, 0)
+        neg = builder.icmp_signed("<", x, zero32)
+        mag = builder.select(neg, builder.sub(zero32, x), x)
+        bits = builder.bitcast(builder.sitofp(mag, ir.FloatType()), i32)
+        c = builder.sub(builder.and_(bits, msk), b)
+        c = builder.or_(c, builder.and_(x, ir.Constant(i32, -(1 << 31))))
+        return builder.select(builder.icmp_signed("==", x, zero32), z, c)
+    return sig, codegen
 
 
 @njit(parallel=True, cache=True)
-def encode_rows(v, frac_bits, side_a, rows_pad, k_pad):
-    """Codes of the rows of ``v`` (R, K): (rows_pad, k_pad) int32, padding = zero codes."""
+def encode_rows(v, frac_bits, side_a, rows_pad):
+    """Codes of the rows of ``v`` (R, K), ``|v| <= 2**15``: (rows_pad, K) int32, padding rows of zero
+    codes.  ``side_a`` takes the bias off (the A side of the product)."""
     r, kk = v.shape
-    mask = np.int64(0xFFFFFFFF) ^ ((np.int64(1) << (23 - frac_bits)) - 1)
-    bias = np.int64(BIAS) if side_a else np.int64(0)
-    zero = np.int64(ZERO_A) if side_a else np.int64(ZERO_B)
-    out = np.empty((rows_pad, k_pad), np.int32)
+    mask = trunc32(np.int64(0xFFFFFFFF) ^ ((np.int64(1) << (23 - frac_bits)) - 1))
+    bias = trunc32(np.int64(BIAS) if side_a else np.int64(0))
+    zero = trunc32(np.int64(ZERO_A) if side_a else np.int64(ZERO_B))
+    out = np.empty((rows_pad, kk), np.int32)
     for i in prange(rows_pad):
         row = out[i]
         if i < r:
             src = v[i]
-            for k in range(kk):
-                row[k] = _code(src[k], mask, bias, zero)
-            for k in range(kk, k_pad):
-                row[k] = trunc32(zero)
+            for k in range(np.uint64(0), np.uint64(kk)):
+                row[k] = _code32(np.int32(src[k]), mask, bias, zero)
         else:
-            for k in range(k_pad):
-                row[k] = trunc32(zero)
-    return out
-
-
-@njit(parallel=True, cache=True)
-def encode_cols(v, frac_bits, side_a, rows_pad, k_pad):
-    """Codes of the columns of ``v`` (K, N), transposed: (rows_pad, k_pad) int32."""
-    kk, n = v.shape
-    mask = np.int64(0xFFFFFFFF) ^ ((np.int64(1) << (23 - frac_bits)) - 1)
-    bias = np.int64(BIAS) if side_a else np.int64(0)
-    zero = np.int64(ZERO_A) if side_a else np.int64(ZERO_B)
-    out = np.empty((rows_pad, k_pad), np.int32)
-    for j in prange(rows_pad):
-        row = out[j]
-        if j < n:
-            for k in range(kk):
-                row[k] = _code(v[k, j], mask, bias, zero)
-            for k in range(kk, k_pad):
-                row[k] = trunc32(zero)
-        else:
-            for k in range(k_pad):
-                row[k] = trunc32(zero)
+            for k in range(np.uint64(0), np.uint64(kk)):
+                row[k] = zero
     return out
 
 
@@ -328,6 +316,80 @@ def general_gemm(a, bt, out, fn, params):
                 t10 += -p if (x1 ^ y0) < 0 else p
                 p = fn(m1, n1, params)
                 t11 += -p if (x1 ^ y1) < 0 else p
+            out[i0, j0] = t00
+            out[i1, j0] = t10
+            out[i0, j1] = t01
+            out[i1, j1] = t11
+
+
+# --- the table kernel: any design at widths up to LUT_MAX_WIDTH ---------------------------
+# A branch-free int64 magnitude function costs tens of SIMD operations per product (Mitchell's
+# runs at about 80x float32); at 8 bits all 2**16 signed products fit a 256 KiB table, filled
+# by the same function, and a product is one add and one load.
+LUT_MAX_WIDTH = 8
+
+
+@intrinsic
+def _lut(typingctx, table, idx):
+    """``table[idx]`` (int32, no bounds or wrap-around handling) as a relaxed atomic load, which
+    compiles to a plain ``mov`` but keeps LLVM from vectorizing the loop into gathers (several
+    times slower than scalar loads here)."""
+    sig = types.int32(table, types.uint64)
+
+    def codegen(context, builder, signature, args):
+        arr = context.make_array(signature.args[0])(context, builder, value=args[0])
+        return builder.load_atomic(builder.gep(arr.data, [args[1]]), "monotonic", 4)
+    return sig, codegen
+
+
+@njit(cache=True)
+def product_table(fn, params, lo, width):
+    """``T[(a - lo) << width | (b - lo)] = sign * fn(|a|, |b|, params)`` for every operand pair
+    (``lo`` = the smallest operand, ``-2**(width-1)`` or 0), int32."""
+    size = np.int64(1) << width
+    t = np.empty(size * size, np.int32)
+    for ua in range(size):
+        a = ua + lo
+        for ub in range(size):
+            b = ub + lo
+            p = fn(abs(a), abs(b), params)
+            t[(ua << width) | ub] = trunc32(-p if (a ^ b) < 0 else p)
+    return t
+
+
+@njit(parallel=True, cache=True)
+def table_codes(v, lo, shift):
+    """``(v - lo) << shift`` as int32: table-row (A side) or column (B side) offsets."""
+    r, kk = v.shape
+    out = np.empty((r, kk), np.int32)
+    for i in prange(r):
+        src = v[i]
+        row = out[i]
+        for k in range(np.uint64(0), np.uint64(kk)):
+            row[k] = trunc32((np.int64(src[k]) - lo) << shift)
+    return out
+
+
+@njit(parallel=True, cache=True)
+def table_gemm(ca, cb, table, out):
+    """``out[i, j] = sum_k table[ca[i, k] + cb[j, k]]`` (int64); 2 x 2 register block."""
+    m, kk = ca.shape
+    n = cb.shape[0]
+    for ib in prange((m + 1) // 2):
+        i0 = 2 * ib
+        i1 = min(i0 + 1, m - 1)
+        ra0, ra1 = ca[i0], ca[i1]
+        for j0 in range(0, n, 2):
+            j1 = min(j0 + 1, n - 1)
+            rb0, rb1 = cb[j0], cb[j1]
+            t00 = t01 = t10 = t11 = np.int64(0)
+            for k in range(np.uint64(0), np.uint64(kk)):
+                x0, x1 = np.uint64(ra0[k]), np.uint64(ra1[k])
+                y0, y1 = np.uint64(rb0[k]), np.uint64(rb1[k])
+                t00 += _lut(table, x0 + y0)
+                t01 += _lut(table, x0 + y1)
+                t10 += _lut(table, x1 + y0)
+                t11 += _lut(table, x1 + y1)
             out[i0, j0] = t00
             out[i1, j0] = t10
             out[i0, j1] = t01

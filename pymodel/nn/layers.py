@@ -4,14 +4,15 @@ Dense and Conv2d (im2col) are the layers with multiplies.  In int8 mode each
 quantizes its input per tensor (scale calibrated on training data) and its weights
 per output channel (symmetric, round to nearest, [-127, 127]), accumulates exactly
 in int64 through ``approx_matmul`` with the given multiplier, and requantizes
-(``acc * s_x * s_w + bias``).  ``backward`` treats the int8 path as its float
+(``acc * s_x * s_w + bias``).  The quantized weights are encoded for the multiplier
+once (``EncodedWeights``) and reused while ``W`` is unchanged.  ``backward`` treats the int8 path as its float
 counterpart (straight-through estimator), which is what approximation-aware
 fine-tuning needs.
 """
 
 import numpy as np
 
-from .matmul import approx_matmul
+from .matmul import EncodedWeights, approx_matmul
 from .mfree import NUMPY_OPS
 
 __all__ = ["Dense", "Conv2d", "ReLU", "MaxPool2d", "Flatten", "softmax_cross_entropy", "Mode", "FLOAT"]
@@ -37,7 +38,14 @@ FLOAT = Mode("float")
 
 
 def quantize(x, scale, qmax):
-    return np.clip(np.rint(x / scale), -qmax, qmax).astype(np.int64)
+    """``rint(x / scale)`` clipped to ``[-qmax, qmax]``.  The clip runs in float64: in float32 the bound
+    ``2**(w-1) - 1`` rounds up to ``2**(w-1)`` from width 26 on, one past the signed range."""
+    return np.clip(np.rint(x / scale).astype(np.float64), -qmax, qmax).astype(np.int64)
+
+
+def _int_dtype(qmax):
+    """The narrowest integer dtype of ``[-qmax, qmax]`` (approx_matmul reads int8/int16 as they are)."""
+    return np.int8 if qmax <= 127 else np.int16 if qmax <= 32767 else np.int64
 
 
 class _Linear:
@@ -48,6 +56,7 @@ class _Linear:
         self.b = np.zeros(n_out, np.float32)
         self.act_max = None        # largest |input| seen in calibration (per tensor)
         self.calibrated_max = None
+        self._enc = None           # (multiplier, qmax, copy of W, EncodedWeights, s_w): reused while W holds
 
     @property
     def params(self):
@@ -58,6 +67,15 @@ class _Linear:
         s_w = np.maximum(np.abs(self.W).max(axis=1), 1e-12) / qmax
         return quantize(self.W, s_w[:, None], qmax), s_w.astype(np.float32)
 
+    def encoded_weights(self, multiplier, qmax):
+        """Quantized weights encoded once for ``multiplier`` (``EncodedWeights`` of ``wq.T``) and
+        their scales; encoded again only when ``W`` has changed (fine-tuning)."""
+        e = self._enc
+        if e is None or e[0] != multiplier or e[1] != qmax or not np.array_equal(e[2], self.W):
+            wq, s_w = self.weight_q(qmax)
+            e = self._enc = (multiplier, qmax, self.W.copy(), EncodedWeights(wq.T.astype(_int_dtype(qmax)), multiplier), s_w)
+        return e[3], e[4]
+
     def _matmul(self, cols, mode):
         self.ops = mode.ops
         if mode.kind == "float":
@@ -67,9 +85,9 @@ class _Linear:
         if self.calibrated_max is None:
             raise RuntimeError("int forward before calibration: call calibrate() on training data first")
         s_x = max(self.calibrated_max, 1e-12) / mode.qmax
-        xq = quantize(cols, s_x, mode.qmax)
-        wq, s_w = self.weight_q(mode.qmax)
-        acc = approx_matmul(xq, wq.T, mode.multiplier)
+        xq = quantize(cols, s_x, mode.qmax).astype(_int_dtype(mode.qmax))
+        enc, s_w = self.encoded_weights(mode.multiplier, mode.qmax)
+        acc = approx_matmul(xq, enc)
         return (acc * (s_x * s_w)[None, :]).astype(np.float32) + self.b
 
     def _grads(self, cols, dy):

@@ -15,8 +15,10 @@ exact (int64).  Which compiled path runs depends on the multiplier
 ``"general"``
     Anything else with ``mul_magnitude`` (a numba ``fn(ma, mb, P)`` on int64
     magnitudes) and ``kernel_params`` (``P``), and Mitchell past the fast path's widths:
-    one compiled call of ``fn`` per product, the sign applied, operands held in int32
-    where they fit, int64 sums.  Vectorizes when ``fn`` is branch-free.
+    up to 8 bits, a table of every signed product filled by ``fn`` once per design and one
+    add + one load per product; wider, one compiled (inlined) call of ``fn`` per product, the
+    sign applied, operands held in int32 where they fit, int64 sums, vectorized over k when
+    ``fn`` is branch-free.
 
 :class:`EncodedWeights` encodes a weight matrix once for reuse across calls (the NN
 layers and the ONNX executor do that): ``approx_matmul(a, EncodedWeights(b, mult))``.
@@ -81,6 +83,18 @@ def _magnitude_fn(mult):
     return mult.mul_magnitude, tuple(np.int64(p) for p in mult.kernel_params)
 
 
+_TABLES = {}
+
+
+def _table(mult):
+    """The signed product table of a narrow design (general path), built once per design."""
+    fn, params = _magnitude_fn(mult)
+    key = (fn, params, mult.operand_range[0], mult.width)
+    if key not in _TABLES:
+        _TABLES[key] = gk.product_table(fn, params, np.int64(mult.operand_range[0]), mult.width)
+    return _TABLES[key]
+
+
 def _max_product(mult):
     """A bound on |product|: the exact one for Mitchell (which never overestimates) and the
     exact multiplier, twice it for other designs (which may overestimate, never by 2x)."""
@@ -141,8 +155,12 @@ class EncodedWeights:
         self.shape = b.shape
         k, n = b.shape
         if self.path == "mitchell-fast":
-            self.data = gk.encode_cols(_kernel_dtype(b, multiplier), multiplier.frac_bits, False,
-                                       _round_up(max(n, 1), gk.NR), k)
+            # transposed first (a cheap copy of narrow integers) so that the encoder reads rows
+            bt = np.ascontiguousarray(_kernel_dtype(b, multiplier).T)
+            self.data = gk.encode_rows(bt, multiplier.frac_bits, False, _round_up(max(n, 1), gk.NR))
+        elif self.path == "general" and multiplier.width <= gk.LUT_MAX_WIDTH:
+            self.table = _table(multiplier)
+            self.data = gk.table_codes(np.ascontiguousarray(b.T), multiplier.operand_range[0], 0)
         elif self.path == "general":
             self.data = np.ascontiguousarray(_kernel_dtype(b, multiplier).T)
         else:
@@ -204,12 +222,16 @@ def approx_matmul(a, b, multiplier=None):
         return _exact(a, enc.data, k * max_product)
     out = np.empty((m, n), np.int64)
     if path == "mitchell-fast":
-        ea = gk.encode_rows(_kernel_dtype(a, multiplier), multiplier.frac_bits, True, _round_up(m, gk.MR), k)
+        ea = gk.encode_rows(_kernel_dtype(a, multiplier), multiplier.frac_bits, True, _round_up(m, gk.MR))
         chunk = (2 ** 31 - 1) // max_product            # products an int32 sum holds without overflow
         if chunk >= 64:
             gk.mitchell_gemm_i32(ea, enc.data, out, min(chunk, 1 << 20))
         else:
             gk.mitchell_gemm_dual(ea, enc.data, out, gk.DUAL_CHUNK)
+        return out
+    if multiplier.width <= gk.LUT_MAX_WIDTH:
+        ca = gk.table_codes(a, multiplier.operand_range[0], multiplier.width)
+        gk.table_gemm(ca, enc.data, enc.table, out)
         return out
     fn, params = _magnitude_fn(multiplier)
     gk.general_gemm(np.ascontiguousarray(_kernel_dtype(a, multiplier)), enc.data, out, fn, params)
