@@ -70,6 +70,7 @@ from numba import njit, prange
 __all__ = ["exact_mul_metrics", "EM_ABOVE"]
 
 EM_ABOVE = 18          # blocks with more than 2**EM_ABOVE outer runs: Euler-Maclaurin over the runs
+EM_NO_TABLE = 12       # ... or more than 2**EM_NO_TABLE when the inner block has runs but no prefix table
 TABLE_MAX = 1 << 22    # prefix tables for inner blocks with runs of L > 1 up to this many runs
 _GL_X, _GL_W = np.polynomial.legendre.leggauss(32)
 
@@ -125,8 +126,9 @@ def _hsum(x0, x1):
 
 @njit(cache=True)
 def _qrun(B, L):
-    """``sum_{d<L} d/(B+d)`` for one run (``B >= L``), accurate to a few ulps."""
-    if L <= 64.0:
+    """``sum_{d<L} d/(B+d)`` for one run (``B >= L``), accurate to a few ulps: term by term for short
+    runs or small ``B``, else ``L - B*(psi(B+L) - psi(B))`` rearranged so nothing cancels."""
+    if L <= 4.0 or B < 64.0:
         s = 0.0
         d = L - 1.0
         while d >= 1.0:
@@ -427,7 +429,8 @@ def exact_mul_metrics(cfg, *, em_above=EM_ABOVE, table_max=TABLE_MAX, progress=N
         s2 += weight * b
         _extremes(best, k1, La, jlo, jhi, k2, Lb, n2, c)
         cnt = (jhi - jlo) * La * n2 * Lb
-        if jhi - jlo > (1 << em_above):
+        n = jhi - jlo
+        if n > (1 << em_above) or (Lb > 1 and k2 not in tabs and n > (1 << min(em_above, EM_NO_TABLE))):
             sr = _em_sum(jhi - jlo, k1, La, k2, Lb, n2, c)
         else:
             P0, Q = tabs.get(k2, (empty, empty))
