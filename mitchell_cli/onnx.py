@@ -46,8 +46,9 @@ def add_onnx_args(p):
     g.add_argument("--data", metavar="PATH", default=None,
                    help="with --onnx: a folder with MNIST/Fashion-MNIST IDX or CIFAR-10/100 python batches, a "
                         "CIFAR batch file, or a .npz with x and y (nothing is downloaded)")
-    g.add_argument("--design", action="append", default=None, metavar="NAME",
-                   help="with --onnx: approximate multiplier to evaluate (repeatable; default mitchell)")
+    g.add_argument("--design", action="extend", nargs="+", default=None, metavar="NAME",
+                   help="with --onnx: approximate multipliers to evaluate (several names, comma lists, or the "
+                        "option repeated; default mitchell)")
     g.add_argument("--limit", type=int, default=None, metavar="N", help="with --onnx: first N evaluation images")
     g.add_argument("--calib", type=int, default=256, metavar="N",
                    help="with --onnx: calibration images (from the training part if any; default 256)")
@@ -84,7 +85,7 @@ def cmd_onnx(args):
         raise ValueError("--frac-bits does not apply with --onnx; choose the multiplier with --design")
     if not 2 <= args.width <= 16:
         raise ValueError(f"--width must be in 2..16 with --onnx, got {args.width}")
-    names = list(dict.fromkeys(args.design or ["mitchell"]))
+    names = list(dict.fromkeys(n.strip() for d in (args.design or ["mitchell"]) for n in d.split(",") if n.strip()))
     designs = [(n, _multiplier(n, args.width)) for n in names]
     flat = (lambda v: None if v is None else [f for part in v for f in part])
     print(f"seed: {args.seed}", file=sys.stderr)

@@ -75,7 +75,7 @@ def load_onnx(source):
     if isinstance(source, (str, os.PathLike)):
         path = os.fspath(source)
         if not os.path.isfile(path):
-            raise FileNotFoundError(f"ONNX model {path} does not exist")
+            raise FileNotFoundError(f"ONNX model {path} does not exist or is not a file")
         try:
             model = onnx.load(path)
         except Exception as e:        # protobuf's DecodeError and friends
