@@ -168,7 +168,7 @@ def synth_metrics(verilog_text, top, *, wrapper=None, fmax=True, abc="fast", cac
     return {**res, "cached": False}
 
 
-def cost(cfg, op, *, stages=0, fmax=True, abc="fast", cache_dir="out/cost"):
+def cost(cfg, op, *, stages=0, fmax=True, abc="fast", cache_dir="out/cost", progress=None):
     """Mitchell's ``op`` of ``cfg`` against the exact operator of the same widths, in one run.
 
     Returns ``{"config", "op", "stages", "mitchell": {cells, depth, ice40_luts, fmax_mhz},
@@ -184,11 +184,15 @@ def cost(cfg, op, *, stages=0, fmax=True, abc="fast", cache_dir="out/cost"):
     ports = ports_of(comp)
     mitchell = synth_metrics(text, name, wrapper=(registered_wrapper(name, ports, name + "_reg"), name + "_reg"),
                              fmax=fmax, abc=abc, cache_dir=cache_dir)
+    if progress is not None:
+        progress()         # one call per design synthesized (Mitchell, then exact)
     ename = exact_name(cfg, op)
     etext = exact_verilog(cfg, op, ename)
     eports = [p for p in ports if p["name"] in ("a", "b", "p", "q", "dbz")]
     exact = synth_metrics(etext, ename, wrapper=(registered_wrapper(ename, eports, ename + "_reg"), ename + "_reg"),
                           fmax=fmax, abc=abc, cache_dir=cache_dir)
+    if progress is not None:
+        progress()
     keys = ("cells", "depth", "ice40_luts", "fmax_mhz")
     ratio = {k: (mitchell[k] / exact[k] if mitchell[k] is not None and exact[k] else None) for k in keys}
     notes = {d: r["fmax_note"] for d, r in (("mitchell", mitchell), ("exact", exact)) if r.get("fmax_note")}
@@ -204,7 +208,10 @@ def pareto_frac_bits(width):
 
 def pareto(widths, op="mul", *, signed=False, abc="fast", samples=1 << 20, seed=0, cache_dir="out/cost",
            progress=None):
-    """MRED against generic cells for ``widths`` x ``pareto_frac_bits``, plus each width's exact cells."""
+    """MRED against generic cells for ``widths`` x ``pareto_frac_bits``, plus each width's exact cells.
+
+    The multiplier's MRED is exact over every pair at every width (``method="exact"``); the divider's is
+    exhaustive up to 12 bits and ``samples`` seeded pairs above."""
     from pymodel.metrics import error_metrics
     check_tools(fmax=False)
     rows = []
@@ -218,7 +225,8 @@ def pareto(widths, op="mul", *, signed=False, abc="fast", samples=1 << 20, seed=
             cfg = Mitchell(width=w, frac_bits=f, signed=signed)
             text, _, name = generate(cfg, op)
             r = synth_metrics(text, name, fmax=False, abc=abc, cache_dir=cache_dir)
-            m = error_metrics(cfg, op, samples=None if w <= 12 else samples, seed=seed)
+            m = (error_metrics(cfg, op, method="exact") if op == "mul"
+                 else error_metrics(cfg, op, samples=None if w <= 12 else samples, seed=seed))
             rows.append({"width": w, "design": "mitchell", "frac_bits": f, "cells": r["cells"], "depth": r["depth"],
                          "mred": m["mred"], "exhaustive": m["exhaustive"]})
             if progress is not None:

@@ -2,7 +2,8 @@
 
 import sys
 
-from .common import add_config_args, emit, progress, parse_widths
+from .common import (add_config_args, check_config_options, check_output_dir, check_output_path, emit, int_in,
+                     progress, parse_widths, refuse, seed_arg)
 
 
 def cost_table(results):
@@ -23,11 +24,19 @@ def cost_table(results):
 def cmd_cost(args):
     from hdl.cost import cost, pareto, pareto_frac_bits
     from pymodel import Mitchell
+    from pymodel.plots import SUFFIXES
     widths = parse_widths(args.width)
+    check_config_options(args)
+    if not args.plot:
+        refuse(args, ("--seed",), "without --plot (it seeds the Pareto plot's sampled errors)")
     cfgs = [Mitchell(width=w, frac_bits=args.frac_bits, signed=args.signed,
                      quotient_frac_bits=args.quotient_frac_bits) for w in widths]
-    results = [cost(c, args.op, stages=args.stages, fmax=not args.no_fmax, abc=args.abc, cache_dir=args.cache_dir)
-               for c in cfgs]
+    if args.plot:
+        check_output_path("--plot", args.plot, suffixes=SUFFIXES)
+    check_output_dir("--cache-dir", args.cache_dir)
+    with progress(args, total=2 * len(cfgs), desc="synthesis (Mitchell and exact per width)", unit="design") as update:
+        results = [cost(c, args.op, stages=args.stages, fmax=not args.no_fmax, abc=args.abc,
+                        cache_dir=args.cache_dir, progress=update) for c in cfgs]
     text = [cost_table(results), f"(yosys flow: synth -flatten; abc -g ...{' -fast' if args.abc == 'fast' else ''}; "
                                  f"stages={args.stages}; {'cached' if all(r['cached'] for r in results) else 'synthesized'})"]
     obj = results[0] if len(results) == 1 else {"widths": widths, "results": results}
@@ -49,13 +58,14 @@ def cmd_cost(args):
 def add_parser(sub):
     p = sub.add_parser("cost", help="synthesis cost (yosys, nextpnr-ice40) against exact operators")
     add_config_args(p, op_choices=("mul", "div"), width_list=True)
-    p.add_argument("--stages", type=int, default=0, help="pipeline registers of the Mitchell design (default 0)")
+    p.add_argument("--stages", type=int_in("--stages", 0, 8), default=0,
+                   help="pipeline registers of the Mitchell design, 0..8 (default 0)")
     p.add_argument("--abc", choices=("fast", "full"), default="fast",
                    help="ABC script for the generic gates: fast (delay-preserving, default) or full")
     p.add_argument("--no-fmax", action="store_true", help="skip place-and-route (nextpnr-ice40)")
     p.add_argument("--plot", metavar="FILE", default=None,
-                   help="also a Pareto plot of MRED against cells (widths given, or 8,16,24,32) with frac_bits sweeps")
-    p.add_argument("--seed", type=int, default=0,
-                   help="seed of the sampled error metrics of the Pareto plot (widths > 12; default 0)")
-    p.add_argument("--cache-dir", default="out/cost", help="result cache (default out/cost)")
+                   help="also a Pareto plot of MRED against cells (widths given, or 8,16,24,32) with frac_bits "
+                        "sweeps: .png, .svg or .pdf")
+    seed_arg(p, "seed of the sampled error metrics of the Pareto plot (widths > 12)")
+    p.add_argument("--cache-dir", default="out/cost", help="result cache folder (default out/cost)")
     p.set_defaults(func=cmd_cost)

@@ -2,18 +2,34 @@
 
 import sys
 
-from .common import emit, progress
+from .common import check_output_dir, check_output_path, emit, int_in, progress, refuse, seed_arg
 from .onnx import add_onnx_args
 
 
+def width_keys(r):
+    """``run_study``'s ``int8_*`` accuracy keys named after the width: ``int<W>_exact``, ``int<W>_mitchell``,
+    ``int<W>_mitchell_finetuned`` (in ``accuracy`` and each ``frac_sweep`` row)."""
+    w = r.get("width", 8)
+
+    def rename(d):
+        return {(f"int{w}_" + k[5:] if k.startswith("int8_") else k): v for k, v in d.items()}
+    out = {**r, "accuracy": rename(r["accuracy"])}
+    if "frac_sweep" in r:
+        out["frac_sweep"] = [rename(x) for x in r["frac_sweep"]]
+    return out
+
+
 def nn_table(results):
-    lines = [f"{'dataset':<8} {'model':<5} {'test':>5} {'float32':>8} {'int8 exact':>11} {'int8 Mitchell':>14} "
+    ws = {r.get("width", 8) for r in results}
+    h = f"int{ws.pop()}" if len(ws) == 1 else "int"
+    lines = [f"{'dataset':<8} {'model':<5} {'test':>5} {'float32':>8} {h + ' exact':>11} {h + ' Mitchell':>14} "
              f"{'+ fine-tuned':>13}"]
     for r in results:
-        a = r["accuracy"]
+        a = width_keys(r)["accuracy"]
+        k = f"int{r.get('width', 8)}"
         lines.append(f"{r['dataset']:<8} {r['model']:<5} {r['test_samples']:>5} {100 * a['float32']:>7.2f}% "
-                     f"{100 * a['int8_exact']:>10.2f}% {100 * a['int8_mitchell']:>13.2f}% "
-                     f"{100 * a['int8_mitchell_finetuned']:>12.2f}%")
+                     f"{100 * a[k + '_exact']:>10.2f}% {100 * a[k + '_mitchell']:>13.2f}% "
+                     f"{100 * a[k + '_mitchell_finetuned']:>12.2f}%")
     return "\n".join(lines)
 
 
@@ -21,10 +37,11 @@ def cmd_nn_train(args):
     from pymodel.nn.study import run_mfree_study
     print(f"seed: {args.seed}", file=sys.stderr)
     mults = [m.strip() for m in args.train_multiplier.split(",")]
-    with progress(args, desc=f"{args.dataset} {args.model}", unit="epoch") as update:
+    epochs = 30 if args.epochs is None else args.epochs
+    with progress(args, total=epochs * (1 + len(mults)), desc=f"{args.dataset} {args.model} (float32, "
+                  f"{', '.join(mults)})", unit="epoch") as update:
         r = run_mfree_study(dataset=args.dataset, model=args.model, train_multipliers=mults, seed=args.seed,
-                            epochs=30 if args.epochs is None else args.epochs, data_dir=args.data_dir,
-                            progress=update)
+                            epochs=epochs, data_dir=args.data_dir, progress=update)
     text = [f"{r['dataset']} {r['model']}, {r['test_samples']} test images, {r['epochs']} epochs, {r['optimizer']}"]
     text += [f"  {k:<22} {100 * v:6.2f} %" for k, v in r["accuracy"].items()]
     if args.curves:
@@ -41,13 +58,26 @@ def cmd_nn(args):
     if args.onnx:
         from .onnx import cmd_onnx
         return cmd_onnx(args)
+    from pymodel.plots import SUFFIXES
+    if args.dataset == "digits":
+        refuse(args, ("--data-dir",), "to --dataset digits (bundled with scikit-learn)")
     if args.train_multiplier:
+        refuse(args, ("--width", "--frac-bits", "--finetune-epochs", "--frac-sweep", "--cache-dir"),
+               "with --train-multiplier (float training, no int study)")
+        if args.curves:
+            check_output_path("--curves", args.curves, suffixes=SUFFIXES)
         return cmd_nn_train(args)
+    refuse(args, ("--curves",), "without --train-multiplier (the curves are of multiplication-free training)")
+    if args.frac_sweep:
+        check_output_path("--frac-sweep", args.frac_sweep, suffixes=SUFFIXES)
+    check_output_dir("--cache-dir", args.cache_dir)
     print(f"seed: {args.seed}", file=sys.stderr)
     sweep = list(range(args.width - 1, 0, -1)) if args.frac_sweep else ()
-    with progress(args, desc=f"{args.dataset} {args.model}", unit="epoch") as update:
+    epochs = 40 if args.epochs is None else args.epochs
+    with progress(args, total=epochs + args.finetune_epochs * (1 + len(sweep)),
+                  desc=f"{args.dataset} {args.model} (training, fine-tuning)", unit="epoch") as update:
         r = run_study(dataset=args.dataset, model=args.model, width=args.width, frac_bits=args.frac_bits,
-                      epochs=40 if args.epochs is None else args.epochs, finetune_epochs=args.finetune_epochs,
+                      epochs=epochs, finetune_epochs=args.finetune_epochs,
                       seed=args.seed, data_dir=args.data_dir, cache_dir=args.cache_dir, frac_sweep=sweep,
                       progress=update)
     text = [nn_table([r]), f"(int{args.width}, Mitchell frac_bits={r['frac_bits']}, seed {r['seed']}, "
@@ -58,7 +88,7 @@ def cmd_nn(args):
         text.append(f"frac_bits  Mitchell  fine-tuned   ({r['frac_sweep_plot']})")
         text += [f"{x['frac_bits']:>9} {100 * x['int8_mitchell']:>8.2f}% {100 * x['int8_mitchell_finetuned']:>10.2f}%"
                  for x in r["frac_sweep"]]
-    emit(args, r, "\n".join(text))
+    emit(args, width_keys(r), "\n".join(text))
 
 
 def add_parser(sub):
@@ -66,12 +96,14 @@ def add_parser(sub):
     p.add_argument("--dataset", choices=("digits", "mnist"), default="digits")
     p.add_argument("--data-dir", default=None, help="folder with the MNIST/Fashion-MNIST IDX files (mnist)")
     p.add_argument("--model", choices=("mlp", "cnn"), default="mlp")
-    p.add_argument("--width", type=int, default=8, help="multiplier and quantization width (default 8)")
+    p.add_argument("--width", type=int_in("--width", 2, 32), default=8,
+                   help="multiplier and quantization width, 2..32 (default 8); JSON keys int<W>_exact, ...")
     p.add_argument("--frac-bits", type=int, default=None, help="Mitchell log-fraction bits (default width-1)")
-    p.add_argument("--epochs", type=int, default=None,
-                   help="training epochs (default 40 for the int study, 30 with --train-multiplier)")
-    p.add_argument("--finetune-epochs", type=int, default=3, help="approximation-aware fine-tuning epochs (default 3)")
-    p.add_argument("--seed", type=int, default=0, help="seed of initialisation and batch order (default 0)")
+    p.add_argument("--epochs", type=int_in("--epochs", 1, 1000), default=None,
+                   help="training epochs, 1..1000 (default 40 for the int study, 30 with --train-multiplier)")
+    p.add_argument("--finetune-epochs", type=int_in("--finetune-epochs", 0, 1000), default=3,
+                   help="approximation-aware fine-tuning epochs, 0..1000 (default 3)")
+    seed_arg(p, "seed of initialisation and batch order")
     p.add_argument("--cache-dir", default="out/nn", help="where trained float models are cached (default out/nn)")
     p.add_argument("--frac-sweep", metavar="FILE", default=None,
                    help="also sweep frac_bits from width-1 down to 1 and plot accuracy to FILE")

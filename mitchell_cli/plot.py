@@ -9,6 +9,7 @@ MAX_SAMPLES = 1 << 24      # the histogram holds and sorts every error
 # the options each kind uses (besides --width, --json and -o)
 KIND_OPTIONS = {"heatmap": {"--a-range", "--b-range", "--log2"}, "surface": {"--a-range", "--b-range"},
                 "fraction": set(), "histogram": {"--cdf", "--samples", "--seed"}, "compare": {"--seed"}}
+KINDS = tuple(KIND_OPTIONS)     # = pymodel.plots.KINDS (a test checks), without importing matplotlib to parse
 PLOT_OPTIONS = ("--a-range", "--b-range", "--log2", "--cdf", "--samples", "--seed")
 
 
@@ -63,7 +64,6 @@ def cmd_plot(args):
 
 
 def add_parser(sub):
-    from pymodel.plots import KINDS
     p = sub.add_parser("plot", help="error figures: heatmap, surface, fraction plane, histogram, compare")
     add_config_args(p, width_list=True)
     next(a for a in p._actions if a.dest == "width").help = \

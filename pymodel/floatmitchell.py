@@ -155,7 +155,7 @@ class FloatMitchell:
             return a.view(np.uint16)
         if a.dtype != np.float32:
             raise TypeError(f"{name} must be float32 holding bf16 values, got {a.dtype}")
-        u = np.ascontiguousarray(a).view(np.uint32)
+        u = np.ascontiguousarray(a).view(np.uint32).reshape(a.shape)   # ascontiguousarray makes 0-d 1-d
         if (u & 0xFFFF).any():
             raise ValueError(f"{name} holds values that are not bf16-representable (low 16 bits set); "
                              "round them to bf16 first")

@@ -76,7 +76,10 @@ def plot_heatmap(cfg, op, path, *, a_range=None, b_range=None, log2=False, max_p
             "min_re": g["min"], "max_re": g["max"], "argmin": list(g["argmin"]), "argmax": list(g["argmax"])}
 
 
-def plot_surface(cfg, op, path, *, a_range=None, b_range=None, max_points=96):
+SURFACE_MAX = 256     # a 3-D surface of 1024 x 1024 quads takes minutes to render; 256 keeps every 8-bit pair
+
+
+def plot_surface(cfg, op, path, *, a_range=None, b_range=None, max_points=SURFACE_MAX):
     g = analysis.error_grid(cfg, op, a_range=a_range, b_range=b_range, max_points=max_points)
     A, B = np.meshgrid(g["a"], g["b"], indexing="ij")
     fig = _figure()
@@ -100,8 +103,9 @@ def plot_fraction(cfg, op, path, *, points=256):
     fig = _figure()
     ax = fig.add_subplot()
     step = x[1] - x[0] if len(x) > 1 else 1.0
+    # aspect "auto": a square plane in the 3:2 figure would leave a quarter of its width blank
     mesh = ax.imshow(100 * f["re"].T, origin="lower", extent=(0, x[-1] + step, 0, x[-1] + step),
-                     cmap="RdBu_r", norm=_norm(f["re"]), aspect="equal", interpolation="nearest")
+                     cmap="RdBu_r", norm=_norm(f["re"]), aspect="auto", interpolation="nearest")
     cb = fig.colorbar(mesh, ax=ax)
     cb.set_label("relative error (%)", fontsize=13)
     t = np.linspace(0, 1, 2)
@@ -111,7 +115,8 @@ def plot_fraction(cfg, op, path, *, points=256):
     else:
         ax.plot(t, t, "k--", lw=1.5, label="borrow boundary x1 = x2")
         worst, label = f["argmax"], f"max +{100 * f['max']:.3f} %"
-    ax.plot(*worst, marker="x", color="k", ms=14, mew=2.5, label=f"{label} at {worst}")
+    # clip_on=False: the divider's worst case sits on the edge x1 = 0
+    ax.plot(*worst, marker="x", color="k", ms=14, mew=2.5, label=f"{label} at {worst}", clip_on=False, zorder=5)
     ax.set_xlim(0, 1)
     ax.set_ylim(0, 1)
     ax.legend(loc="upper right", fontsize=12, framealpha=0.9)
@@ -147,9 +152,10 @@ def plot_histogram(cfg, op, path, *, cdf=False, samples=None, seed=0):
     else:
         ax.hist(re, bins=200, color="tab:blue", alpha=0.8)
         ax.set_ylabel("pairs", fontsize=13)
-    for v, name, style in ((100 * d["mean"], "mean (bias)", "k-"), (100 * d["min"], "min", "r--"),
-                           (100 * d["mred"] * np.sign(d["mean"] or 1), "MRED (|error| mean, signed as the bias)", "g:")):
+    for v, name, style in ((100 * d["mean"], "mean (bias)", "k-"), (100 * d["min"], "min", "r--")):
         ax.axvline(v, color=style[0], ls=style[1:], lw=2, label=f"{name}: {v:+.3f} %")
+    # MRED is a magnitude (mean |error|), not a position on this axis: a legend entry, without a sign
+    ax.plot([], [], " ", label=f"MRED (mean |error|): {100 * d['mred']:.3f} %")
     ax.legend(fontsize=12)
     ax.set_xlabel("relative error (%)", fontsize=13)
     ax.set_title(title, fontsize=14)
@@ -214,11 +220,32 @@ def plot_nn_frac_sweep(results, path):
     ax.set_ylabel("test accuracy (%)", fontsize=13)
     ax.invert_xaxis()
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=11)
+    ax.legend(fontsize=11, loc="lower left")
     r0 = results[0]
+    n = r0["test_samples"]
+    lo, hi = _frac_sweep_ylim(results)
+    ax.set_ylim(lo, hi)
+    # the right axis counts test images, so the data set's resolution is visible
+    right = ax.secondary_yaxis("right", functions=(lambda y: y * n / 100, lambda k: k * 100 / n))
+    right.set_ylabel(f"correct test images (of {n})", fontsize=13)
     ax.set_title(f"{r0['dataset']}: accuracy against Mitchell log-fraction truncation "
-                 f"({r0['test_samples']} test images, seed {r0['seed']})", fontsize=14)
+                 f"({n} test images: one image = {100 / n:.2f} pp; seed {r0['seed']})", fontsize=14)
     return _save(fig, path)
+
+
+FRAC_SWEEP_MIN_SPAN = 5.0    # percentage points: a one-image step must not fill the axis
+
+
+def _frac_sweep_ylim(results):
+    """Accuracy axis (%) spanning every value shown and at least :data:`FRAC_SWEEP_MIN_SPAN` points."""
+    vals = [100 * r["accuracy"]["int8_exact"] for r in results]
+    vals += [100 * x[k] for r in results for x in r["frac_sweep"] for k in ("int8_mitchell", "int8_mitchell_finetuned")]
+    lo, hi = min(vals), max(vals)
+    pad = max((FRAC_SWEEP_MIN_SPAN - (hi - lo)) / 2, 0.5)
+    lo, hi = lo - pad, hi + pad
+    if hi > 100:
+        lo, hi = lo - (hi - 100), 100.0
+    return max(lo, 0.0), hi
 
 
 def plot_pareto(rows, path, *, op="mul", title_note=""):
@@ -250,14 +277,19 @@ def plot_training_curves(results, path):
     """Test accuracy per epoch: float32 training against multiplication-free training."""
     fig = _figure()
     axes = fig.subplots(1, len(results), squeeze=False)[0]
+    from matplotlib.ticker import MaxNLocator
+    # distinct styles and markers, drawn widest first, so identical curves stay visible on top of each other
+    styles = [dict(ls="-", lw=4, alpha=0.45), dict(ls="--", lw=2.2, marker="o", ms=5),
+              dict(ls=":", lw=2.2, marker="s", ms=4, mfc="none")]
     for ax, r in zip(axes, results):
-        for name, curve in r["curves"].items():
-            ax.plot(range(1, len(curve) + 1), [100 * v for v in curve], lw=2,
-                    label=f"{name.replace('_', ' ')} (final {100 * curve[-1]:.2f} %)")
+        for i, (name, curve) in enumerate(r["curves"].items()):
+            ax.plot(range(1, len(curve) + 1), [100 * v for v in curve], **styles[i % len(styles)],
+                    label=f"{name.replace('_', ' ')} (final {100 * curve[-1]:.2f} %)", zorder=2 + i)
         ax.set_xlabel("epoch", fontsize=13)
         ax.set_ylabel("test accuracy (%)", fontsize=13)
         ax.set_title(f"{r['dataset']} {r['model']}", fontsize=13)
-        ax.set_ylim(max(0, min(100 * min(c[min(2, len(c) - 1):]) for c in r["curves"].values()) - 2), 100)
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        ax.set_ylim(max(0, min(100 * min(c) for c in r["curves"].values()) - 2), 100)   # every epoch, the first too
         ax.grid(alpha=0.3)
         ax.legend(fontsize=11, loc="lower right")
     r0 = results[0]

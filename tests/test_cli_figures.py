@@ -1,0 +1,160 @@
+"""The data behind the figures (issue 13, item 14), the bf16 scalar type (11), the quantizer's range (1),
+the Verilog header and ports (12), and the NN JSON keys (8).  The figures are drawn but not written: the
+tests read the axes of the figure each plot function built."""
+
+import json
+import re
+
+import numpy as np
+import pytest
+
+from pymodel import FloatMitchell, Mitchell
+from pymodel import plots
+
+from conftest import run_cli
+
+
+@pytest.fixture
+def figures(monkeypatch):
+    """Capture the figures the plot functions save."""
+    got = []
+
+    def save(fig, path):
+        got.append(fig)
+        return str(path)
+    monkeypatch.setattr(plots, "_save", save)
+    return got
+
+
+# -- item 14 ---------------------------------------------------------------------------------------------------
+def test_training_curves_show_every_epoch_and_every_curve(figures):
+    curves = {"float32": [0.60, 0.90, 0.95, 0.97], "float_mitchell_fp32": [0.55, 0.88, 0.95, 0.97],
+              "float_mitchell_bf16": [0.55, 0.88, 0.95, 0.97]}
+    r = {"dataset": "digits", "model": "mlp", "curves": curves, "optimizer": "SGD", "lr": 0.02, "seed": 0,
+         "test_samples": 360}
+    plots.plot_training_curves([r], "c.png")
+    ax = figures[0].axes[0]
+    lo, hi = ax.get_ylim()
+    assert lo <= 55 and hi == 100                       # epoch 1 (55 %) is inside the axis, not clipped at 92 %
+    ticks = [t for t in ax.get_xticks() if 1 <= t <= 4]
+    assert ticks and all(float(t).is_integer() for t in ticks)     # whole epochs
+    lines = ax.get_lines()
+    assert len(lines) == 3
+    styles = {(ln.get_linestyle(), ln.get_marker(), ln.get_linewidth()) for ln in lines}
+    assert len(styles) == 3                             # identical fp32 and bf16 curves stay distinguishable
+
+
+def test_histogram_mred_is_positive(figures):
+    res = plots.plot_histogram(Mitchell(width=8), "mul", "h.png")
+    labels = [t.get_text() for t in figures[0].axes[0].get_legend().get_texts()]
+    mred = [t for t in labels if t.startswith("MRED")]
+    assert mred == [f"MRED (mean |error|): {100 * res['mred']:.3f} %"] and "-" not in mred[0]
+    assert res["mred"] > 0 > res["bias"]
+
+
+@pytest.mark.parametrize("op", ["mul", "div"])
+def test_fraction_plane_fills_the_axes_and_shows_the_marker(figures, op):
+    res = plots.plot_fraction(Mitchell(width=8), op, "f.png")
+    fig = figures[0]
+    ax = fig.axes[0]
+    assert ax.get_aspect() == "auto"
+    fig.draw_without_rendering()                        # runs the constrained layout
+    box = ax.get_position()
+    assert box.width > 0.7                              # the plane spans most of the width next to its colorbar
+    worst = res["argmin"] if op == "mul" else res["argmax"]
+    marker = [ln for ln in ax.get_lines() if ln.get_marker() == "x"]
+    assert len(marker) == 1 and list(marker[0].get_xydata()[0]) == worst
+    assert not marker[0].get_clip_on()                  # the divider's worst case sits on x1 = 0
+    if op == "div":
+        assert worst == [0.0, 0.5]
+
+
+def test_surface_keeps_every_8bit_pair(figures):
+    res = plots.plot_surface(Mitchell(width=8), "mul", "s.png")
+    assert res["grid"] == [256, 256] and res["decimated"] is False
+    res = plots.plot_surface(Mitchell(width=10), "mul", "s.png")
+    assert res["decimated"] is True and res["grid"] == [plots.SURFACE_MAX, plots.SURFACE_MAX]
+
+
+def test_frac_sweep_axis_shows_the_test_set_resolution(figures):
+    sweep = [{"frac_bits": f, "int8_mitchell": 0.975 - 0.0028 * (f == 1), "int8_mitchell_finetuned": 0.9778}
+             for f in range(7, 0, -1)]
+    r = {"dataset": "digits", "model": "mlp", "width": 8, "seed": 0, "test_samples": 360,
+         "accuracy": {"int8_exact": 0.9778}, "frac_sweep": sweep}
+    plots.plot_nn_frac_sweep([r], "s.png")
+    ax = figures[0].axes[0]
+    lo, hi = ax.get_ylim()
+    assert hi - lo >= plots.FRAC_SWEEP_MIN_SPAN          # a one-image step (0.28 pp) is a small step
+    assert lo <= 100 * 0.9722 and hi >= 97.78
+    assert "one image = 0.28 pp" in ax.get_title()
+
+
+# -- item 11 ---------------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("fmt, dtype", [("fp32", np.float32), ("fp16", np.float16), ("bf16", np.float32)])
+def test_float_mitchell_scalar_in_scalar_out(fmt, dtype):
+    r = FloatMitchell(fmt).mul(dtype(1.5), dtype(1.5))
+    assert np.ndim(r) == 0 and not isinstance(r, np.ndarray) and float(r) == 2.0
+    a = FloatMitchell(fmt).mul(np.full((2, 3), 1.5, dtype), dtype(1.5))
+    assert a.shape == (2, 3)
+
+
+# -- item 1 ----------------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("width", [2, 8, 25, 26, 32])
+def test_quantizer_stays_in_the_signed_range(width):
+    from pymodel.nn.layers import quantize
+    qmax = (1 << (width - 1)) - 1
+    rng = np.random.default_rng(width)
+    w = rng.standard_normal((16, 64)).astype(np.float32)
+    s_w = (np.abs(w).max(axis=1) / qmax).astype(np.float32)      # as Dense.weight_q: float32 scales
+    q = quantize(w, s_w[:, None], qmax)
+    assert q.max() == qmax and q.min() >= -qmax
+    x = np.abs(rng.standard_normal(1000)).astype(np.float32)
+    q = quantize(x, max(float(x.max()), 1e-12) / qmax, qmax)
+    assert q.max() == qmax
+    m = Mitchell(width=width, signed=True)
+    m.mul(q, q)                                                    # the multiplier accepts every value
+
+
+# -- item 12 ---------------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("op, stages", [("div", 2), ("mul", 0)])
+def test_verilog_header_signed_ports_order(op, stages, tmp_path):
+    from hdl.verilog import lint
+    path = tmp_path / "d.v"
+    q = ["--quotient-frac-bits", "4"] if op == "div" else []
+    rc, out, err = run_cli("verilog", "--op", op, "--width", "8", "--signed", *q, "--stages", str(stages),
+                           "-o", str(path), "--json")
+    assert rc == 0, err
+    r = json.loads(out)
+    text = path.read_text()
+    head = text.split("/* Generated by Amaranth")[0]
+    assert head.startswith(f"// {r['module']}: generated by mitchell")
+    for k, v in r["config"].items():
+        assert f"{k}={v}" in head                       # every parameter
+    assert f"stages={stages}" in head
+    assert (f"latency {stages} clock cycle(s)" in head and "valid/ready" in head) if stages else \
+        "combinational" in head
+    if op == "div":
+        assert "fixed point with 4 fraction bits: a / b ~ q / 2^4" in head and "two's complement" in head
+    names = [p["name"] for p in r["ports"]]
+    dirs = [p["direction"] for p in r["ports"]]
+    if stages:
+        assert names[:2] == ["clk", "rst"]
+    assert dirs == sorted(dirs)                          # "in" before "out"
+    decl = re.search(rf"^module {r['module']}\(([^)]*)\);", text, re.M).group(1)
+    assert [x.strip() for x in decl.split(",")] == names
+    for p in r["ports"]:
+        if p["signed"]:
+            assert re.search(rf"^  {p['direction']}put signed \[{p['width'] - 1}:0\] {p['name']};", text, re.M)
+    ok, msg = lint(path)
+    assert ok, msg
+
+
+@pytest.mark.parametrize("kw", ["module", "wire", "always", "logic"])
+def test_verilog_keywords_refused_as_name(kw):
+    rc, out, _ = run_cli("verilog", "--name", kw, "-o", "never.v", "--json")
+    assert rc == 2 and json.loads(out)["error"].startswith(f"--name '{kw}' is a Verilog keyword")
+
+
+def test_cli_kinds_match_the_plot_module():
+    from mitchell_cli import plot as cli_plot
+    assert cli_plot.KINDS == plots.KINDS
