@@ -22,59 +22,8 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 
 from pymodel import Mitchell  # noqa: E402
 from pymodel.nn.layers import FLOAT, Mode  # noqa: E402
+from pymodel.nn.onnx_export import resnet20  # noqa: E402
 from pymodel.nn.onnx_import import load_onnx  # noqa: E402
-
-
-def resnet20(rng, n_classes=10, width=16):
-    """ONNX ModelProto of a CIFAR ResNet-20 (3 stages x 3 basic blocks) with random weights."""
-    from onnx import TensorProto, helper, numpy_helper
-    nodes, inits = [], []
-    count = [0]
-
-    def name(prefix):
-        count[0] += 1
-        return f"{prefix}{count[0]}"
-
-    def const(arr, prefix):
-        n = name(prefix)
-        inits.append(numpy_helper.from_array(np.asarray(arr, np.float32), n))
-        return n
-
-    def conv_bn(x, c_in, c_out, k, stride, relu):
-        w = const(rng.standard_normal((c_out, c_in, k, k)) * np.sqrt(2.0 / (c_in * k * k)), "w")
-        c, b = name("conv"), name("bn")
-        nodes.append(helper.make_node("Conv", [x, w], [c], name=c, kernel_shape=[k, k], strides=[stride] * 2,
-                                      pads=[k // 2] * 4))
-        bn = [const(rng.uniform(0.5, 1.5, c_out), "g"), const(rng.normal(0, 0.1, c_out), "b"),
-              const(rng.normal(0, 0.1, c_out), "m"), const(rng.uniform(0.5, 1.5, c_out), "v")]
-        nodes.append(helper.make_node("BatchNormalization", [c] + bn, [b], name=b, epsilon=1e-5))
-        if not relu:
-            return b
-        r = name("relu")
-        nodes.append(helper.make_node("Relu", [b], [r], name=r))
-        return r
-
-    x = conv_bn("input", 3, width, 3, 1, True)
-    c_in = width
-    for stage, c_out in enumerate((width, 2 * width, 4 * width)):
-        for block in range(3):
-            stride = 2 if stage > 0 and block == 0 else 1
-            h = conv_bn(x, c_in, c_out, 3, stride, True)
-            h = conv_bn(h, c_out, c_out, 3, 1, False)
-            short = x if stride == 1 and c_in == c_out else conv_bn(x, c_in, c_out, 1, stride, False)
-            a, r = name("add"), name("relu")
-            nodes += [helper.make_node("Add", [h, short], [a], name=a), helper.make_node("Relu", [a], [r], name=r)]
-            x, c_in = r, c_out
-    p, f = name("gap"), name("flat")
-    nodes += [helper.make_node("GlobalAveragePool", [x], [p], name=p),
-              helper.make_node("Flatten", [p], [f], name=f)]
-    w = const(rng.standard_normal((n_classes, c_in)) * np.sqrt(1.0 / c_in), "fc")
-    b = const(np.zeros(n_classes), "fcb")
-    nodes.append(helper.make_node("Gemm", [f, w, b], ["logits"], name="fc", transB=1))
-    graph = helper.make_graph(nodes, "resnet20", [helper.make_tensor_value_info("input", TensorProto.FLOAT,
-                                                                                ["N", 3, 32, 32])],
-                              [helper.make_tensor_value_info("logits", TensorProto.FLOAT, ["N", n_classes])], inits)
-    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
 
 
 def timed(fn):
@@ -96,7 +45,8 @@ def main(argv=None):
     if args.images < 1 or args.batch < 1 or args.calib < 1:
         ap.error("--images, --batch and --calib must be >= 1")
     rng = np.random.default_rng(args.seed)
-    net = load_onnx(resnet20(rng))
+    proto = resnet20(rng)
+    net = load_onnx(proto)
     x = rng.uniform(-2, 2, (args.images, 3, 32, 32)).astype(np.float32)
     xc = rng.uniform(-2, 2, (args.calib, 3, 32, 32)).astype(np.float32)
     net.forward(x[:1])
@@ -114,6 +64,13 @@ def main(argv=None):
                            "gmac_per_s": n * macs / t_mitchell / 1e9},
            "ratio": t_mitchell / t_float, "seconds_per_1000_mitchell": 1000 * t_mitchell / n,
            "top1_agreement_mitchell_vs_float": float((lf.argmax(1) == lm.argmax(1)).mean())}
+    try:        # the float path against onnxruntime (a dev dependency) on the first batch
+        import onnxruntime as ort
+        sess = ort.InferenceSession(proto.SerializeToString(), providers=["CPUExecutionProvider"])
+        want = sess.run(None, {"input": x[:args.batch]})[0]
+        res["float32_vs_onnxruntime_rel_err"] = float(np.abs(lf[:args.batch] - want).max() / np.abs(want).max())
+    except ImportError:
+        res["float32_vs_onnxruntime_rel_err"] = None
     res["targets_met"] = {"1000_images_le_60s": res["seconds_per_1000_mitchell"] <= 60, "ratio_le_20x": res["ratio"] <= 20}
     if args.json:
         print(json.dumps(res))
@@ -126,6 +83,8 @@ def main(argv=None):
           f"{res['mitchell_s8']['gmac_per_s']:.2f} GMAC/s")
     print(f"1,000 images on the Mitchell path: {res['seconds_per_1000_mitchell']:.1f} s (target <= 60 s); "
           f"ratio to float32 {res['ratio']:.1f}x (target <= 20x)")
+    if res["float32_vs_onnxruntime_rel_err"] is not None:
+        print(f"float32 path vs onnxruntime: max error {res['float32_vs_onnxruntime_rel_err']:.1e} of the largest logit")
     print(f"top-1 agreement Mitchell vs float32 (random weights and images): "
           f"{100 * res['top1_agreement_mitchell_vs_float']:.1f} %")
 

@@ -240,6 +240,33 @@ def test_int_path_products_are_the_golden_model(rng):
         assert np.allclose(net.forward(x, Mode("int", mult)), acc * s_x * s_w + b, rtol=1e-5, atol=1e-6)
 
 
+def test_int_path_of_two_computed_operands(rng):
+    """MatMul of two activations: both quantized per tensor, the exact run is their dequantized product."""
+    m = model([node("Transpose", ["x"], "t", perm=[0, 2, 1]), node("MatMul", ["x", "t"])], {}, (3, 4))
+    x = f32(rng, 2, 3, 4)
+    net = load_onnx(m)
+    net.calibrate(x)
+    s = float(np.abs(x).max()) / 127
+    xd = quantize(x, s, 127) * s
+    got = net.forward(x, Mode("int", EXACT8))
+    assert rel_err(got, (xd @ xd.transpose(0, 2, 1)).astype(np.float32)) <= 1e-6
+    assert rel_err(net.forward(x, Mode("int", MITCHELL8)), got) > 1e-4
+
+
+def test_resnet20_benchmark_graph_float_and_int(rng):
+    from pymodel.nn.onnx_export import resnet20
+    proto = resnet20(np.random.default_rng(0))
+    net = load_onnx(proto)
+    assert not [s for s in net.steps if s.op == "BatchNormalization"]
+    x = rng.uniform(-2, 2, (2, 3, 32, 32)).astype(np.float32)
+    sess = ort.InferenceSession(proto.SerializeToString(), providers=["CPUExecutionProvider"])
+    assert rel_err(net.forward(x), sess.run(None, {"input": x})[0]) <= 1e-4
+    assert 40e6 <= net.macs_per_forward() / 2 <= 42e6
+    net.calibrate(x)
+    exact, approx = net.forward(x, Mode("int", EXACT8)), net.forward(x, Mode("int", MITCHELL8))
+    assert rel_err(exact, net.forward(x)) < 0.2 and 1e-4 < rel_err(approx, exact) < 0.5
+
+
 def test_int_path_needs_calibration_and_a_signed_multiplier(rng):
     net = load_onnx(model([node("MatMul", ["x", "W"])], {"W": f32(rng, 4, 2)}, (4,)))
     with pytest.raises(RuntimeError, match="calibration"):

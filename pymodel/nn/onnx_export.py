@@ -9,7 +9,7 @@ import numpy as np
 
 from .layers import Conv2d, Dense, Flatten, MaxPool2d, ReLU
 
-__all__ = ["export_onnx"]
+__all__ = ["export_onnx", "resnet20"]
 
 
 def export_onnx(model, in_shape, path=None, opset=17):
@@ -47,3 +47,57 @@ def export_onnx(model, in_shape, path=None, opset=17):
     if path is not None:
         onnx.save(proto, path)
     return proto
+
+
+def resnet20(rng, n_classes=10, width=16):
+    """ONNX ModelProto of a CIFAR ResNet-20 (3 stages x 3 basic blocks, BatchNorm after every conv,
+    1x1 projection shortcuts, global average pool, Gemm) with random weights, for benchmarks and tests:
+    about 41 M MACs per 3x32x32 image."""
+    from onnx import TensorProto, helper, numpy_helper
+    nodes, inits = [], []
+    count = [0]
+
+    def name(prefix):
+        count[0] += 1
+        return f"{prefix}{count[0]}"
+
+    def const(arr, prefix):
+        n = name(prefix)
+        inits.append(numpy_helper.from_array(np.asarray(arr, np.float32), n))
+        return n
+
+    def conv_bn(x, c_in, c_out, k, stride, relu):
+        w = const(rng.standard_normal((c_out, c_in, k, k)) * np.sqrt(2.0 / (c_in * k * k)), "w")
+        c, b = name("conv"), name("bn")
+        nodes.append(helper.make_node("Conv", [x, w], [c], name=c, kernel_shape=[k, k], strides=[stride] * 2,
+                                      pads=[k // 2] * 4))
+        bn = [const(rng.uniform(0.5, 1.5, c_out), "g"), const(rng.normal(0, 0.1, c_out), "b"),
+              const(rng.normal(0, 0.1, c_out), "m"), const(rng.uniform(0.5, 1.5, c_out), "v")]
+        nodes.append(helper.make_node("BatchNormalization", [c] + bn, [b], name=b, epsilon=1e-5))
+        if not relu:
+            return b
+        r = name("relu")
+        nodes.append(helper.make_node("Relu", [b], [r], name=r))
+        return r
+
+    x = conv_bn("input", 3, width, 3, 1, True)
+    c_in = width
+    for stage, c_out in enumerate((width, 2 * width, 4 * width)):
+        for block in range(3):
+            stride = 2 if stage > 0 and block == 0 else 1
+            h = conv_bn(x, c_in, c_out, 3, stride, True)
+            h = conv_bn(h, c_out, c_out, 3, 1, False)
+            short = x if stride == 1 and c_in == c_out else conv_bn(x, c_in, c_out, 1, stride, False)
+            a, r = name("add"), name("relu")
+            nodes += [helper.make_node("Add", [h, short], [a], name=a), helper.make_node("Relu", [a], [r], name=r)]
+            x, c_in = r, c_out
+    p, f = name("gap"), name("flat")
+    nodes += [helper.make_node("GlobalAveragePool", [x], [p], name=p),
+              helper.make_node("Flatten", [p], [f], name=f)]
+    w = const(rng.standard_normal((n_classes, c_in)) * np.sqrt(1.0 / c_in), "fc")
+    b = const(np.zeros(n_classes), "fcb")
+    nodes.append(helper.make_node("Gemm", [f, w, b], ["logits"], name="fc", transB=1))
+    graph = helper.make_graph(nodes, "resnet20", [helper.make_tensor_value_info("input", TensorProto.FLOAT,
+                                                                                ["N", 3, 32, 32])],
+                              [helper.make_tensor_value_info("logits", TensorProto.FLOAT, ["N", n_classes])], inits)
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
