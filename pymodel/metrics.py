@@ -207,7 +207,19 @@ def error_metrics(cfg, op="mul", *, samples=None, seed=0, progress=False, chunk_
     sampled), the operands of the worst cases and those cases as exact fractions.
     """
     if not isinstance(cfg, Mitchell):
-        raise TypeError(f"cfg must be a pymodel.Mitchell, got {type(cfg).__name__}")
+        from .designs.base import Design
+        if not isinstance(cfg, Design):
+            raise TypeError(f"cfg must be a design config (pymodel.registry), got {type(cfg).__name__}")
+        if method not in (None, "sweep", "sample"):
+            raise ValueError(f"method {method!r} is for the Mitchell multiplier only; {cfg.NAME!r} takes "
+                             "'sweep' (width <= 16) or 'sample'")
+        if method == "sweep" and cfg.width > EXHAUSTIVE_MAX_WIDTH:
+            raise ValueError(f"method 'sweep' visits all 4**width pairs: width must be <= {EXHAUSTIVE_MAX_WIDTH}, "
+                             f"got {cfg.width}")
+        from .design_metrics import design_error_metrics
+        if method == "sample" and samples is None:
+            samples = DEFAULT_SAMPLES
+        return design_error_metrics(cfg, op, samples=samples, seed=seed, progress=progress)
     if op not in ("mul", "div"):
         raise ValueError(f"op must be 'mul' or 'div', got {op!r}")
     if samples is not None and (isinstance(samples, bool) or not isinstance(samples, int) or samples < 1):
@@ -286,7 +298,7 @@ def _reduce(cfg, op, fa, ia, total, exhaustive, seed):
     worst_max = [int(ia[rmax, 2]), int(ia[rmax, 3])]
     out = {"op": op, **cfg.as_dict()}
     if op == "mul":
-        del out["quotient_frac_bits"]
+        out.pop("quotient_frac_bits", None)
     out.update({
         "pairs": int(total),
         "exhaustive": bool(exhaustive),

@@ -1,11 +1,11 @@
 """One source of test vectors for every level: model, Amaranth simulator, Verilog under cocotb.
 
-Each generator returns ``(a, b)`` int64 arrays for a ``Mitchell`` config.
+Each generator returns ``(a, b)`` int64 arrays for a design config (any in ``pymodel.registry``).
 """
 
 import numpy as np
 
-from .config import Mitchell
+from .designs.base import Design
 
 __all__ = ["corner_values", "directed", "exhaustive", "random_pairs", "vectors", "float_specials", "float_vectors",
            "KINDS"]
@@ -57,8 +57,8 @@ def vectors(cfg, kind, *, n=20_000, seed=0):
     from .floatmitchell import FloatMitchell
     if isinstance(cfg, FloatMitchell):
         return float_vectors(cfg, kind, n=n, seed=seed)
-    if not isinstance(cfg, Mitchell):
-        raise TypeError(f"cfg must be a pymodel.Mitchell or FloatMitchell, got {type(cfg).__name__}")
+    if not isinstance(cfg, Design):
+        raise TypeError(f"cfg must be a design config or a FloatMitchell, got {type(cfg).__name__}")
     if kind == "exhaustive":
         return exhaustive(cfg)
     if kind == "directed":

@@ -1,11 +1,11 @@
-"""cocotb 2.x bench for the generated Mitchell Verilog.
+"""cocotb 2.x bench for the generated Verilog of any design (and Float Mitchell).
 
 It reads its parameters from ``MITCHELL_BENCH`` (JSON, written by
-:func:`sim.runner.run_bench`): the ``pymodel.Mitchell`` config, the operator,
+:func:`sim.runner.run_bench`): the design's name and config, the operator,
 the vectors, and the component's ``latency``, which it reads, never assumes.
 
 A driver applies operand pairs, a monitor collects results, and a scoreboard
-compares every result with ``pymodel.Mitchell``.  Pipelined designs are driven
+compares every result with the design's golden model (``pymodel``).  Pipelined designs are driven
 with random input gaps and random output backpressure, checked for latency and
 for one result per cycle, and reset in the middle of a stream.
 """
@@ -20,7 +20,8 @@ import numpy as np
 from cocotb.clock import Clock
 from cocotb.triggers import FallingEdge, ReadOnly, Timer
 
-from pymodel import FloatMitchell, Mitchell
+from pymodel import FloatMitchell
+from pymodel.registry import make_design
 from pymodel.vectors import vectors
 
 MAX_REPORTED = 10
@@ -37,7 +38,7 @@ class Scoreboard:
         self.n_mismatches = 0
 
     def expected(self, a, b):
-        """One tuple of output values per pair, from ``pymodel.Mitchell``."""
+        """One tuple of output values per pair, from the golden model."""
         if self.op == "fmul":
             return [(int(p),) for p in self.cfg.mul_bits(a, b).tolist()]
         if self.op == "mul":
@@ -167,7 +168,7 @@ async def run_stream(dut, sb, a, b, want, rng, *, gaps, backpressure, reset_at):
 @cocotb.test()
 async def mitchell_bench(dut):
     p = json.loads(os.environ["MITCHELL_BENCH"])
-    cfg = FloatMitchell(**p["config"]) if p["op"] == "fmul" else Mitchell(**p["config"])
+    cfg = FloatMitchell(**p["config"]) if p["op"] == "fmul" else make_design(p["design"], **p["config"])
     op, latency, seed = p["op"], p["latency"], p["seed"]
     sb = Scoreboard(cfg, op, seed, dut._log)
     dut._log.info("seed=%s config=%s op=%s stages=%s latency=%s", seed, cfg, op, p["stages"], latency)
