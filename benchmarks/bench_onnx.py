@@ -71,7 +71,8 @@ def main(argv=None):
         res["float32_vs_onnxruntime_rel_err"] = float(np.abs(lf[:args.batch] - want).max() / np.abs(want).max())
     except ImportError:
         res["float32_vs_onnxruntime_rel_err"] = None
-    res["targets_met"] = {"1000_images_le_60s": res["seconds_per_1000_mitchell"] <= 60, "ratio_le_20x": res["ratio"] <= 20}
+    res["targets_met"] = {"1000_images_le_60s": res["seconds_per_1000_mitchell"] <= 60,
+                          "ratio_le_20x": res["ratio"] <= 20}
     if args.json:
         print(json.dumps(res))
         return
@@ -84,7 +85,8 @@ def main(argv=None):
     print(f"1,000 images on the Mitchell path: {res['seconds_per_1000_mitchell']:.1f} s (target <= 60 s); "
           f"ratio to float32 {res['ratio']:.1f}x (target <= 20x)")
     if res["float32_vs_onnxruntime_rel_err"] is not None:
-        print(f"float32 path vs onnxruntime: max error {res['float32_vs_onnxruntime_rel_err']:.1e} of the largest logit")
+        print(f"float32 path vs onnxruntime: max error {res['float32_vs_onnxruntime_rel_err']:.1e} "
+              "of the largest logit")
     print(f"top-1 agreement Mitchell vs float32 (random weights and images): "
           f"{100 * res['top1_agreement_mitchell_vs_float']:.1f} %")
 
