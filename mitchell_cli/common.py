@@ -58,15 +58,62 @@ def clean(obj):
     return obj
 
 
+def design_params():
+    """Every design parameter by option name (``--c-bits``), with the designs that have it."""
+    from pymodel.registry import DESIGNS, design_class
+    out = {}
+    for name in DESIGNS:
+        for prm in design_class(name).PARAMS:
+            opt = "--" + prm.name.replace("_", "-")
+            out.setdefault(opt, (prm, []))[1].append(name)
+    return out
+
+
 def config(args):
-    from pymodel import FloatMitchell, Mitchell
+    """The config the options describe: a FloatMitchell for ``--op fmul``, else ``--design`` with its parameters."""
+    from pymodel import FloatMitchell
+    from pymodel.registry import design_class, make_design
     check_config_options(args)
     if args.op == "fmul":
         return FloatMitchell(args.format)
-    kw = {"width": args.width, "frac_bits": args.frac_bits, "signed": args.signed}
-    if getattr(args, "quotient_frac_bits", None) is not None:
-        kw["quotient_frac_bits"] = args.quotient_frac_bits
-    return Mitchell(**kw)
+    name = getattr(args, "design", "mitchell")
+    cls = design_class(name)
+    if args.op not in cls.OPS:
+        raise ValueError(f"--design {name} has no --op {args.op} (it has {', '.join(cls.OPS)})")
+    params = {}
+    for opt, (prm, names) in design_params().items():
+        if name not in names:
+            refuse(args, (opt,), f"to --design {name} (only to {', '.join(names)})")
+            continue
+        value = getattr(args, prm.name, None)
+        if prm.name == "quotient_frac_bits" and args.op != "div":
+            continue
+        params[prm.name] = value
+    return make_design(name, width=args.width, signed=args.signed, **params)
+
+
+def parse_bool(text):
+    """An argparse ``type`` for a boolean parameter: true/false, yes/no, 1/0."""
+    import argparse
+    v = str(text).strip().lower()
+    if v in ("1", "true", "yes", "on"):
+        return True
+    if v in ("0", "false", "no", "off"):
+        return False
+    raise argparse.ArgumentTypeError(f"expected true or false, got {text!r}")
+
+
+def add_design_args(p):
+    """``--design`` and every design's own parameters (each applies to the designs that have it)."""
+    from pymodel.registry import DESIGNS
+    p.add_argument("--design", choices=list(DESIGNS), default="mitchell",
+                   help="the design (default mitchell); `mitchell designs` lists each one's parameters")
+    for opt, (prm, names) in design_params().items():
+        if opt in ("--frac-bits", "--quotient-frac-bits"):
+            continue        # added with the common options
+        rng = "true/false" if prm.type is bool else f"{prm.lo}..{prm.hi}"
+        p.add_argument(opt, type=parse_bool if prm.type is bool else int, default=None, dest=prm.name,
+                       help=f"{prm.meaning}; {rng}, default {prm.default} ({', '.join(names)})")
 
 
 def add_config_args(p, op_choices=("mul", "div", "fmul"), width_list=False):
@@ -86,6 +133,7 @@ def add_config_args(p, op_choices=("mul", "div", "fmul"), width_list=False):
     p.add_argument("--signed", action="store_true", help="two's-complement operands")
     p.add_argument("--quotient-frac-bits", type=int, default=None,
                    help="divider output fraction bits (default width)")
+    add_design_args(p)
     p.add_argument("--json", action="store_true", help="print exactly one JSON object")
 
 
@@ -151,8 +199,8 @@ def check_config_options(args):
     """Refuse config options that the chosen ``--op`` does not use."""
     op = getattr(args, "op", None)
     if op == "fmul":
-        refuse(args, ("--width", "--frac-bits", "--signed", "--quotient-frac-bits"),
-               "to --op fmul (the float format sets them: --format)")
+        refuse(args, ("--width", "--frac-bits", "--signed", "--quotient-frac-bits", "--design",
+                      *design_params()), "to --op fmul (the float format sets them: --format)")
     else:
         refuse(args, ("--format",), f"to --op {op} (only to --op fmul)")
         if op == "mul":

@@ -9,9 +9,9 @@ MAX_SAMPLES = 1 << 26     # memory is O(samples): about 2 GB here
 
 def errors_table(m):
     rows = [
-        ("configuration", f"{m['op']} width={m['width']} frac_bits={m['frac_bits']} "
-                          f"{'signed' if m['signed'] else 'unsigned'}"
-                          + (f" quotient_frac_bits={m['quotient_frac_bits']}" if m["op"] == "div" else "")),
+        ("configuration", f"{m.get('design', 'mitchell')} {m['op']} " + " ".join(
+            f"{k}={v}" for k, v in m.items() if k in m.get("config_keys", ("width", "frac_bits", "signed",
+                                                                             "quotient_frac_bits")))),
         ("pairs", f"{m['pairs']} (" + (f"every pair, method {m['method']}" if m["exhaustive"]
                                         else f"sampled, seed {m.get('seed')}") + ")"),
         ("min relative error", f"{pct(m['min_re'])}  at {m['min_re_operands']}  (= {m['min_re_exact']})"),
@@ -35,11 +35,11 @@ def check_method(args, cfg):
     if method is None:
         if args.samples is not None:
             return "sample"
-        if args.op == "mul":
+        if args.op == "mul" and cfg.NAME == "mitchell":
             return "exact"
         return "sweep" if cfg.width <= EXHAUSTIVE_MAX_WIDTH else "sample"
-    if method == "exact" and args.op != "mul":
-        raise ValueError(f"--method exact applies to --op mul only (--op {args.op}: use sweep or sample)")
+    if method == "exact" and (args.op != "mul" or cfg.NAME != "mitchell"):
+        raise ValueError(f"--method exact applies to --design mitchell --op mul only (here: use sweep or sample)")
     if method == "sweep" and cfg.width > EXHAUSTIVE_MAX_WIDTH:
         raise ValueError(f"--method sweep visits all 4^width pairs: --width must be 2..{EXHAUSTIVE_MAX_WIDTH}, "
                          f"got {cfg.width} (use --method exact for mul, or sample)")

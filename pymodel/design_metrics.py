@@ -136,5 +136,5 @@ def design_error_metrics(cfg, op="mul", *, samples=None, seed=0, progress=False)
     if bar is not None:
         bar.close()
     out = M._reduce(cfg, op, fa, ia, total, exhaustive, None if exhaustive else seed)
-    out = {"design": cfg.NAME, **out, "method": "sweep" if exhaustive else "sample"}
+    out = {**out, "method": "sweep" if exhaustive else "sample"}
     return out

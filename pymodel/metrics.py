@@ -296,9 +296,10 @@ def _reduce(cfg, op, fa, ia, total, exhaustive, seed):
     mae = fa[:, _SAE].sum() / npair
     worst_min = [int(ia[rmin, 0]), int(ia[rmin, 1])]
     worst_max = [int(ia[rmax, 2]), int(ia[rmax, 3])]
-    out = {"op": op, **cfg.as_dict()}
+    out = {"design": cfg.NAME, "op": op, **cfg.as_dict()}
     if op == "mul":
         out.pop("quotient_frac_bits", None)
+    out["config_keys"] = [k for k in cfg.as_dict() if k in out]
     out.update({
         "pairs": int(total),
         "exhaustive": bool(exhaustive),
