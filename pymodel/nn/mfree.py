@@ -140,7 +140,7 @@ def _matmul_fast(ca, cb, out):
 
 
 def _matmul_dispatch(a, b, out):
-    """Fast path when no special case can occur, else the all-cases kernel."""
+    """Fast path when no special case can occur, else the all-cases kernel; True for the fast one."""
     ca = np.empty(a.shape, np.int32)
     cb = np.empty(b.shape, np.int32)
     ea = [np.empty(a.shape[0], np.int64), np.empty(a.shape[0], np.int64), np.empty(a.shape[0], np.bool_)]
@@ -153,6 +153,7 @@ def _matmul_dispatch(a, b, out):
         _matmul_fast(ca, cb, out)
     else:
         _matmul_kernel(a, b, out)
+    return fast
 
 
 @njit(parallel=True, cache=True)
