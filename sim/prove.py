@@ -1,0 +1,192 @@
+"""Equivalence proofs with yosys: the generated design against the hardware spec (:mod:`hdl.spec`).
+
+Combinational units: ``miter -equiv`` of spec (gold) and design (gate), then
+either ABC's ``strash; iprove`` (fraig-based: merges the equivalent internal
+nodes, so the miter output collapses to constant 0; seconds even at 32 bits)
+followed by ``sat -prove trigger 0`` on what is left, or ``sat -prove`` alone
+(enough at 16 bits, not at 32).  A remaining difference is found by ``sat``,
+whose model is printed as operands.
+
+Pipelined units (``stages = S``): a wrapper ties ``o_ready``, ``i_valid`` high
+and ``rst`` low, delays the operands by ``S`` registers into the spec, and
+``sat -seq S+1`` proves, from an *arbitrary* initial state and arbitrary
+operands in every cycle, that ``o_valid`` is high and the result equals the
+spec of the operands accepted ``S`` cycles before.  Because the initial state is
+free, this covers every cycle of every run with ``o_ready`` high, not only the
+first after reset.  Behaviour under backpressure and reset is proved by
+:mod:`sim.protocol`.
+
+Traps avoided here (both make a broken design "pass"): Amaranth marks every
+module ``(* top *)``, so a ``flatten`` before ``miter`` can delete the second
+design: the attribute is unset first, and the flow checks that both designs
+survived; and no ``-ignore_gold_x`` (with an AIGER export it gave a constant-0
+miter).  ``tests/test_verify.py`` runs every flow against a wrong design.
+"""
+
+import re
+import shutil
+import subprocess
+import time
+from pathlib import Path
+
+from amaranth.back import verilog as amaranth_verilog
+
+from hdl.spec import spec_for
+from hdl.verilog import generate, ports_of
+
+from .golden import data_outputs
+
+__all__ = ["prove", "METHODS", "DEFAULT_BUILD_ROOT"]
+
+METHODS = ("auto", "abc", "sat")
+DEFAULT_BUILD_ROOT = Path("build") / "prove"
+
+
+def _check_yosys():
+    if shutil.which("yosys") is None:
+        raise FileNotFoundError("yosys not found: install the Debian package 'yosys' (or run 'make setup')")
+
+
+def _decl(p):
+    return f"[{p['width'] - 1}:0] " if p["width"] > 1 else ""
+
+
+def _pipeline_wrapper(gate, gold, ports, stages, outs):
+    """Verilog of a wrapper whose ``trigger`` is high when the pipelined ``gate`` disagrees with ``gold``."""
+    by = {p["name"]: p for p in ports}
+    lines = [f"module pipe_miter(input clk, input {_decl(by['a'])}in_a, input {_decl(by['b'])}in_b, output trigger);"]
+    conns = [".clk(clk)", ".rst(1'b0)", ".a(in_a)", ".b(in_b)", ".i_valid(1'b1)", ".o_ready(1'b1)", ".i_ready()",
+             ".o_valid(gate_o_valid)"]
+    lines.append("  wire gate_o_valid;")
+    for o in outs:
+        lines.append(f"  wire {_decl(by[o])}gate_{o}, gold_{o};")
+        conns.append(f".{o}(gate_{o})")
+    for s in "ab":
+        for i in range(stages):
+            lines.append(f"  reg {_decl(by[s])}d{s}_{i};")
+        lines.append(f"  always @(posedge clk) begin d{s}_0 <= in_{s};"
+                     + "".join(f" d{s}_{i} <= d{s}_{i - 1};" for i in range(1, stages)) + " end")
+    lines.append(f"  {gate} gate ({', '.join(conns)});")
+    gold_conns = [f".a(da_{stages - 1})", f".b(db_{stages - 1})"] + [f".{o}(gold_{o})" for o in outs]
+    lines.append(f"  {gold} gold ({', '.join(gold_conns)});")
+    differ = " || ".join(f"(gate_{o} != gold_{o})" for o in outs)
+    lines.append(f"  assign trigger = !gate_o_valid || {differ};")
+    lines.append("endmodule")
+    return "\n".join(lines) + "\n"
+
+
+_ROW = re.compile(r"^\s*(\d+)?\s*\\(\S+)\s+(-?\d+|-+|x+)\s+\S+\s+([01x]+)\s*$")
+
+
+def _parse_model(log):
+    """``{(step, signal): bits}`` from a ``sat`` model table (step None when combinational)."""
+    vals = {}
+    for line in log.splitlines():
+        m = _ROW.match(line)
+        if m:
+            step = int(m.group(1)) if m.group(1) else None
+            vals[(step, m.group(2))] = m.group(4)
+    return vals
+
+
+def _as_int(bits, signed):
+    if "x" in bits:
+        return None
+    v = int(bits, 2)
+    if signed and bits[0] == "1":
+        v -= 1 << len(bits)
+    return v
+
+
+def prove(cfg, op, *, stages=0, verilog=None, spec=None, method="auto", timeout=600, build_root=None,
+          _fault=None):
+    """Prove the generated unit equal to the spec for every input; return a summary dict.
+
+    Parameters
+    ----------
+    cfg : pymodel config
+        The design's config.
+    op : str
+        ``"mul"`` or ``"div"``.
+    stages : int
+        Pipeline registers of the generated unit.
+    verilog : (str, component, str), optional
+        Prove this ``(text, component, module)`` instead of ``generate(cfg, op, stages=...)``.
+    spec : amaranth component, optional
+        The specification (default :func:`hdl.spec.spec_for`).
+    method : str
+        ``"abc"`` (ABC ``iprove`` then ``sat``), ``"sat"`` (``sat`` alone) or ``"auto"``
+        (abc when combinational; pipelined units always use ``sat -seq``).
+    timeout : float
+        Seconds before yosys is stopped (the result is then ``"timeout"``).
+
+    Returns
+    -------
+    dict
+        ``result`` (``"proven"``, ``"counterexample"`` or ``"timeout"``), ``counterexample``
+        (``a``, ``b``, the design's and the spec's outputs), ``seconds``, ``method``, ``module``,
+        ``log`` (the yosys log path).
+    """
+    if method not in METHODS:
+        raise ValueError(f"method must be one of {METHODS}, got {method!r}")
+    _check_yosys()
+    t0 = time.perf_counter()
+    text, comp, module = verilog or generate(cfg, op, stages=stages, _fault=_fault)
+    stages = getattr(comp, "stages", stages)
+    spec = spec or spec_for(cfg, op)
+    gold = f"spec_{module}"
+    gold_text = amaranth_verilog.convert(spec, name=gold, emit_src=False)
+    outs = list(data_outputs(op))
+    ports = ports_of(comp)
+    d = Path(build_root or DEFAULT_BUILD_ROOT).resolve() / (module + (f"_{_fault}" if _fault else ""))
+    d.mkdir(parents=True, exist_ok=True)
+    (d / "gate.v").write_text(text)
+    (d / "gold.v").write_text(gold_text)
+    # Amaranth marks every module (* top *): unset it, or flatten may delete one of the two designs.
+    head = ["read_verilog gate.v", "read_verilog gold.v", "setattr -mod -unset top",
+            "proc", "flatten", "opt_clean",
+            f"select -assert-any {gold}", f"select -assert-any {module}"]
+    if stages == 0:
+        method = "abc" if method == "auto" else method
+        script = head + [f"miter -equiv -flatten -make_outputs {gold} {module} miter", "hierarchy -top miter",
+                         "opt -fast"]
+        if method == "abc":
+            (d / "iprove.abc").write_text("strash; iprove\n")
+            script += ["techmap", "opt -fast", "abc -script iprove.abc", "opt_clean"]
+        script += ["sat -prove trigger 0 -show-inputs -show-outputs"]
+    else:
+        method = "sat-seq"
+        (d / "wrapper.v").write_text(_pipeline_wrapper(module, gold, ports, stages, outs))
+        script = head + ["read_verilog wrapper.v", "hierarchy -top pipe_miter", "proc", "flatten", "opt -fast",
+                         f"sat -seq {stages + 1} -prove-skip {stages} -prove trigger 0 -show-inputs"
+                         + "".join(f" -show gate.{o} -show gold.{o}" for o in outs)]
+    (d / "prove.ys").write_text("\n".join(script) + "\n")
+    log = d / "prove.log"
+    try:
+        r = subprocess.run(["yosys", "-q", "-l", str(log), "-s", "prove.ys"], cwd=d, capture_output=True,
+                           text=True, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        return _summary(cfg, op, module, stages, method, "timeout", None, t0, log)
+    out = log.read_text() if log.exists() else ""
+    if "SAT proof finished - no model found: SUCCESS!" in out:
+        return _summary(cfg, op, module, stages, method, "proven", None, t0, log)
+    if "SAT proof finished - model found: FAIL!" not in out:
+        raise RuntimeError(f"yosys did not finish the proof (exit {r.returncode}); see {log}\n{r.stderr[-2000:]}")
+    vals = _parse_model(out)
+    signed = bool(getattr(cfg, "signed", False))
+    step = 1 if stages else None
+    cex = {"a": _as_int(vals.get((step, "in_a"), "x"), signed), "b": _as_int(vals.get((step, "in_b"), "x"), signed)}
+    last = stages + 1 if stages else None
+    osig = {p["name"]: p["signed"] for p in ports}
+    for o in outs:
+        for side in ("gate", "gold"):
+            key = (last, f"{side}_{o}") if not stages else (last, f"{side}.{o}")
+            bits = vals.get(key)
+            cex[f"{'design' if side == 'gate' else 'spec'}_{o}"] = _as_int(bits, osig[o]) if bits else None
+    return _summary(cfg, op, module, stages, method, "counterexample", cex, t0, log)
+
+
+def _summary(cfg, op, module, stages, method, result, cex, t0, log):
+    return {"module": module, "op": op, "stages": stages, "config": cfg.as_dict(), "method": method,
+            "result": result, "proven": result == "proven", "counterexample": cex,
+            "seconds": round(time.perf_counter() - t0, 2), "log": str(log)}
