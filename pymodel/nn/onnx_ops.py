@@ -60,9 +60,20 @@ def im2col_nhwc(xp, kernel, strides, dilations):
     if kh == kw == 1 and sh == sw == 1:
         return np.ascontiguousarray(xp).reshape(n * oh * ow, c), (oh, ow)
     cols = np.empty((n, oh, ow, kh, kw, c), xp.dtype)
-    for i in range(kh):
-        for j in range(kw):
-            cols[:, :, :, i, j, :] = xp[:, i * dh:i * dh + (oh - 1) * sh + 1:sh, j * dw:j * dw + (ow - 1) * sw + 1:sw]
+    if dw == 1:
+        # one copy per kernel row: for an output pixel, the kw x c values of a kernel row are one
+        # contiguous run of the NHWC input
+        xp = np.ascontiguousarray(xp)
+        bn, bh, bw, bc = xp.strides
+        run = np.lib.stride_tricks.as_strided
+        for i in range(kh):
+            src = run(xp[:, i * dh:], shape=(n, oh, ow, kw * c), strides=(bn, bh * sh, bw * sw, bc), writeable=False)
+            cols[:, :, :, i] = src.reshape(n, oh, ow, kw, c)
+    else:
+        for i in range(kh):
+            for j in range(kw):
+                cols[:, :, :, i, j, :] = xp[:, i * dh:i * dh + (oh - 1) * sh + 1:sh,
+                                            j * dw:j * dw + (ow - 1) * sw + 1:sw]
     return cols.reshape(n * oh * ow, kh * kw * c), (oh, ow)
 
 
