@@ -17,20 +17,21 @@ def progress(args, **bar):
         yield None
         return
     from tqdm import tqdm
-    bar.setdefault("ncols", _bar_columns())
+    for k, v in _bar_size().items():
+        bar.setdefault(k, v)
     with tqdm(leave=False, file=sys.stderr, **bar) as b:
         yield b.update
 
 
-def _bar_columns():
-    """``None`` (tqdm sizes the bar) unless the terminal reports no width (``script -qc``): then 80,
-    since tqdm draws nothing in 0 columns."""
+def _bar_size():
+    """Nothing (tqdm sizes the bar) unless the terminal reports a zero size (``script -qc``, some CI
+    pseudo-terminals): then 80 x 24, since tqdm draws nothing on a terminal of 0 rows."""
     import os
     try:
-        cols = os.get_terminal_size(sys.stderr.fileno()).columns
+        size = os.get_terminal_size(sys.stderr.fileno())
     except (OSError, ValueError):
-        cols = 0
-    return None if cols > 0 else 80
+        return {"ncols": 80, "nrows": 24}
+    return {} if size.columns > 0 and size.lines > 0 else {"ncols": 80, "nrows": 24}
 
 
 def emit(args, obj, text):
@@ -103,11 +104,41 @@ def parse_bool(text):
     raise argparse.ArgumentTypeError(f"expected true or false, got {text!r}")
 
 
-def add_design_args(p):
-    """``--design`` and every design's own parameters (each applies to the designs that have it)."""
+def design_list(args):
+    """The names given to a list-valued ``--design`` (``mbm ilm`` or ``mbm,ilm``), default mitchell; checked."""
+    from pymodel.registry import design_class
+    names = list(dict.fromkeys(n.strip() for d in (args.design or ["mitchell"]) for n in d.split(",") if n.strip()))
+    for n in names:
+        try:
+            design_class(n)
+        except ValueError as e:
+            raise ValueError(f"--design: {e}") from None
+    return names
+
+
+def design_configs(args, names, width, signed=True):
+    """``[(name, config)]`` of each design in ``names`` with the parameter options that it has; an option
+    that none of them has is refused by name."""
+    from pymodel.registry import make_design
+    params = design_params()
+    for opt, (prm, owners) in params.items():
+        if not set(owners) & set(names):
+            refuse(args, (opt,), f"to --design {', '.join(names)} (only to {', '.join(owners)})")
+    out = []
+    for n in names:
+        kw = {prm.name: getattr(args, prm.name, None) for opt, (prm, owners) in params.items()
+              if n in owners and prm.name != "quotient_frac_bits"}
+        out.append((n, make_design(n, width=width, signed=signed, **kw)))
+    return out
+
+
+def add_design_args(p, choice=True):
+    """``--design`` (unless ``choice`` is False) and every design's own parameters (each applies to the
+    designs that have it)."""
     from pymodel.registry import DESIGNS
-    p.add_argument("--design", choices=list(DESIGNS), default="mitchell",
-                   help="the design (default mitchell); `mitchell designs` lists each one's parameters")
+    if choice:
+        p.add_argument("--design", choices=list(DESIGNS), default="mitchell",
+                       help="the design (default mitchell); `mitchell designs` lists each one's parameters")
     for opt, (prm, names) in design_params().items():
         if opt in ("--frac-bits", "--quotient-frac-bits"):
             continue        # added with the common options

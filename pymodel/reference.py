@@ -75,7 +75,8 @@ def mul_unsigned(a, b, width, frac_bits):
 def div_unsigned(a, b, width, frac_bits, quotient_frac_bits):
     """Mitchell quotient of ``a / b`` as ``floor(Q * 2**quotient_frac_bits)``; ``b == 0`` raises."""
     if b == 0:
-        raise ZeroDivisionError("Mitchell division by zero")
+        raise ZeroDivisionError("Mitchell division by zero (pass on_zero='saturate' to Mitchell.div "
+                                "for the hardware's dbz behaviour)")
     if a == 0:
         return 0
     k1, x1 = log_convert(a, width, frac_bits)
