@@ -63,7 +63,7 @@ def main(argv=None):
            "mitchell_s8": {"seconds": t_mitchell, "cpu_seconds": c_mitchell, "images_per_s": n / t_mitchell,
                            "gmac_per_s": n * macs / t_mitchell / 1e9},
            "ratio": t_mitchell / t_float, "seconds_per_1000_mitchell": 1000 * t_mitchell / n,
-           "top1_agreement_mitchell_vs_float": float((lf.argmax(1) == lm.argmax(1)).mean())}
+           "mitchell_vs_float32_logit_rel_err": float(np.abs(lm - lf).max() / np.abs(lf).max())}
     try:        # the float path against onnxruntime (a dev dependency) on the first batch
         import onnxruntime as ort
         sess = ort.InferenceSession(proto.SerializeToString(), providers=["CPUExecutionProvider"])
@@ -87,8 +87,8 @@ def main(argv=None):
     if res["float32_vs_onnxruntime_rel_err"] is not None:
         print(f"float32 path vs onnxruntime: max error {res['float32_vs_onnxruntime_rel_err']:.1e} "
               "of the largest logit")
-    print(f"top-1 agreement Mitchell vs float32 (random weights and images): "
-          f"{100 * res['top1_agreement_mitchell_vs_float']:.1f} %")
+    print(f"int8 Mitchell logits vs float32: max error {res['mitchell_vs_float32_logit_rel_err']:.1e} of the "
+          "largest logit (random weights: a sanity check, not an accuracy)")
 
 
 if __name__ == "__main__":
