@@ -169,14 +169,18 @@ def synth_metrics(verilog_text, top, *, wrapper=None, fmax=True, abc="fast", cac
 
 
 def cost(cfg, op, *, stages=0, fmax=True, abc="fast", cache_dir="out/cost", progress=None):
-    """Mitchell's ``op`` of ``cfg`` against the exact operator of the same widths, in one run.
+    """Design ``cfg``'s ``op`` against the exact operator of the same widths, in one run.
 
-    Returns ``{"config", "op", "stages", "mitchell": {cells, depth, ice40_luts, fmax_mhz},
-    "exact": {...}, "ratio": {...}}``.  The exact baseline is combinational; both are
+    Returns ``{"design", "config", "op", "stages", <design name>: {cells, depth, ice40_luts,
+    fmax_mhz}, "exact": {...}, "ratio": {...}}`` (the design's figures under its own name,
+    ``"mitchell"`` for Mitchell's).  The exact baseline is combinational; both are
     registered at their inputs and outputs for Fmax.
     """
-    if not isinstance(cfg, Mitchell):
-        raise TypeError(f"cfg must be a pymodel.Mitchell, got {type(cfg).__name__}")
+    from pymodel.designs.base import Design
+    if not isinstance(cfg, Design):
+        raise TypeError(f"cfg must be a design config (pymodel.registry), got {type(cfg).__name__}")
+    if op not in cfg.OPS:
+        raise ValueError(f"design {cfg.NAME!r} has no {op!r} (it has {', '.join(cfg.OPS)})")
     if op not in ("mul", "div"):
         raise ValueError(f"op must be 'mul' or 'div', got {op!r}")
     check_tools(fmax)
@@ -195,9 +199,10 @@ def cost(cfg, op, *, stages=0, fmax=True, abc="fast", cache_dir="out/cost", prog
         progress()
     keys = ("cells", "depth", "ice40_luts", "fmax_mhz")
     ratio = {k: (mitchell[k] / exact[k] if mitchell[k] is not None and exact[k] else None) for k in keys}
-    notes = {d: r["fmax_note"] for d, r in (("mitchell", mitchell), ("exact", exact)) if r.get("fmax_note")}
-    return {"config": cfg.as_dict(), "op": op, "stages": stages, "module": name, "abc": abc, "notes": notes,
-            "mitchell": {k: mitchell[k] for k in keys}, "exact": {k: exact[k] for k in keys}, "ratio": ratio,
+    notes = {d: r["fmax_note"] for d, r in ((cfg.NAME, mitchell), ("exact", exact)) if r.get("fmax_note")}
+    return {"design": cfg.NAME, "config": cfg.as_dict(), "op": op, "stages": stages, "module": name, "abc": abc,
+            "notes": notes, cfg.NAME: {k: mitchell[k] for k in keys}, "exact": {k: exact[k] for k in keys},
+            "ratio": ratio,
             "cached": mitchell["cached"] and exact["cached"], "tools": mitchell["tools"]}
 
 

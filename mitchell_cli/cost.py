@@ -2,39 +2,45 @@
 
 import sys
 
-from .common import (add_config_args, check_config_options, check_output_dir, check_output_path, emit, int_in,
+from .common import (add_config_args, check_config_options, config, check_output_dir, check_output_path, emit, int_in,
                      progress, parse_widths, refuse, seed_arg)
 
 
 def cost_table(results):
-    lines = [f"{'op':<4} {'width':>5} {'design':<9} {'cells':>7} {'depth':>6} {'iCE40 LUT4':>11} {'Fmax MHz':>9}"]
+    lines = [f"{'op':<4} {'width':>5} {'design':<11} {'cells':>7} {'depth':>6} {'iCE40 LUT4':>11} {'Fmax MHz':>9}"]
     for r in results:
         c = r["config"]
-        for d in ("mitchell", "exact"):
+        for d in (r["design"], "exact"):
             m = r[d]
             fmax = ("no fit" if d in r.get("notes", {}) else "n/a") if m["fmax_mhz"] is None else f"{m['fmax_mhz']:.1f}"
-            lines.append(f"{r['op']:<4} {c['width']:>5} {d:<9} {m['cells']:>7} {m['depth']:>6} {m['ice40_luts']:>11} {fmax:>9}")
+            lines.append(f"{r['op']:<4} {c['width']:>5} {d:<11} {m['cells']:>7} {m['depth']:>6} {m['ice40_luts']:>11} {fmax:>9}")
         q = r["ratio"]
         fr = "n/a" if q["fmax_mhz"] is None else f"{100 * q['fmax_mhz']:.0f}%"
-        lines.append(f"{'':<4} {'':>5} {'ratio':<9} {100 * q['cells']:>6.0f}% {100 * q['depth']:>5.0f}% "
+        lines.append(f"{'':<4} {'':>5} {'ratio':<11} {100 * q['cells']:>6.0f}% {100 * q['depth']:>5.0f}% "
                      f"{100 * q['ice40_luts']:>10.0f}% {fr:>9}")
     return "\n".join(lines)
 
 
 def cmd_cost(args):
     from hdl.cost import cost, pareto, pareto_frac_bits
-    from pymodel import Mitchell
+    import copy
+
     from pymodel.plots import SUFFIXES
     widths = parse_widths(args.width)
     check_config_options(args)
     if not args.plot:
         refuse(args, ("--seed",), "without --plot (it seeds the Pareto plot's sampled errors)")
-    cfgs = [Mitchell(width=w, frac_bits=args.frac_bits, signed=args.signed,
-                     quotient_frac_bits=args.quotient_frac_bits) for w in widths]
+    cfgs = []
+    for w in widths:
+        one = copy.copy(args)
+        one.width = w
+        cfgs.append(config(one))
+    if args.plot and args.design != "mitchell":
+        raise ValueError("--plot sweeps Mitchell's --frac-bits; for every design against cost use `mitchell compare`")
     if args.plot:
         check_output_path("--plot", args.plot, suffixes=SUFFIXES)
     check_output_dir("--cache-dir", args.cache_dir)
-    with progress(args, total=2 * len(cfgs), desc="synthesis (Mitchell and exact per width)", unit="design") as update:
+    with progress(args, total=2 * len(cfgs), desc="synthesis (design and exact per width)", unit="design") as update:
         results = [cost(c, args.op, stages=args.stages, fmax=not args.no_fmax, abc=args.abc,
                         cache_dir=args.cache_dir, progress=update) for c in cfgs]
     text = [cost_table(results), f"(yosys flow: synth -flatten; abc -g ...{' -fast' if args.abc == 'fast' else ''}; "

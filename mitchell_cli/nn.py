@@ -2,17 +2,20 @@
 
 import sys
 
-from .common import check_output_dir, check_output_path, emit, int_in, progress, refuse, seed_arg
+from .common import (add_design_args, check_output_dir, check_output_path, design_configs, design_list, emit,
+                     int_in, progress, refuse, seed_arg)
 from .onnx import add_onnx_args
 
 
 def width_keys(r):
-    """``run_study``'s ``int8_*`` accuracy keys named after the width: ``int<W>_exact``, ``int<W>_mitchell``,
-    ``int<W>_mitchell_finetuned`` (in ``accuracy`` and each ``frac_sweep`` row)."""
+    """``run_study``'s ``int8_*`` accuracy keys named after the width and the design: ``int<W>_exact``,
+    ``int<W>_<design>``, ``int<W>_<design>_finetuned`` (in ``accuracy`` and each ``frac_sweep`` row)."""
     w = r.get("width", 8)
+    d = r.get("design", "mitchell").replace("-", "_")
 
-    def rename(d):
-        return {(f"int{w}_" + k[5:] if k.startswith("int8_") else k): v for k, v in d.items()}
+    def rename(x):
+        return {(f"int{w}_" + k[5:].replace("mitchell", d) if k.startswith("int8_") else k): v
+                for k, v in x.items()}
     out = {**r, "accuracy": rename(r["accuracy"])}
     if "frac_sweep" in r:
         out["frac_sweep"] = [rename(x) for x in r["frac_sweep"]]
@@ -22,14 +25,13 @@ def width_keys(r):
 def nn_table(results):
     ws = {r.get("width", 8) for r in results}
     h = f"int{ws.pop()}" if len(ws) == 1 else "int"
-    lines = [f"{'dataset':<8} {'model':<5} {'test':>5} {'float32':>8} {h + ' exact':>11} {h + ' Mitchell':>14} "
-             f"{'+ fine-tuned':>13}"]
+    lines = [f"{'dataset':<8} {'model':<5} {'test':>5} {'float32':>8} {h + ' exact':>11} {h + ' design':>14} "
+             f"{'+ fine-tuned':>13}  design"]
     for r in results:
-        a = width_keys(r)["accuracy"]
-        k = f"int{r.get('width', 8)}"
+        a = r["accuracy"]
         lines.append(f"{r['dataset']:<8} {r['model']:<5} {r['test_samples']:>5} {100 * a['float32']:>7.2f}% "
-                     f"{100 * a[k + '_exact']:>10.2f}% {100 * a[k + '_mitchell']:>13.2f}% "
-                     f"{100 * a[k + '_mitchell_finetuned']:>12.2f}%")
+                     f"{100 * a['int8_exact']:>10.2f}% {100 * a['int8_mitchell']:>13.2f}% "
+                     f"{100 * a['int8_mitchell_finetuned']:>12.2f}%  {r.get('design', 'mitchell')}")
     return "\n".join(lines)
 
 
@@ -53,6 +55,20 @@ def cmd_nn_train(args):
     emit(args, r, "\n".join(text))
 
 
+def _skip_epochs(update, epochs):
+    """The progress of a later design's run: its float model comes from the cache, so its
+    ``epochs`` training ticks were already counted once."""
+    if update is None:
+        return None
+    seen = [0]
+
+    def tick(n=1):
+        seen[0] += 1
+        if seen[0] > epochs:
+            update(n)
+    return tick
+
+
 def cmd_nn(args):
     from pymodel.nn.study import run_study
     if args.onnx:
@@ -71,24 +87,31 @@ def cmd_nn(args):
     if args.frac_sweep:
         check_output_path("--frac-sweep", args.frac_sweep, suffixes=SUFFIXES)
     check_output_dir("--cache-dir", args.cache_dir)
+    designs = design_configs(args, design_list(args), args.width)
+    if args.frac_sweep and [n for n, _ in designs] != ["mitchell"]:
+        raise ValueError("--frac-sweep sweeps Mitchell's --frac-bits: it takes --design mitchell only")
     print(f"seed: {args.seed}", file=sys.stderr)
     sweep = list(range(args.width - 1, 0, -1)) if args.frac_sweep else ()
     epochs = 40 if args.epochs is None else args.epochs
-    with progress(args, total=epochs + args.finetune_epochs * (1 + len(sweep)),
+    runs = []
+    with progress(args, total=epochs + args.finetune_epochs * (len(designs) + len(sweep)),
                   desc=f"{args.dataset} {args.model} (training, fine-tuning)", unit="epoch") as update:
-        r = run_study(dataset=args.dataset, model=args.model, width=args.width, frac_bits=args.frac_bits,
-                      epochs=epochs, finetune_epochs=args.finetune_epochs,
-                      seed=args.seed, data_dir=args.data_dir, cache_dir=args.cache_dir, frac_sweep=sweep,
-                      progress=update)
-    text = [nn_table([r]), f"(int{args.width}, Mitchell frac_bits={r['frac_bits']}, seed {r['seed']}, "
-                           f"float model {'from cache' if r['cached_float_model'] else 'trained'}: {r['cache_file']})"]
+        for i, (_, cfg) in enumerate(designs):
+            runs.append(run_study(dataset=args.dataset, model=args.model, width=args.width,
+                                  epochs=epochs, finetune_epochs=args.finetune_epochs, seed=args.seed,
+                                  data_dir=args.data_dir, cache_dir=args.cache_dir, frac_sweep=sweep,
+                                  progress=update if i == 0 else _skip_epochs(update, epochs), multiplier=cfg))
+    r = runs[0]
+    text = [nn_table(runs), f"(int{args.width}, {', '.join(c.describe() for _, c in designs)}, seed {r['seed']}, "
+                            f"float model {'from cache' if r['cached_float_model'] else 'trained'}: {r['cache_file']})"]
     if args.frac_sweep:
         from pymodel.plots import plot_nn_frac_sweep
         r["frac_sweep_plot"] = plot_nn_frac_sweep([r], args.frac_sweep)
         text.append(f"frac_bits  Mitchell  fine-tuned   ({r['frac_sweep_plot']})")
         text += [f"{x['frac_bits']:>9} {100 * x['int8_mitchell']:>8.2f}% {100 * x['int8_mitchell_finetuned']:>10.2f}%"
                  for x in r["frac_sweep"]]
-    emit(args, width_keys(r), "\n".join(text))
+    obj = width_keys(r) if len(runs) == 1 else {"runs": [width_keys(x) for x in runs]}
+    emit(args, obj, "\n".join(text))
 
 
 def add_parser(sub):
@@ -113,4 +136,5 @@ def add_parser(sub):
     p.add_argument("--curves", metavar="FILE", default=None, help="with --train-multiplier: accuracy per epoch plot")
     p.add_argument("--json", action="store_true", help="print exactly one JSON object")
     add_onnx_args(p)
+    add_design_args(p, choice=False)
     p.set_defaults(func=cmd_nn)

@@ -2,28 +2,16 @@
 
 import sys
 
-from .common import emit, progress
+from .common import design_configs, design_list, emit, progress
 
 __all__ = ["add_onnx_args", "cmd_onnx", "onnx_table"]
 
 
-def _multiplier(name, width):
-    """A signed ``width``-bit design for ``approx_matmul``: from the design registry when there is one,
-    else Mitchell; checked on one product now, so a design that cannot run fails before any work."""
+def _check_runs(name, mult):
+    """``mult``, checked on one product in ``approx_matmul`` so a design that cannot run fails before any work."""
     import numpy as np
 
-    from pymodel import Mitchell
     from pymodel.nn import approx_matmul
-    try:
-        from pymodel.registry import make_design
-    except ImportError:
-        make_design = None
-    if make_design is not None:
-        mult = make_design(name, width=width, signed=True)
-    elif name == "mitchell":
-        mult = Mitchell(width=width, signed=True)
-    else:
-        raise ValueError(f"--design {name!r}: unknown design (available: mitchell)")
     try:
         approx_matmul(np.ones((1, 1), np.int64), np.ones((1, 1), np.int64), mult)
     except TypeError as e:
@@ -81,12 +69,9 @@ def cmd_onnx(args):
     from pymodel.nn.onnx_eval import OnnxStudy
     if not args.data:
         raise ValueError("--onnx needs --data PATH (IDX folder, CIFAR folder or batch, or .npz)")
-    if args.frac_bits is not None:
-        raise ValueError("--frac-bits does not apply with --onnx; choose the multiplier with --design")
     if not 2 <= args.width <= 16:
         raise ValueError(f"--width must be in 2..16 with --onnx, got {args.width}")
-    names = list(dict.fromkeys(n.strip() for d in (args.design or ["mitchell"]) for n in d.split(",") if n.strip()))
-    designs = [(n, _multiplier(n, args.width)) for n in names]
+    designs = [(n, _check_runs(n, cfg)) for n, cfg in design_configs(args, design_list(args), args.width)]
     flat = (lambda v: None if v is None else [f for part in v for f in part])
     print(f"seed: {args.seed}", file=sys.stderr)
     study = OnnxStudy(args.onnx, args.data, designs=designs, width=args.width, limit=args.limit, calib=args.calib,

@@ -6,7 +6,8 @@ import shutil
 from pathlib import Path
 
 from hdl.verilog import generate
-from pymodel import FloatMitchell, Mitchell
+from pymodel import FloatMitchell
+from pymodel.designs.base import Design
 
 __all__ = ["run_bench", "check_icarus", "DEFAULT_BUILD_ROOT"]
 
@@ -21,7 +22,8 @@ def check_icarus():
 
 
 def run_bench(cfg, op, *, stages=0, kinds=("directed", "random"), n_random=20_000, seed=0,
-              gaps=True, backpressure=True, reset=True, build_root=None, waves=None, progress=None, _fault=None):
+              gaps=True, backpressure=True, reset=True, build_root=None, waves=None, progress=None, verilog=None,
+              _fault=None):
     """Generate, build and simulate one configuration; return the bench's summary dict.
 
     Each configuration builds in its own directory under ``build_root``.  The
@@ -30,15 +32,17 @@ def run_bench(cfg, op, *, stages=0, kinds=("directed", "random"), n_random=20_00
     latency.  ``waves`` (default: the ``WAVES`` environment variable) writes a
     waveform into the build directory, ``<module>.fst`` (its path is ``summary["waves"]``).
     ``progress()``, when given, is called after each of the three steps: generate, compile, simulate.
+    ``verilog=(text, component, module)`` runs the bench on that Verilog (a mutant, say) instead of
+    ``generate(cfg, op, stages=...)``; the component gives the ports and latency.
     """
-    if not isinstance(cfg, (Mitchell, FloatMitchell)):
-        raise TypeError(f"cfg must be a pymodel.Mitchell or FloatMitchell, got {type(cfg).__name__}")
+    if not isinstance(cfg, (Design, FloatMitchell)):
+        raise TypeError(f"cfg must be a design config (pymodel.registry) or FloatMitchell, got {type(cfg).__name__}")
     if (op == "fmul") != isinstance(cfg, FloatMitchell):
-        raise ValueError(f"op {op!r} does not fit {type(cfg).__name__}: fmul takes a FloatMitchell, mul/div a Mitchell")
+        raise ValueError(f"op {op!r} does not fit {type(cfg).__name__}: fmul takes a FloatMitchell, mul/div a design config")
     check_icarus()
     from cocotb_tools.runner import get_runner
 
-    text, comp, name = generate(cfg, op, stages=stages, _fault=_fault)
+    text, comp, name = verilog if verilog is not None else generate(cfg, op, stages=stages, _fault=_fault)
     build_dir = Path(build_root or DEFAULT_BUILD_ROOT).resolve() / (name + (f"_{_fault}" if _fault else ""))
     build_dir.mkdir(parents=True, exist_ok=True)
     src = build_dir / f"{name}.v"
@@ -49,7 +53,7 @@ def run_bench(cfg, op, *, stages=0, kinds=("directed", "random"), n_random=20_00
         waves = os.environ.get("WAVES", "0") not in ("", "0")
     tick = progress or (lambda: None)
     tick()
-    params = {"config": cfg.as_dict(), "op": op, "stages": stages, "latency": comp.latency,
+    params = {"design": getattr(cfg, "NAME", None), "config": cfg.as_dict(), "op": op, "stages": stages, "latency": comp.latency,
               "kinds": list(kinds), "n_random": n_random, "seed": seed, "gaps": gaps,
               "backpressure": backpressure, "reset": reset, "summary_path": str(summary_path)}
     runner = get_runner("icarus")

@@ -50,7 +50,10 @@ class TruncDesign:
     def __init__(self, width, signed, drop, bump=0, magnitude=_trunc_magnitude):
         self.width, self.signed, self.drop, self.bump = width, signed, drop, bump
         self.mul_magnitude = magnitude
-        self.kernel_params = (np.int64(drop), np.int64(bump))
+        self.params = (np.int64(drop), np.int64(bump))
+
+    def kernel_params(self):
+        return self.params
 
     @property
     def operand_range(self):
@@ -70,7 +73,9 @@ class MitchellAsDesign:
         self.m = mult
         self.width, self.signed, self.operand_range = mult.width, mult.signed, mult.operand_range
         self.mul_magnitude = gemm_kernels.mitchell_magnitude
-        self.kernel_params = (np.int64(mult.frac_bits),)
+
+    def kernel_params(self):
+        return (np.int64(self.m.frac_bits),)
 
     def mul(self, a, b):
         return self.m.mul(a, b)

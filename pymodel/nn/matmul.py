@@ -80,7 +80,7 @@ def _magnitude_fn(mult):
     """(fn, params) of the general kernel."""
     if isinstance(mult, Mitchell):
         return gk.mitchell_magnitude, (np.int64(mult.frac_bits),)
-    return mult.mul_magnitude, tuple(np.int64(p) for p in mult.kernel_params)
+    return mult.mul_magnitude, tuple(np.int64(p) for p in mult.kernel_params())
 
 
 _TABLES = {}

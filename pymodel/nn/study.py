@@ -200,8 +200,11 @@ def _cache_path(cache_dir, key):
 
 def run_study(*, dataset="digits", model="mlp", width=8, frac_bits=None, epochs=40, finetune_epochs=3,
               seed=0, data_dir=None, cache_dir="out/nn", lr=2e-3, finetune_lr=2e-4, frac_sweep=(),
-              progress=None):
+              progress=None, multiplier=None):
     """Float training (or a cached float model), int PTQ, exact vs Mitchell, and STE fine-tuning.
+
+    ``multiplier``: any signed design config of ``width`` bits (``pymodel.registry.make_design``)
+    in place of Mitchell's (the ``*_mitchell*`` keys then hold that design's accuracy).
 
     Returns ``{"dataset", "model", "test_samples", "accuracy": {"float32", "int8_exact",
     "int8_mitchell", "int8_mitchell_finetuned"}, ...}``; ``frac_sweep`` adds
@@ -212,7 +215,9 @@ def run_study(*, dataset="digits", model="mlp", width=8, frac_bits=None, epochs=
     for name, v in (("epochs", epochs), ("finetune_epochs", finetune_epochs)):
         if isinstance(v, bool) or not isinstance(v, int) or v < 0:
             raise ValueError(f"{name} must be an int >= 0, got {v!r}")
-    mitchell = Mitchell(width=width, frac_bits=frac_bits, signed=True)
+    mitchell = Mitchell(width=width, frac_bits=frac_bits, signed=True) if multiplier is None else multiplier
+    if mitchell.width != width or not mitchell.signed:
+        raise ValueError(f"multiplier must be a signed {width}-bit design, got {mitchell.describe()}")
     exact = ExactMultiplier(width=width, signed=True)
     xtr, ytr, xte, yte = load_dataset(dataset, data_dir)
     rng = np.random.default_rng(seed)
@@ -243,7 +248,8 @@ def run_study(*, dataset="digits", model="mlp", width=8, frac_bits=None, epochs=
 
     acc["int8_mitchell"], acc["int8_mitchell_finetuned"] = mitchell_pair(mitchell)
     out = {"dataset": dataset, "model": model, "test_samples": int(len(xte)), "accuracy": acc,
-           "width": width, "frac_bits": mitchell.frac_bits, "epochs": epochs, "finetune_epochs": finetune_epochs,
+           "design": mitchell.NAME, "design_config": mitchell.as_dict(),
+           "width": width, "frac_bits": getattr(mitchell, "frac_bits", None), "epochs": epochs, "finetune_epochs": finetune_epochs,
            "seed": seed, "cached_float_model": cached, "cache_file": path}
     if frac_sweep:
         rows = []
