@@ -91,9 +91,10 @@ def gemm_cases(rng):
 
 
 def elementwise_cases(rng):
-    yield "add/mul/div const, relu", model(
+    yield "add/sub/mul/div, relu", model(
         [node("Mul", ["x", "s"], "a"), node("Div", ["a", "d"], "b"), node("Add", ["c", "b"], "r"),
-         node("Relu", ["r"])], {"s": f32(rng, 1, 3, 1, 1), "d": np.float32(1.5), "c": f32(rng, 3, 1, 1)}, (3, 4, 4)), \
+         node("Sub", ["r", "x"], "q"), node("Relu", ["q"])],
+        {"s": f32(rng, 1, 3, 1, 1), "d": np.float32(1.5), "c": f32(rng, 3, 1, 1)}, (3, 4, 4)), \
         f32(rng, 2, 3, 4, 4)
     yield "leaky relu", model([node("LeakyRelu", ["x"], alpha=0.2)], {}, (5,)), f32(rng, 3, 5)
     yield "clip inputs (relu6)", model([node("Clip", ["x", "lo", "hi"])], {"lo": np.float32(0), "hi": np.float32(6)},

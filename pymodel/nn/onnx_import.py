@@ -17,7 +17,7 @@ from .onnx_exec import ConvStep, DynMatMulStep, LinearStep, OnnxNet, Step
 
 __all__ = ["load_onnx", "OnnxImportError", "SUPPORTED_OPS", "SHAPE_OPS"]
 
-SUPPORTED_OPS = ("Conv", "Gemm", "MatMul", "Add", "Mul", "Div", "Relu", "Clip", "LeakyRelu", "MaxPool",
+SUPPORTED_OPS = ("Conv", "Gemm", "MatMul", "Add", "Sub", "Mul", "Div", "Relu", "Clip", "LeakyRelu", "MaxPool",
                  "AveragePool", "GlobalAveragePool", "BatchNormalization", "Flatten", "Reshape", "Transpose",
                  "Concat", "Softmax", "Identity", "Dropout")
 # shape plumbing that exporters emit around Reshape (e.g. PyTorch's x.view(x.size(0), -1))
@@ -214,7 +214,7 @@ def _build(node, at, consts, opset, used):
             W = (b_c if tb else b_c.T).astype(np.float64) * alpha
             return LinearStep(name, op, ins[:1], outs, W.astype(np.float32), bias, trans_a=ta)
         return DynMatMulStep(name, op, ins[:2], outs, const=(a_c, b_c), alpha=alpha, trans=(ta, tb), bias=bias)
-    if op in ("Add", "Mul", "Div"):
+    if op in ("Add", "Sub", "Mul", "Div"):
         if "axis" in at.values:
             at.refuse(f"legacy broadcast axis={at.values['axis']}")
         at.take("broadcast")
@@ -223,7 +223,7 @@ def _build(node, at, consts, opset, used):
             at.refuse("Mul of two computed tensors (only by a constant: a product outside the MAC array)")
         if op == "Div" and ins[1] not in consts:
             at.refuse("Div by a computed tensor (only by a constant)")
-        fn = {"Add": np.add, "Mul": np.multiply, "Div": np.divide}[op]
+        fn = {"Add": np.add, "Sub": np.subtract, "Mul": np.multiply, "Div": np.divide}[op]
         return step(lambda a, b: fn(a, b).astype(np.result_type(a, b)))
     if op == "Relu":
         at.take("consumed_inputs")
