@@ -420,6 +420,20 @@ def test_bad_data_is_named(tmp_path, rng):
     assert fit_input(np.zeros((2, 3, 4, 5)), (None, 4, 5, 3)).shape == (2, 4, 5, 3)
 
 
+def test_calibration_split():
+    from pymodel.nn.onnx_eval import split_calibration
+    x, y = np.arange(20)[:, None], np.arange(20)
+    xc, xe, ye, how = split_calibration({"x": x, "y": y, "x_calib": None}, 5, seed=3)
+    assert len(xc) == 5 and len(xe) == 15 and not set(xc[:, 0]) & set(xe[:, 0]) and np.array_equal(xe[:, 0], ye)
+    assert "left out of the evaluation" in how
+    again = split_calibration({"x": x, "y": y, "x_calib": None}, 5, seed=3)[0]
+    assert np.array_equal(xc, again)
+    xc, xe, _, how = split_calibration({"x": x, "y": y, "x_calib": x + 100, "calib_from": "train"}, 50, seed=0)
+    assert len(xc) == 20 and xc.min() >= 100 and len(xe) == 20 and how == "20 images of train"
+    with pytest.raises(ValueError, match="--calib 20: the data has 20 images and no training part"):
+        split_calibration({"x": x, "y": y, "x_calib": None}, 20, seed=0)
+
+
 # ---- command line -----------------------------------------------------------------------------------------
 
 def test_cli_onnx_json_and_errors(tmp_path, capsys):
