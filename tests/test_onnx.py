@@ -86,6 +86,8 @@ def gemm_cases(rng):
                                       {"W": f32(rng, 6, 3), "C": f32(rng, 1, 3)}, (4,)), f32(rng, 6, 4)
     yield "matmul const 3-D input", model([node("MatMul", ["x", "W"])], {"W": f32(rng, 6, 5)}, (3, 6)), \
         f32(rng, 2, 3, 6)
+    yield "gemm of two computed tensors", model([node("Gemm", ["x", "x", "C"], transB=1, alpha=0.5, beta=3.0)],
+                                                {"C": f32(rng, 6)}, (6,)), f32(rng, 6, 6)
     yield "matmul dynamic", model([node("Transpose", ["x"], "t", perm=[0, 2, 1]), node("MatMul", ["x", "t"])],
                                   {}, (3, 4)), f32(rng, 2, 3, 4)
 
