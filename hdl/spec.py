@@ -13,7 +13,7 @@ from amaranth.hdl import Const, Module, Mux, Signal, signed, unsigned
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
-__all__ = ["MitchellSpec", "spec_for"]
+__all__ = ["MitchellSpec", "spec_for", "check_spec"]
 
 
 def _bits(n):
@@ -130,9 +130,17 @@ class MitchellSpec(wiring.Component):
         return m
 
 
+def check_spec(config, op):
+    """Raise ValueError when there is no hardware specification of ``op`` on ``config`` (builds nothing)."""
+    from pymodel import Mitchell
+    if not isinstance(config, Mitchell):
+        raise ValueError(f"no hardware specification for {type(config).__name__} yet (hdl/spec.py): "
+                         "--prove and the proof-based checks need one")
+    if op not in ("mul", "div"):
+        raise ValueError(f"op must be 'mul' or 'div', got {op!r}")
+
+
 def spec_for(config, op):
     """The specification component of ``op`` on ``config`` (the design family's model as hardware)."""
-    from pymodel import Mitchell
-    if isinstance(config, Mitchell):
-        return MitchellSpec(config, op)
-    raise ValueError(f"no hardware specification for {type(config).__name__} {op!r} yet (hdl/spec.py)")
+    check_spec(config, op)
+    return MitchellSpec(config, op)
