@@ -8,9 +8,10 @@ from .common import (add_config_args, check_output_path, clean, config, emit, gi
 MAX_SAMPLES = 1 << 24      # the histogram holds and sorts every error
 # the options each kind uses (besides --width, --json and -o)
 KIND_OPTIONS = {"heatmap": {"--a-range", "--b-range", "--log2"}, "surface": {"--a-range", "--b-range"},
-                "fraction": set(), "histogram": {"--cdf", "--samples", "--seed"}, "compare": {"--seed"}}
+                "fraction": set(), "histogram": {"--cdf", "--samples", "--seed"},
+                "compare": {"--seed", "--designs", "--sweep"}}
 KINDS = tuple(KIND_OPTIONS)     # = pymodel.plots.KINDS (a test checks), without importing matplotlib to parse
-PLOT_OPTIONS = ("--a-range", "--b-range", "--log2", "--cdf", "--samples", "--seed")
+PLOT_OPTIONS = ("--a-range", "--b-range", "--log2", "--cdf", "--samples", "--seed", "--designs", "--sweep")
 
 
 def cmd_plot(args):
@@ -20,6 +21,8 @@ def cmd_plot(args):
     from pymodel.plots import SUFFIXES
     widths = parse_widths(args.width)
     refuse(args, [o for o in PLOT_OPTIONS if o not in KIND_OPTIONS[args.kind]], f"to --kind {args.kind}")
+    if args.kind == "compare" and ({"--designs", "--sweep", "--design"} & set(given(args))):
+        return compare_designs(args, widths)
     if args.kind == "compare":
         refuse(args, ("--op", "--format", "--frac-bits", "--quotient-frac-bits"),
                "to --kind compare (it sweeps frac_bits for mul and div)")
@@ -63,6 +66,45 @@ def cmd_plot(args):
     emit(args, clean(res), f"wrote {res['path']}\n{summary}")
 
 
+def compare_designs(args, widths):
+    """``--kind compare`` across designs: MRED, bias, min/max against a parameter."""
+    from pymodel.analysis import sweep_values
+    from pymodel.plots import SUFFIXES, plot
+    from pymodel.registry import design_class
+    names = [n.strip() for n in (args.designs or args.design).split(",") if n.strip()]
+    refuse(args, ("--format", "--frac-bits", "--quotient-frac-bits"), "to --kind compare (it sweeps a parameter)")
+    if args.op == "fmul":
+        raise ValueError("--kind compare takes --op mul or div")
+    total = 0
+    for n in names:
+        try:
+            cls = design_class(n)
+        except ValueError as e:
+            raise ValueError(f"--designs: {e}") from None
+        if args.op not in cls.OPS:
+            raise ValueError(f"--designs: {n} has no --op {args.op} (it has {', '.join(cls.OPS)})")
+        ints = [p.name for p in cls.PARAMS if p.type is int and p.name != "quotient_frac_bits"]
+        pname = args.sweep or ("frac_bits" if "frac_bits" in ints else (ints[0] if ints else None))
+        for w in widths:
+            if not cls.MIN_WIDTH <= w <= cls.MAX_WIDTH:
+                raise ValueError(f"--width {w} is out of range for {n}: {cls.MIN_WIDTH}..{cls.MAX_WIDTH}")
+            try:
+                total += len(sweep_values(n, pname, w)) if pname else 1
+            except ValueError as e:
+                raise ValueError(f"--sweep: {e}") from None
+    check_output_path("--output", args.output, suffixes=SUFFIXES)
+    print(f"seed: {args.seed}", file=sys.stderr)
+    with progress(args, total=total, desc="compare", unit="config") as update:
+        res = plot("compare", args.output, op=args.op, widths=widths, designs=names, param=args.sweep,
+                   signed=args.signed, seed=args.seed, progress=update)
+    text = [f"wrote {res['path']}", f"{'design':<12} {'width':>5} {'param':>12} {'MRED':>9} {'bias':>9} "
+                                    f"{'min_re':>9} {'max_re':>9}"]
+    text += [f"{r['design']:<12} {r['width']:>5} {str(r['param']) + '=' + str(r['value']):>12} "
+             f"{100 * r['mred']:>8.3f}% {100 * r['bias']:>8.3f}% {100 * r['min_re']:>8.3f}% "
+             f"{100 * r['max_re']:>8.3f}%" for r in res["rows"]]
+    emit(args, clean(res), "\n".join(text))
+
+
 def add_parser(sub):
     p = sub.add_parser("plot", help="error figures: heatmap, surface, fraction plane, histogram, compare")
     add_config_args(p, width_list=True)
@@ -76,5 +118,9 @@ def add_parser(sub):
     p.add_argument("--samples", type=int_in("--samples", 1, MAX_SAMPLES), default=None,
                    help="random pairs, 1..2^24 (histogram; default every pair up to 10 bits, else 2^20)")
     seed_arg(p, "seed of sampled data (histogram, compare)")
+    p.add_argument("--designs", default=None, metavar="NAME[,NAME]",
+                   help="compare: the designs to put side by side (default: Mitchell's truncation sweep)")
+    p.add_argument("--sweep", default=None, metavar="PARAM",
+                   help="compare: the parameter on the x axis (default frac_bits, or each design's first)")
     p.add_argument("-o", "--output", required=True, help="output file: .png, .svg or .pdf (missing folders are created)")
     p.set_defaults(func=cmd_plot)

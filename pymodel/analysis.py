@@ -1,6 +1,6 @@
 """Data behind the error figures: grids, fraction planes, distributions and sweeps.
 
-Every array here comes from the golden model (``Mitchell.mul``/``Mitchell.div``);
+Every array here comes from the golden model (the design's ``mul``/``div``);
 the plots in :mod:`pymodel.plots` only draw it, and the tests check it.
 Relative error is ``(approx - exact) / exact``, NaN where the exact result is 0
 (and, for ``div``, where ``b == 0``).
@@ -9,19 +9,22 @@ Relative error is ``(approx - exact) / exact``, NaN where the exact result is 0
 import numpy as np
 
 from .config import Mitchell
+from .designs.base import Design
 from .metrics import error_metrics
 
 __all__ = ["relative_error", "error_grid", "fraction_grid", "error_distribution", "truncation_sweep",
-           "parse_range", "MAX_GRID"]
+           "parameter_sweep", "sweep_values", "parse_range", "MAX_GRID"]
 
 MAX_GRID = 1024
 
 
 def _check(cfg, op):
-    if not isinstance(cfg, Mitchell):
-        raise TypeError(f"cfg must be a pymodel.Mitchell, got {type(cfg).__name__}")
+    if not isinstance(cfg, Design):
+        raise TypeError(f"cfg must be a design config (pymodel.registry), got {type(cfg).__name__}")
     if op not in ("mul", "div"):
         raise ValueError(f"op must be 'mul' or 'div', got {op!r}")
+    if op not in cfg.OPS:
+        raise ValueError(f"design {cfg.NAME!r} has no {op!r} (it has {', '.join(cfg.OPS)})")
 
 
 def relative_error(cfg, op, a, b):
@@ -112,7 +115,7 @@ def fraction_grid(cfg, op, *, points=256):
     _check(cfg, op)
     w = cfg.width
     top = w - 1 - int(cfg.signed)       # signed: keep the operand positive
-    fb = min(cfg.frac_bits, top)
+    fb = min(getattr(cfg, "frac_bits", top), top)
     n = min(points, 1 << fb)
     steps = (np.arange(n) * (1 << fb)) // n           # fraction numerators over 2^fb
     vals = (1 << top) | (steps << (top - fb))
@@ -169,6 +172,47 @@ def truncation_sweep(widths, ops=("mul", "div"), *, signed=False, frac_bits=None
                 m = (error_metrics(cfg, op, method="exact") if op == "mul"
                      else error_metrics(cfg, op, samples=None if w <= 12 else samples, seed=seed))
                 rows.append(m)
+                if progress is not None:
+                    progress()
+    return rows
+
+
+def sweep_values(name, param, width):
+    """The values of ``param`` swept for design ``name`` at ``width``: its whole range, or about a
+    dozen values spread over it, plus the default."""
+    from .registry import design_class
+    cls = design_class(name)
+    prm = {p.name: p for p in cls.PARAMS}.get(param)
+    if prm is None or prm.type is bool:
+        have = ", ".join(p.name for p in cls.PARAMS if p.type is int) or "none"
+        raise ValueError(f"design {name!r} has no integer parameter {param!r} to sweep (its parameters: {have})")
+    lo, hi = prm.bounds(width)
+    vals = set(range(lo, hi + 1)) if hi - lo <= 12 else set(np.linspace(lo, hi, 12).round().astype(int).tolist())
+    return sorted(vals | {prm.resolve(None, width)})
+
+
+def parameter_sweep(designs, widths, param=None, *, op="mul", signed=False, samples=1 << 20, seed=0,
+                    progress=None):
+    """Error metrics of each design in ``designs`` against one of its parameters, at each width.
+
+    ``param`` defaults to ``frac_bits`` where the design has it, else its first integer
+    parameter; a design with none gives one row (its only configuration).  Metrics are exact
+    (Mitchell's multiplier) or exhaustive up to 16 bits, else ``samples`` seeded pairs.
+    Returns rows ``{"design", "param", "value", **metrics}``.
+    """
+    from .registry import design_class, make_design
+    rows = []
+    for name in designs:
+        cls = design_class(name)
+        ints = [p.name for p in cls.PARAMS if p.type is int and p.name != "quotient_frac_bits"]
+        pname = param if param is not None else ("frac_bits" if "frac_bits" in ints else (ints[0] if ints else None))
+        for w in widths:
+            vals = sweep_values(name, pname, w) if pname else [None]
+            for v in vals:
+                cfg = make_design(name, width=w, signed=signed, **({pname: v} if pname else {}))
+                m = error_metrics(cfg, op, samples=None if w <= 16 or (op == "mul" and name == "mitchell")
+                                  else samples, seed=seed)
+                rows.append({"design": name, "param": pname, "value": v, **m})
                 if progress is not None:
                     progress()
     return rows

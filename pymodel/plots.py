@@ -12,7 +12,7 @@ from matplotlib.colors import Normalize
 from matplotlib.figure import Figure
 
 from . import analysis
-from .config import Mitchell
+from .designs.base import Design
 
 __all__ = ["plot", "KINDS", "FIGSIZE", "DPI"]
 
@@ -29,10 +29,10 @@ def _figure():
 
 def _title(cfg, op, extra=""):
     name = {"mul": "multiplier", "div": "divider"}[op]
-    s = (f"Mitchell {name}, {'signed' if cfg.signed else 'unsigned'} {cfg.width}-bit, "
-         f"frac_bits={cfg.frac_bits}")
-    if op == "div":
-        s += f", quotient_frac_bits={cfg.quotient_frac_bits}"
+    params = ", ".join(f"{p.name}={getattr(cfg, p.name)}" for p in cfg.PARAMS
+                       if op == "div" or p.name != "quotient_frac_bits")
+    s = (f"{cfg.TITLE.split(' (')[0] if cfg.NAME != 'mitchell' else 'Mitchell'} {name}, "
+         f"{'signed' if cfg.signed else 'unsigned'} {cfg.width}-bit" + (f", {params}" if params else ""))
     return s + (f"\n{extra}" if extra else "")
 
 
@@ -188,16 +188,53 @@ def plot_compare(widths, path, *, ops=("mul", "div"), signed=False, samples=1 <<
     return {"path": _save(fig, path), "rows": table}
 
 
+def plot_design_compare(designs, widths, path, *, op="mul", param=None, signed=False, samples=1 << 20, seed=0,
+                        progress=None):
+    """MRED, bias and min/max relative error of several designs against a parameter (one line per
+    design and width; the parameter is ``param``, or each design's ``frac_bits`` / first parameter)."""
+    rows = analysis.parameter_sweep(designs, widths, param, op=op, signed=signed, samples=samples, seed=seed,
+                                    progress=progress)
+    fig = _figure()
+    axes = fig.subplots(1, 3, squeeze=False)[0]
+    panels = (("mred", "MRED (%)"), ("bias", "bias: mean relative error (%)"), (None, "min / max relative error (%)"))
+    for ax, (key, label) in zip(axes, panels):
+        for name in designs:
+            for w in widths:
+                r = [m for m in rows if m["design"] == name and m["width"] == w]
+                x = [m["value"] if m["value"] is not None else 0 for m in r]
+                lab = f"{name} {w}-bit" + (f" ({r[0]['param']})" if r and r[0]["param"] else "")
+                if key:
+                    ax.plot(x, [100 * m[key] for m in r], "o-", lw=2, label=lab)
+                else:
+                    line, = ax.plot(x, [100 * m["min_re"] for m in r], "v--", lw=1.5, label=lab)
+                    ax.plot(x, [100 * m["max_re"] for m in r], "^:", lw=1.5, color=line.get_color())
+        ax.axhline(0, color="gray", lw=0.8)
+        ax.set_xlabel(param or "parameter (frac_bits, or the design's first)", fontsize=12)
+        ax.set_ylabel(label, fontsize=12)
+        ax.grid(alpha=0.3)
+    axes[0].legend(fontsize=8)
+    fig.suptitle(f"{'Multipliers' if op == 'mul' else 'Dividers'} against their parameter, "
+                 f"{'signed' if signed else 'unsigned'}: {', '.join(designs)}\n(every pair up to 16 bits "
+                 f"(Mitchell's multiplier: at every width), else {samples} random pairs, seed {seed})", fontsize=13)
+    table = [{k: m[k] for k in ("design", "param", "value", "op", "width", "mred", "bias", "min_re", "max_re",
+                                "ep", "exhaustive")} for m in rows]
+    return {"path": _save(fig, path), "rows": table}
+
+
 def plot(kind, path, *, op="mul", cfg=None, widths=None, **kw):
     if kind not in KINDS:
         raise ValueError(f"kind must be one of {KINDS}, got {kind!r}")
     if kind == "compare":
+        if kw.get("designs") not in (None, ["mitchell"]) or kw.get("param") is not None:
+            return plot_design_compare(kw.pop("designs"), widths or [cfg.width], path, op=op, **kw)
+        kw.pop("designs", None)
+        kw.pop("param", None)
         return plot_compare(widths or [cfg.width], path, **kw)
     if op == "fmul":
         if kind != "histogram":
             raise ValueError(f"--op fmul supports --kind histogram (its fraction plane is the integer one's), got {kind!r}")
-    elif not isinstance(cfg, Mitchell):
-        raise TypeError(f"cfg must be a pymodel.Mitchell, got {type(cfg).__name__}")
+    elif not isinstance(cfg, Design):
+        raise TypeError(f"cfg must be a design config (pymodel.registry), got {type(cfg).__name__}")
     fn = {"heatmap": plot_heatmap, "surface": plot_surface, "fraction": plot_fraction,
           "histogram": plot_histogram}[kind]
     return fn(cfg, op, path, **kw)
