@@ -35,6 +35,11 @@ that zero each case's mean separately are 0.0579 and 0.0278 (ratio 0.48) in unit
 fraction bits; the subtraction is carried at ``G = max(frac_bits, c_bits)`` bits and the
 quotient is floored to ``quotient_frac_bits`` fraction bits, like Mitchell's.  Division by
 zero (``dbz``, saturated quotient) and a zero dividend behave exactly as Mitchell's divider.
+
+Figures (tests/test_fidelity_inzed.py), every 11-bit fraction pair: bias +0.014 % (Mitchell
++4.10 %), MRED 2.68 % (Mitchell 4.10 %), range -5.66..+8.29 % (Mitchell 0..+12.5 %).  The
+abstract's bias range 0.01-4.4 % spans its configurations; truncating to 6..8 log-fraction
+bits keeps the bias here within 0.02 %, so its upper end is not reached.
 """
 
 import functools
@@ -46,7 +51,7 @@ from numba import njit
 
 from .. import fast
 from ..reference import floor_pow2, fraction_sub, log_convert
-from .base import Design, Param
+from .base import Design, Param, shift_floor
 from .realm import split_integral
 
 __all__ = ["INZeD", "correction_constant", "correction"]
@@ -86,7 +91,7 @@ def div_magnitude(a, b, P):
     d = (fast.log_convert(max(a, 1), f) - fast.log_convert(b, f)) << (g - f)   # (k1-k2)*2^g + x1 - x2
     mant = ((np.int64(1) << g) | (d & mask)) - (cq << (g - cb))                 # & is mod 2^g: the borrow case
     e = (d >> g) + qf - g                                                       # >> floors: k1-k2-borrow
-    m = (np.uint64(mant) << np.uint64(max(e, 0))) >> np.uint64(max(-e, 0))
+    m = shift_floor(mant, e)
     return m if a != 0 else np.uint64(0)
 
 

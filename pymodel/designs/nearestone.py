@@ -19,6 +19,11 @@ are kept one bit wider inside.  The product always fits ``2*width`` bits: both d
 at most ``a*b``; ``a`` up and ``b`` down, it is ``2^n1 * b - (2^n1 - a) * 2^n2 < 2^width * b``;
 both up, it is below ``2^(n1+n2) <= 2^(2*width)``.  The final sum is exact, so there is nothing to floor or saturate.  The "ILM-k" variants
 (k low sum bits replaced by an alternating pattern) are not modelled: ``PARAMS = ()``.
+
+Figures (tests/test_fidelity_nearestone.py): 8-bit exhaustive MRED 2.862 %, bias -0.009 %,
+range -11.1..+11.0 %, largest error 4096 (192 x 192); the paper (read second-hand) gives
+MRED 2.75 % and largest error 3844 for ILM-0, which no tie or cap rule reproduced.  16-bit:
+MRED 2.89 %.
 """
 
 from dataclasses import dataclass

@@ -36,6 +36,12 @@ becomes the middle of the interval it stands for, which removes the bias that fl
 adds (at 16 bits, REALM8 with ``frac_bits=5`` has bias -2.1 % floored).  The MATLAB model
 also adds 1 to some small products; that is not done here.  The result is floored and
 saturates at ``2**(2*width) - 1``.
+
+Figures (tests/test_fidelity_realm.py).  The abstract gives bias mostly within 0.05 %, mean
+error 0.4-1.6 % and peak 2.08-7.4 % over its configurations.  REALM8 (default): 8-bit
+exhaustive MRED 0.899 %, 16-bit 0.81 %, bias -0.05 %, peak 3.7 %; REALM16 with
+``factor_bits=6``: MRED 0.42 %, peak 2.07 % (the best published pair; with 5-bit factors
+0.52 %, 2.23 %); REALM8 with ``frac_bits=5``: MRED 1.64 %, peak 7.46 % (the worst pair).
 """
 
 import functools
@@ -47,7 +53,7 @@ from numba import njit
 
 from .. import fast
 from ..reference import floor_pow2, fraction_add, log_convert
-from .base import Design, Param
+from .base import Design, Param, shift_floor
 from .mbm import correct
 
 __all__ = ["REALM", "factors", "lut", "split_integral", "MAX_SEGMENT_BITS", "MAX_FACTOR_BITS"]
@@ -55,7 +61,6 @@ __all__ = ["REALM", "factors", "lut", "split_integral", "MAX_SEGMENT_BITS", "MAX
 MAX_SEGMENT_BITS = 4
 MAX_FACTOR_BITS = 12
 _GL = np.polynomial.legendre.leggauss(32)
-U64MAX = np.uint64(0xFFFFFFFFFFFFFFFF)
 
 
 def split_integral(f_low, f_high, seg, split):
@@ -141,11 +146,8 @@ def mul_magnitude(a, b, P):
     s = LUTS[sb, q, ia, ib] << (g - q)
     xs = (la & mask) + (lb & mask)
     carry = xs >> g
-    mant = np.uint64((((np.int64(1) << g) | (xs & mask)) << carry) + s)
-    e = (la >> g) + (lb >> g) - g
-    eu = np.uint64(max(e, 0))
-    m = (mant << eu) >> np.uint64(max(-e, 0))
-    m = U64MAX if mant > (U64MAX >> eu) else m
+    mant = (((np.int64(1) << g) | (xs & mask)) << carry) + s
+    m = shift_floor(mant, (la >> g) + (lb >> g) - g)
     return m if (a != 0 and b != 0) else np.uint64(0)
 
 
