@@ -106,10 +106,12 @@ def run_comb(dut, a, b):
     return got
 
 
-@pytest.mark.parametrize("kw", [dict(width=5), dict(width=5, signed=True, frac_bits=2, quotient_frac_bits=9),
+@pytest.mark.parametrize("kw", [dict(width=5), dict(width=5, signed=True, frac_bits=2, quotient_frac_bits=10, c_bits=4),
                                 dict(width=4, signed=True, quotient_frac_bits=0, c_bits=16)],
-                         ids=["u5", "s5-f2-q9", "s4-q0-c16"])
+                         ids=["u5", "s5-f2-q10-c4", "s4-q0-c16"])
 def test_hardware_quotient_and_dbz_exhaustive(kw):
+    """Every pair, both outputs (the generic test reads ``q`` only); the second configuration has more
+    quotient fraction bits than the mantissa has bits, so the antilog pads instead of dropping bits."""
     cfg = make_design("inzed", **kw)
     lo, hi = cfg.operand_range
     v = np.arange(lo, hi + 1, dtype=np.int64)
