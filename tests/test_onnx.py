@@ -281,7 +281,7 @@ def test_int_path_needs_calibration_and_a_signed_multiplier(rng):
 # ---- the study's own CNN, exported and run back ------------------------------------------------------------
 
 @pytest.mark.slow
-def test_exported_digits_cnn_matches_the_native_study(tmp_path):
+def test_exported_digits_cnn_matches_the_native_study(tmp_path, capsys):
     from pymodel.nn.data import load_digits_split
     from pymodel.nn.onnx_export import export_onnx
     from pymodel.nn.study import build_model, calibrate, run_study
@@ -311,10 +311,9 @@ def test_exported_digits_cnn_matches_the_native_study(tmp_path):
     assert rel_err(imported.logits(xte), native["float"]) <= 1e-5
     # the command line on the same model and data gives the study's accuracies
     np.savez(tmp_path / "digits.npz", x=xte, y=yte, x_calib=xtr)
-    rc, out, err = run_cli("nn", "--onnx", str(path), "--data", str(tmp_path / "digits.npz"), "--calib", "100000",
-                           "--json")
-    assert rc == 0, err
-    res = {x["name"]: x["top1"] for x in json.loads(out)["results"]}
+    from mitchell_cli import main
+    assert main(["nn", "--onnx", str(path), "--data", str(tmp_path / "digits.npz"), "--calib", "100000", "--json"]) == 0
+    res = {x["name"]: x["top1"] for x in json.loads(capsys.readouterr().out)["results"]}
     a = r["accuracy"]
     for key, native_key in (("float32", "float32"), ("int8 exact", "int8_exact"), ("int8 mitchell", "int8_mitchell")):
         assert abs(res[key] - a[native_key]) <= 1 / 360 + 1e-9, (key, res[key], a[native_key])
