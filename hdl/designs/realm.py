@@ -13,7 +13,8 @@ class REALMMultiplier(DesignMultiplier):
     """REALM log multiplier (``pymodel.designs.realm.REALM``).
 
     Untruncated log converters (their top ``segment_bits`` fraction bits select the segment,
-    the top ``frac_bits`` go to the adder, the last one set when ``set_one`` applies), a combinational ``M x M`` LUT of ``factor_bits``-bit
+    the top ``frac_bits`` go to the adder, the last one set when ``set_one`` applies), a
+    combinational ``M x M`` LUT of ``factor_bits``-bit
     factors (a mux tree, no memory) read in parallel with the prefix fraction adder, the
     correction adder ``(1.f << carry) + s`` at ``guard_bits`` and a left shifter by
     ``k1 + k2``.  Ports, stream interface and latency as

@@ -17,7 +17,8 @@ the paper itself was read only second-hand, hence "after".  An operand at or abo
 ``3 * 2^(width-2)`` rounds up to ``2^width``, which does not fit ``width`` bits: the residues
 are kept one bit wider inside.  The product always fits ``2*width`` bits: both down, it is
 at most ``a*b``; ``a`` up and ``b`` down, it is ``2^n1 * b - (2^n1 - a) * 2^n2 < 2^width * b``;
-both up, it is below ``2^(n1+n2) <= 2^(2*width)``.  The final sum is exact, so there is nothing to floor or saturate.  The "ILM-k" variants
+both up, it is below ``2^(n1+n2) <= 2^(2*width)``.  The final sum is exact, so there is
+nothing to floor or saturate.  The "ILM-k" variants
 (k low sum bits replaced by an alternating pattern) are not modelled: ``PARAMS = ()``.
 
 Figures (tests/test_fidelity_nearestone.py): 8-bit exhaustive MRED 2.862 %, bias -0.009 %,
