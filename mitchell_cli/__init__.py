@@ -9,11 +9,11 @@ import json
 import re
 import sys
 
-from . import cost, demo, designs, errors, nn, plot, sim, verify, verilog
+from . import compare, cost, demo, designs, errors, nn, plot, sim, verify, verilog
 
 __all__ = ["build_parser", "main"]
 
-SUBCOMMANDS = (designs, errors, verilog, sim, verify, plot, nn, cost, demo)
+SUBCOMMANDS = (designs, errors, verilog, sim, verify, plot, nn, cost, compare, demo)
 
 
 class ParseError(Exception):

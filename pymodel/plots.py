@@ -333,3 +333,36 @@ def plot_training_curves(results, path):
     fig.suptitle(f"Training where every multiplication is a Float Mitchell product\n({r0['optimizer']}, "
                  f"lr {r0['lr']}, seed {r0['seed']}, {r0['test_samples']} test images)", fontsize=14)
     return _save(fig, path)
+
+
+def plot_design_pareto(rows, path, *, op="mul"):
+    """MRED against generic cells and against iCE40 LUT4s, every design (one marker each) and width,
+    the exact operator at MRED 0; rows as written by ``mitchell compare``."""
+    fig = _figure()
+    axes = fig.subplots(1, 2, squeeze=False)[0]
+    widths = sorted({r["width"] for r in rows})
+    markers = "osD^v<>phX*P"
+    designs = list(dict.fromkeys(r["design"] for r in rows))
+    colors = {w: f"C{i}" for i, w in enumerate(widths)}
+    for ax, key, label in ((axes[0], "cells", "generic gates (yosys synth + abc -g, cells)"),
+                           (axes[1], "ice40_luts", "iCE40 LUT4 (synth_ice40)")):
+        for r in rows:
+            if r.get(key) is None:
+                continue
+            m = markers[designs.index(r["design"]) % len(markers)]
+            ax.plot([r[key]], [100 * r["mred"]], m, ms=9, color=colors[r["width"]])
+            ax.annotate(r["design"], (r[key], 100 * r["mred"]), xytext=(4, 3), textcoords="offset points",
+                        fontsize=8, color=colors[r["width"]])
+        for w in widths:
+            ex = [r for r in rows if r["width"] == w and r.get(f"exact_{key}") is not None]
+            if ex:
+                ax.plot([ex[0][f"exact_{key}"]], [0], "*", ms=18, color=colors[w], label=f"exact {w}-bit")
+            ax.plot([], [], "o", color=colors[w], label=f"log designs {w}-bit")
+        ax.set_xscale("log")
+        ax.set_xlabel(label, fontsize=12)
+        ax.set_ylabel("MRED (%)", fontsize=12)
+        ax.grid(alpha=0.3, which="both")
+        ax.legend(fontsize=9)
+    fig.suptitle(f"Every design's {'multiplier' if op == 'mul' else 'divider'} (default parameters, unsigned): "
+                 "exhaustive MRED against cost", fontsize=14)
+    return _save(fig, path)
