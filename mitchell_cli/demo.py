@@ -1,6 +1,6 @@
 """``mitchell demo``: the main job end to end."""
 
-from .common import clean, emit, pct, progress_wanted
+from .common import check_output_dir, clean, emit, pct, progress_wanted, seed_arg
 from .nn import nn_table
 
 
@@ -11,6 +11,7 @@ def cmd_demo(args):
     from pymodel import Mitchell
     from pymodel.metrics import error_metrics
     from sim.runner import run_bench
+    check_output_dir("--out", args.out)
     results = []
     for width in (8, 16):
         for op in ("mul", "div"):
@@ -58,6 +59,6 @@ def cmd_demo(args):
 def add_parser(sub):
     p = sub.add_parser("demo", help="the main job end to end on a default configuration")
     p.add_argument("--out", default="out", help="where the Verilog and build files go (default out/)")
-    p.add_argument("--seed", type=int, default=0, help="seed of the random simulation vectors (default 0)")
+    seed_arg(p, "seed of the random simulation vectors")
     p.add_argument("--json", action="store_true", help="print exactly one JSON object")
     p.set_defaults(func=cmd_demo)

@@ -106,6 +106,7 @@ def paths(tmp_path):
     ("cost", "--no-fmax", "--cache-dir", "{file}"),
     ("nn", "--frac-sweep", "{ro}/sw.png"),
     ("nn", "--cache-dir", "{file}"),
+    ("demo", "--out", "{file}"),
 ])
 def test_file_system_errors_name_option_and_path(case, paths):
     args = [a.format(**paths) for a in case]
