@@ -41,14 +41,41 @@ def cpu_model():
     return platform.processor() or "unknown"
 
 
+CLOCK = time.perf_counter
+
+
 def best_of(fn, repeat):
     fn()
     times = []
     for _ in range(repeat):
-        t0 = time.perf_counter()
+        t0 = CLOCK()
         fn()
-        times.append(time.perf_counter() - t0)
+        times.append(CLOCK() - t0)
     return min(times)
+
+
+def vectorization():
+    """SIMD instructions in the compiled hot kernels (compiled afresh: numba shows no assembly of
+    cached code): register names and the float -> int conversion of the Mitchell kernel."""
+    import re
+
+    import numpy as np
+    from numba import njit
+
+    from pymodel.nn import gemm_kernels as gk
+    from pymodel.nn import mfree
+    out = {}
+    e = np.zeros((4, 16), np.int32)
+    for name, fn, args in (("mitchell_gemm_i32", gk.mitchell_gemm_i32, (e, e[:2], np.zeros((4, 2), np.int64), 64)),
+                           ("mitchell_gemm_dual", gk.mitchell_gemm_dual, (e, e[:2], np.zeros((4, 2), np.int64), 64)),
+                           ("float_mitchell", mfree._matmul_fast, (e, e, np.zeros((4, 16), np.float32)))):
+        f = njit(parallel=True, fastmath=name.endswith("dual"))(fn.py_func)
+        f(*args)
+        asm = "\n".join(f.inspect_asm().values())
+        out[name] = {r: len(re.findall(r"%" + r + r"\d", asm)) for r in ("xmm", "ymm", "zmm")}
+        out[name]["vcvttps2dq"] = asm.count("vcvttps2dq")
+        out[name]["vaddps"] = asm.count("vaddps")
+    return out
 
 
 class _GeneralMitchell:
@@ -114,8 +141,12 @@ def main(argv=None):
     ap.add_argument("--repeat", type=int, default=20)
     ap.add_argument("--threads", type=int, nargs="+", default=[1, 2])
     ap.add_argument("--avx2", action="store_true", help="emulate an AVX2-only CPU (Haswell code, OpenBLAS Haswell)")
+    ap.add_argument("--clock", choices=("wall", "cpu"), default="wall",
+                    help="wall (default) or process CPU time: on a loaded machine CPU time is the steadier one")
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args(argv)
+    global CLOCK
+    CLOCK = time.perf_counter if args.clock == "wall" else time.process_time
     if args.avx2:
         os.environ.update(NUMBA_CPU_NAME="haswell", NUMBA_CPU_FEATURES=HASWELL_FEATURES, OPENBLAS_CORETYPE="Haswell")
     if "numpy" in sys.modules and args.avx2:
@@ -129,15 +160,19 @@ def main(argv=None):
             for i in threadpool_info() if i["user_api"] == "blas"]
     out = {"seed": args.seed, "repeat": args.repeat, "cpu": cpu_model(), "avx2_emulation": args.avx2,
            "blas": blas, "numba_cpu": os.environ.get("NUMBA_CPU_NAME", "host"),
-           "openblas_coretype": os.environ.get("OPENBLAS_CORETYPE"), "results": []}
+           "openblas_coretype": os.environ.get("OPENBLAS_CORETYPE"), "clock": args.clock,
+           "load_average": os.getloadavg()[0], "vectorization": vectorization(), "results": []}
     for shape in SHAPES:
         for t in args.threads:
             out["results"].append({"shape": list(shape), "threads": t, **run(shape, t, args.repeat, rng)})
     if args.json:
         print(json.dumps(out))
         return
-    print(f"seed {args.seed}, best of {args.repeat}; CPU {out['cpu']}; BLAS {', '.join(blas)}; "
-          f"numba target {out['numba_cpu']}{' (AVX2 emulation)' if args.avx2 else ''}")
+    print(f"seed {args.seed}, best of {args.repeat} ({args.clock} clock); CPU {out['cpu']}; BLAS {', '.join(blas)}; "
+          f"numba target {out['numba_cpu']}{' (AVX2 emulation)' if args.avx2 else ''}; "
+          f"load average {out['load_average']:.1f} at the start")
+    print("SIMD in the kernels: " + "; ".join(f"{k}: " + ", ".join(f"{r} {c}" for r, c in v.items() if c)
+                                               for k, v in out["vectorization"].items()))
     names = [n for n in out["results"][0] if isinstance(out["results"][0][n], dict)]
     print(f"{'shape':<16} {'thr':>3} {'f32 ms':>7}  " + "  ".join(f"{n:>20}" for n in names))
     for r in out["results"]:

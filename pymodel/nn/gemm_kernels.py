@@ -74,6 +74,21 @@ def mitchell_product(typingctx, x, y):
 
 
 @intrinsic
+def fm_product(typingctx, x, y, xmask):
+    """Float Mitchell fast-path product as float32: bits ``(x + y) & (y != 0 ? -1 : 0) & xmask``.
+    Straight-line IR (no select) so that LLVM vectorizes the loop instead of branching."""
+    sig = types.float32(types.int32, types.int32, types.int32)
+
+    def codegen(context, builder, signature, args):
+        x, y, xm = args
+        i32 = ir.IntType(32)
+        nz = builder.sext(builder.icmp_signed("!=", y, ir.Constant(i32, 0)), i32)
+        r = builder.and_(builder.add(x, y), builder.and_(nz, xm))
+        return builder.bitcast(r, ir.FloatType())
+    return sig, codegen
+
+
+@intrinsic
 def trunc32(typingctx, x):
     """int64 -> int32, keeping the low 32 bits."""
     sig = types.int32(types.int64)
@@ -207,56 +222,42 @@ def mitchell_gemm_dual(ea, eb, out, kc):
     """As :func:`mitchell_gemm_i32` for products up to 2**31 (16-bit operands), where an
     int32 sum overflows after two terms: each accumulator is a wrapping int32 sum plus a
     float32 sum of the untruncated products that pins its high bits (``kc <= DUAL_CHUNK``).
-    fastmath only lets LLVM reorder that float sum, whose error the chunk size bounds."""
+    fastmath only lets LLVM reorder that float sum, whose error the chunk size bounds.
+    A 4 x 1 block: eight accumulators, which AVX2's registers hold without spilling."""
     mp, kk = ea.shape
     np_ = eb.shape[0]
     m, n = out.shape
     for ib in prange(mp // MR):
         i0 = ib * MR
         ra0, ra1, ra2, ra3 = ea[i0], ea[i0 + 1], ea[i0 + 2], ea[i0 + 3]
-        for j0 in range(0, np_, NR):
-            rb0, rb1 = eb[j0], eb[j0 + 1]
-            t00 = t01 = t10 = t11 = t20 = t21 = t30 = t31 = np.int64(0)
+        for j in range(min(np_, n)):
+            rb = eb[j]
+            t0 = t1 = t2 = t3 = np.int64(0)
             for k0 in range(0, kk, kc):
                 k1 = min(kk, k0 + kc)
-                c00 = c01 = c10 = c11 = c20 = c21 = c30 = c31 = np.int32(0)
-                f00 = f01 = f10 = f11 = f20 = f21 = f30 = f31 = np.float32(0)
+                c0 = c1 = c2 = c3 = np.int32(0)
+                f0 = f1 = f2 = f3 = np.float32(0)
                 for k in range(np.uint64(k0), np.uint64(k1)):
-                    a0, a1, a2, a3 = ra0[k], ra1[k], ra2[k], ra3[k]
-                    b0, b1 = rb0[k], rb1[k]
-                    p = as_f32(add32(a0, b0))
-                    c00 = add32(c00, np.int32(p))
-                    f00 += p
-                    p = as_f32(add32(a0, b1))
-                    c01 = add32(c01, np.int32(p))
-                    f01 += p
-                    p = as_f32(add32(a1, b0))
-                    c10 = add32(c10, np.int32(p))
-                    f10 += p
-                    p = as_f32(add32(a1, b1))
-                    c11 = add32(c11, np.int32(p))
-                    f11 += p
-                    p = as_f32(add32(a2, b0))
-                    c20 = add32(c20, np.int32(p))
-                    f20 += p
-                    p = as_f32(add32(a2, b1))
-                    c21 = add32(c21, np.int32(p))
-                    f21 += p
-                    p = as_f32(add32(a3, b0))
-                    c30 = add32(c30, np.int32(p))
-                    f30 += p
-                    p = as_f32(add32(a3, b1))
-                    c31 = add32(c31, np.int32(p))
-                    f31 += p
-                t00 += _pin(c00, f00)
-                t01 += _pin(c01, f01)
-                t10 += _pin(c10, f10)
-                t11 += _pin(c11, f11)
-                t20 += _pin(c20, f20)
-                t21 += _pin(c21, f21)
-                t30 += _pin(c30, f30)
-                t31 += _pin(c31, f31)
-            _store(out, m, n, i0, j0, t00, t01, t10, t11, t20, t21, t30, t31)
+                    b = rb[k]
+                    p = as_f32(add32(ra0[k], b))
+                    c0 = add32(c0, np.int32(p))
+                    f0 += p
+                    p = as_f32(add32(ra1[k], b))
+                    c1 = add32(c1, np.int32(p))
+                    f1 += p
+                    p = as_f32(add32(ra2[k], b))
+                    c2 = add32(c2, np.int32(p))
+                    f2 += p
+                    p = as_f32(add32(ra3[k], b))
+                    c3 = add32(c3, np.int32(p))
+                    f3 += p
+                t0 += _pin(c0, f0)
+                t1 += _pin(c1, f1)
+                t2 += _pin(c2, f2)
+                t3 += _pin(c3, f3)
+            for r, t in enumerate((t0, t1, t2, t3)):
+                if i0 + r < m:
+                    out[i0 + r, j] = t
 
 
 # --- the general kernel: any design's magnitude function --------------------------------
@@ -308,13 +309,13 @@ def general_gemm(a, bt, out, fn, params):
                 x0, x1 = np.int64(ra0[k]), np.int64(ra1[k])
                 y0, y1 = np.int64(rb0[k]), np.int64(rb1[k])
                 m0, m1, n0, n1 = abs(x0), abs(x1), abs(y0), abs(y1)
-                p = fn(m0, n0, params)
+                p = np.int64(fn(m0, n0, params))
                 t00 += -p if (x0 ^ y0) < 0 else p
-                p = fn(m0, n1, params)
+                p = np.int64(fn(m0, n1, params))
                 t01 += -p if (x0 ^ y1) < 0 else p
-                p = fn(m1, n0, params)
+                p = np.int64(fn(m1, n0, params))
                 t10 += -p if (x1 ^ y0) < 0 else p
-                p = fn(m1, n1, params)
+                p = np.int64(fn(m1, n1, params))
                 t11 += -p if (x1 ^ y1) < 0 else p
             out[i0, j0] = t00
             out[i1, j0] = t10
@@ -352,7 +353,7 @@ def product_table(fn, params, lo, width):
         a = ua + lo
         for ub in range(size):
             b = ub + lo
-            p = fn(abs(a), abs(b), params)
+            p = np.int64(fn(abs(a), abs(b), params))          # designs return uint64
             t[(ua << width) | ub] = trunc32(-p if (a ^ b) < 0 else p)
     return t
 

@@ -14,7 +14,8 @@ exact (int64).  Which compiled path runs depends on the multiplier
     (:mod:`pymodel.nn.gemm_kernels`), int32 SIMD sums split or pinned so they stay exact.
 ``"general"``
     Anything else with ``mul_magnitude`` (a numba ``fn(ma, mb, P)`` on int64
-    magnitudes) and ``kernel_params`` (``P``), and Mitchell past the fast path's widths:
+    magnitudes) and ``kernel_params`` (``P``): every :mod:`pymodel.designs` design, and
+    Mitchell past the fast path's widths:
     up to 8 bits, a table of every signed product filled by ``fn`` once per design and one
     add + one load per product; wider, one compiled (inlined) call of ``fn`` per product, the
     sign applied, operands held in int32 where they fit, int64 sums, vectorized over k when
@@ -77,10 +78,16 @@ def gemm_path(multiplier):
 
 
 def _magnitude_fn(mult):
-    """(fn, params) of the general kernel."""
+    """(fn, params) of the general kernel.  ``mul_magnitude`` is read from the class when it is
+    defined there (a numba dispatcher read through an instance would bind like a method);
+    ``kernel_params`` may be a method (pymodel.designs) or a tuple."""
     if isinstance(mult, Mitchell):
         return gk.mitchell_magnitude, (np.int64(mult.frac_bits),)
-    return mult.mul_magnitude, tuple(np.int64(p) for p in mult.kernel_params())
+    fn = getattr(type(mult), "mul_magnitude", None)
+    if fn is None:
+        fn = mult.mul_magnitude
+    params = mult.kernel_params() if callable(mult.kernel_params) else mult.kernel_params
+    return fn, tuple(np.int64(p) for p in params)
 
 
 _TABLES = {}

@@ -102,41 +102,38 @@ def _encode_b(u, codes, emin, emax, special):
 
 
 @njit(inline="always")
-def _fm(x, y, xv):
-    """One fast-path product as float32: 0 for a zero in B or when ``xv`` (A nonzero) is False."""
-    return gk.as_f32(gk.add32(x, y) if (y != 0) & xv else np.int32(0))
+def _amask(x):
+    """All ones for a nonzero A code, 0 for ZERO_A (its products are +0)."""
+    return np.int32(0) if x == ZERO_A else np.int32(-1)
 
 
 @njit(parallel=True, cache=True)
 def _matmul_fast(ca, cb, out):
     """out[i, j] = float32 sum over k in order of the products; ca (M, K), cb (K, N) codes.
 
-    Vectorized over j; four k at a time per pass over the row of sums, in order
-    (``((acc + p0) + p1) + ...``, the same rounding as one k at a time), so each sum is loaded
-    and stored once per four products.  A product with a zero operand is +0, and adding +0
-    changes nothing (a sum that starts at +0 is never -0)."""
+    Vectorized over j, two rows of A per pass (one load of B for both): per product one int32
+    add, a mask for a zero operand (its product is +0, and adding +0 changes nothing: a sum
+    that starts at +0 is never -0), one float32 add.  Two rows, not four: four spill on AVX2."""
     m, kk = ca.shape
     n = cb.shape[1]
-    k4 = kk - kk % 4
-    for i in prange(m):
-        acc = out[i]
-        acc[:] = 0
-        ra = ca[i]
-        for k in range(0, k4, 4):
-            x0, x1, x2, x3 = ra[k], ra[k + 1], ra[k + 2], ra[k + 3]
-            v0, v1, v2, v3 = x0 != ZERO_A, x1 != ZERO_A, x2 != ZERO_A, x3 != ZERO_A
-            if not (v0 | v1 | v2 | v3):
+    for ib in prange((m + 1) // 2):
+        i0 = 2 * ib
+        i1 = min(i0 + 1, m - 1)       # an odd last row is computed twice into the same sums
+        acc0 = out[i0]
+        acc1 = out[i1] if i1 != i0 else np.empty(n, np.float32)
+        acc0[:] = 0
+        acc1[:] = 0
+        ra0, ra1 = ca[i0], ca[i1]
+        for k in range(kk):
+            x0, x1 = ra0[k], ra1[k]
+            if (x0 == ZERO_A) & (x1 == ZERO_A):
                 continue
-            rb0, rb1, rb2, rb3 = cb[k], cb[k + 1], cb[k + 2], cb[k + 3]
+            m0, m1 = _amask(x0), _amask(x1)
+            rb = cb[k]
             for j in range(np.uint64(0), np.uint64(n)):
-                acc[j] = (((acc[j] + _fm(x0, rb0[j], v0)) + _fm(x1, rb1[j], v1)) + _fm(x2, rb2[j], v2)) \
-                    + _fm(x3, rb3[j], v3)
-        for k in range(k4, kk):
-            x = ra[k]
-            if x != ZERO_A:
-                rb = cb[k]
-                for j in range(np.uint64(0), np.uint64(n)):
-                    acc[j] += _fm(x, rb[j], True)
+                y = rb[j]
+                acc0[j] += gk.fm_product(x0, y, m0)
+                acc1[j] += gk.fm_product(x1, y, m1)
 
 
 def _matmul_dispatch(a, b, out):
