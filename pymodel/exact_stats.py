@@ -422,11 +422,11 @@ def exact_mul_metrics(cfg, *, em_above=EM_ABOVE, table_max=TABLE_MAX, progress=N
 
     ``em_above``: blocks with more than ``2**em_above`` outer runs may sum ``M/(a*b)`` by Euler-Maclaurin
     (when cheaper than the direct sum; a parameter so the tests can check it against the direct sum at
-    small widths).  ``progress``: an
-    optional callable, called with the number of block pairs done.
+    small widths).  ``progress``: an optional callable, called with the number of block pairs done.
+    Memory: O(2**min(frac_bits, 22)) for the prefix tables (under 150 MB at any width).
     """
     from .config import Mitchell
-    from .metrics import _exact_re
+    from .metrics import _exact_re, _header
     if not isinstance(cfg, Mitchell):
         raise TypeError(f"cfg must be a pymodel.Mitchell, got {type(cfg).__name__}")
     w, F, signed = cfg.width, cfg.frac_bits, cfg.signed
@@ -437,7 +437,6 @@ def exact_mul_metrics(cfg, *, em_above=EM_ABOVE, table_max=TABLE_MAX, progress=N
         m = min(k, F)
         blocks.append((k, 1 << (k - m), 1 << m, m))   # (k, L, n, m)
     best = _Best(signed)
-    sr_parts = []           # float sums of M/(ab), weighted
     d_parts = []            # weighted (count - sum M/(ab)) per block pair
     s1 = s2 = 0
     zero_err = 0            # nonzero pairs with no error
@@ -462,12 +461,12 @@ def exact_mul_metrics(cfg, *, em_above=EM_ABOVE, table_max=TABLE_MAX, progress=N
             sr = _direct_sum(jlo, jhi, k1, float(La), k2, float(Lb), float(n2), float(c), P0, Q, k2 in tabs)
         d_parts.append(weight * (float(cnt) - sr))
 
-    done = 0
     for ib2 in range(nb):
         kb2 = blocks[ib2]
         k2, Lb, n2, _ = kb2
         tabs = {}
-        if Lb > 1 and n2 <= table_max:
+        # a prefix table costs n2 terms; without it a direct outer run costs Lb digammas (needs 2**F >= 64)
+        if Lb > 1 and n2 <= table_max and n2 <= max(1 << 12, Lb << (em_above + 1)):
             P0 = np.empty(n2 + 1)
             Q = np.empty(n2 + 1)
             _tables(k2, float(Lb), n2, P0, Q)
@@ -478,7 +477,6 @@ def exact_mul_metrics(cfg, *, em_above=EM_ABOVE, table_max=TABLE_MAX, progress=N
             weight = mult * (1 if ib1 == ib2 else 2)
             pair(kb1, kb2, 0, kb1[2], weight, c)
             zero_err += weight * (kb1[2] + n2 - 1)
-            done += 1
             if progress is not None:
                 progress(1)
         if signed:   # the lone magnitude 2**(w-1) (r = 0: outer run 0, one code) against block k2
@@ -500,8 +498,7 @@ def exact_mul_metrics(cfg, *, em_above=EM_ABOVE, table_max=TABLE_MAX, progress=N
         kw = best.key(P, P)
     max_ops = [-(1 << (w - 1)), -(1 << (w - 1))] if signed else [1, 1]
     mae = Fraction(s1, npair)
-    out = {"op": "mul", **cfg.as_dict()}
-    del out["quotient_frac_bits"]
+    out = _header(cfg, "mul")
     out.update({
         "pairs": npair,
         "exhaustive": True,

@@ -227,9 +227,11 @@ def error_metrics(cfg, op="mul", *, samples=None, seed=0, progress=False, chunk_
     method = _pick_method(cfg, op, samples, method)
     if method == "exact":
         from .exact_stats import exact_mul_metrics, n_block_pairs
-        bar = _progress(n_block_pairs(cfg), progress, f"mul {cfg.describe()}")
-        if bar is not None:
-            bar.unit, bar.unit_scale = "block", False
+        bar = None
+        if progress:
+            from tqdm import tqdm
+            bar = tqdm(total=n_block_pairs(cfg), desc=f"mul {cfg.describe()}", unit="block pair", leave=False,
+                       file=sys.stderr)
         try:
             return exact_mul_metrics(cfg, progress=None if bar is None else bar.update)
         finally:
@@ -286,6 +288,15 @@ def error_metrics(cfg, op="mul", *, samples=None, seed=0, progress=False, chunk_
     return _reduce(cfg, op, fa, ia, total, exhaustive, None if exhaustive else seed)
 
 
+def _header(cfg, op):
+    """The leading keys of a metrics dict: design, operator, its configuration (shared with exact_stats)."""
+    out = {"design": cfg.NAME, "op": op, **cfg.as_dict()}
+    if op == "mul":
+        out.pop("quotient_frac_bits", None)
+    out["config_keys"] = [k for k in cfg.as_dict() if k in out]
+    return out
+
+
 def _reduce(cfg, op, fa, ia, total, exhaustive, seed):
     nrel = fa[:, _NREL].sum()
     npair = fa[:, _NPAIR].sum()
@@ -296,10 +307,7 @@ def _reduce(cfg, op, fa, ia, total, exhaustive, seed):
     mae = fa[:, _SAE].sum() / npair
     worst_min = [int(ia[rmin, 0]), int(ia[rmin, 1])]
     worst_max = [int(ia[rmax, 2]), int(ia[rmax, 3])]
-    out = {"design": cfg.NAME, "op": op, **cfg.as_dict()}
-    if op == "mul":
-        out.pop("quotient_frac_bits", None)
-    out["config_keys"] = [k for k in cfg.as_dict() if k in out]
+    out = _header(cfg, op)
     out.update({
         "pairs": int(total),
         "exhaustive": bool(exhaustive),
