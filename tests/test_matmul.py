@@ -318,3 +318,17 @@ def test_fm_matmul_odd_shapes_and_a_wrong_kernel_is_caught(rng):
     # the same products summed in reverse k order differ from the k-order sums: the order is checked
     a, b = _scaled(rng, (8, 300), -8, 8), _scaled(rng, (300, 8), -8, 8)
     assert not np.array_equal(fm_golden(a[:, ::-1], b[::-1]), mfree.fm_matmul(a, b))
+
+
+@pytest.mark.parametrize("name, width", [("mbm", 8), ("dr-alm", 8), ("nearest-one", 11), ("mitch-w", 12)])
+def test_registry_designs_through_the_general_path(name, width, rng):
+    """Real designs (pymodel.designs): the table kernel at 8 bits, the per-product kernel wider."""
+    from pymodel.registry import make_design
+    d = make_design(name, width=width, signed=True)
+    assert gemm_path(d) == "general"
+    lo, hi = d.operand_range
+    a = rng.integers(lo, hi, (6, 23), endpoint=True)
+    b = rng.integers(lo, hi, (23, 5), endpoint=True)
+    a[0, :2], b[:2, 0], a[1, 1] = lo, hi, 0
+    assert same(approx_matmul(a, b, d), golden(a, b, d))
+    assert (approx_matmul(a, EncodedWeights(b, d)) == approx_matmul(a, b, d)).all()
