@@ -196,3 +196,11 @@ def test_cli_reports_the_method():
     assert rc == 2 and "--width must be 2..16" in json.loads(out)["error"]
     rc, out, _ = run_cli("errors", "--width", "6", "--method", "sweep")
     assert rc == 0 and "every pair, method sweep" in out
+
+
+@pytest.mark.parametrize("cfg", [Mitchell(width=18), Mitchell(width=20, frac_bits=18, signed=True),
+                                 Mitchell(width=22, frac_bits=11)])
+def test_wide_paths_agree(cfg):
+    """At 18-22 bits the default mixes Euler-Maclaurin, digamma-only runs and prefix tables; em_above=30
+    sums every outer run directly with tables wherever runs are longer than one code."""
+    assert_same(exact_mul_metrics(cfg), exact_mul_metrics(cfg, em_above=30), rel=1e-13)
