@@ -9,11 +9,14 @@ whose model is printed as operands.
 
 Pipelined units (``stages = S``): a wrapper ties ``o_ready``, ``i_valid`` high
 and ``rst`` low, delays the operands by ``S`` registers into the spec, and
-``sat -seq S+1`` proves, from an *arbitrary* initial state and arbitrary
-operands in every cycle, that ``o_valid`` is high and the result equals the
-spec of the operands accepted ``S`` cycles before.  Because the initial state is
+proves, from an *arbitrary* initial state and arbitrary operands in every
+cycle, that in cycle ``S+1`` ``o_valid`` is high and the result equals the spec
+of the operands accepted ``S`` cycles before.  Because the initial state is
 free, this covers every cycle of every run with ``o_ready`` high, not only the
-first after reset.  Behaviour under backpressure and reset is proved by
+first after reset.  Method ``abc``: the wrapper goes to AIGER, ABC unrolls
+``S+1`` frames (``frames`` without ``-i`` leaves the first frame's state free),
+keeps the last frame's trigger (``cone``) and runs ``iprove``; method ``sat``:
+``sat -seq S+1``.  A difference is found and named by ``sat -seq``.  Behaviour under backpressure and reset is proved by
 :mod:`sim.protocol`.
 
 Traps avoided here (both make a broken design "pass"): Amaranth marks every
@@ -115,8 +118,7 @@ def prove(cfg, op, *, stages=0, verilog=None, spec=None, method="auto", timeout=
     spec : amaranth component, optional
         The specification (default :func:`hdl.spec.spec_for`).
     method : str
-        ``"abc"`` (ABC ``iprove`` then ``sat``), ``"sat"`` (``sat`` alone) or ``"auto"``
-        (abc when combinational; pipelined units always use ``sat -seq``).
+        ``"abc"`` (ABC ``iprove``, then ``sat``), ``"sat"`` (``sat`` alone) or ``"auto"`` (abc).
     timeout : float
         Seconds before yosys is stopped (the result is then ``"timeout"``).
 
@@ -146,44 +148,87 @@ def prove(cfg, op, *, stages=0, verilog=None, spec=None, method="auto", timeout=
     head = ["read_verilog gate.v", "read_verilog gold.v", "setattr -mod -unset top",
             "proc", "flatten", "opt_clean",
             f"select -assert-any {gold}", f"select -assert-any {module}"]
+    osig = {p["name"]: p["signed"] for p in ports}
+    signed = bool(getattr(cfg, "signed", False))
     if stages == 0:
         method = "abc" if method == "auto" else method
-        script = head + [f"miter -equiv -flatten -make_outputs {gold} {module} miter", "hierarchy -top miter",
-                         "opt -fast"]
+        # only the trigger is an output: iprove treats every output as a miter to prove constant 0
+        script = head + [f"miter -equiv -flatten {gold} {module} miter", "hierarchy -top miter", "opt -fast"]
         if method == "abc":
             (d / "iprove.abc").write_text("strash; iprove\n")
             script += ["techmap", "opt -fast", "abc -script iprove.abc", "opt_clean"]
-        script += ["sat -prove trigger 0 -show-inputs -show-outputs"]
-    else:
-        method = "sat-seq"
-        (d / "wrapper.v").write_text(_pipeline_wrapper(module, gold, ports, stages, outs))
-        script = head + ["read_verilog wrapper.v", "hierarchy -top pipe_miter", "proc", "flatten", "opt -fast",
-                         f"sat -seq {stages + 1} -prove-skip {stages} -prove trigger 0 -show-inputs"
-                         + "".join(f" -show gate.{o} -show gold.{o}" for o in outs)]
-    (d / "prove.ys").write_text("\n".join(script) + "\n")
-    log = d / "prove.log"
+        script += ["sat -prove trigger 0 -show-inputs"]
+        res, out = _run(script, d, "prove", timeout)
+        if res != "counterexample":
+            return _summary(cfg, op, module, stages, method, res, None, t0, d / "prove.log")
+        vals = _parse_model(out)
+        a_bits, b_bits = vals.get((None, "in_a")), vals.get((None, "in_b"))
+        cex = {"a": _as_int(a_bits, signed), "b": _as_int(b_bits, signed)}
+        # the outputs on those operands: the miter again, with its outputs, evaluated
+        script = head + [f"miter -equiv -flatten -make_outputs {gold} {module} miter", "hierarchy -top miter",
+                         f"sat -set in_a {len(a_bits)}'b{a_bits} -set in_b {len(b_bits)}'b{b_bits} -show-outputs"]
+        _run(script, d, "counterexample", timeout)
+        vals = _parse_model((d / "counterexample.log").read_text())
+        for o in outs:
+            for side, key in (("gate", "design"), ("gold", "spec")):
+                bits = vals.get((None, f"{side}_{o}"))
+                cex[f"{key}_{o}"] = _as_int(bits, osig[o]) if bits else None
+        return _summary(cfg, op, module, stages, method, "counterexample", cex, t0, d / "prove.log")
+
+    (d / "wrapper.v").write_text(_pipeline_wrapper(module, gold, ports, stages, outs))
+    seq = head + ["read_verilog wrapper.v", "hierarchy -top pipe_miter", "proc", "flatten", "opt -fast"]
+    method = "abc" if method == "auto" else method
+    if method == "abc":
+        # ABC unrolls S+1 frames with a free initial state (frames without -i), keeps the last frame's
+        # trigger (cone) and proves it constant 0 (iprove): seconds where sat -seq takes hours at 32 bits
+        res, _ = _run(seq + ["techmap", "opt -fast", "dffunmap", "techmap", "aigmap", "opt_clean",
+                             "write_aiger -zinit wrapper.aig"], d, "aiger", timeout)
+        abc = shutil.which("yosys-abc") or shutil.which("berkeley-abc")
+        if abc is None:
+            raise FileNotFoundError("yosys-abc not found: install the Debian package 'yosys' (or run 'make setup')")
+        cmd = f"read_aiger wrapper.aig; strash; frames -F {stages + 1}; cone -O {stages}; print_stats; iprove"
+        try:
+            r = subprocess.run([abc, "-c", cmd], cwd=d, capture_output=True, text=True, timeout=timeout)
+        except subprocess.TimeoutExpired:
+            return _summary(cfg, op, module, stages, "abc-frames", "timeout", None, t0, d / "abc.log")
+        (d / "abc.log").write_text(cmd + "\n" + r.stdout + r.stderr)
+        m = re.search(r"i/o =\s*(\d+)/\s*(\d+)\s+lat =\s*(\d+)", r.stdout)
+        if "UNSATISFIABLE" in r.stdout and m and int(m.group(3)) == 0:
+            return _summary(cfg, op, module, stages, "abc-frames", "proven", None, t0, d / "abc.log")
+        if "SATISFIABLE" not in r.stdout:
+            raise RuntimeError(f"ABC did not finish the proof; see {d / 'abc.log'}")
+        # a difference: sat -seq finds it and names the operands (fast when there is one)
+    res, out = _run(seq + [f"sat -seq {stages + 1} -prove-skip {stages} -prove trigger 0 -show-inputs"
+                           + "".join(f" -show gate.{o} -show gold.{o}" for o in outs)], d, "prove", timeout)
+    method = "abc-frames" if method == "abc" else "sat-seq"
+    if res != "counterexample":
+        return _summary(cfg, op, module, stages, method, res, None, t0, d / "prove.log")
+    vals = _parse_model(out)
+    cex = {"a": _as_int(vals.get((1, "in_a"), "x"), signed), "b": _as_int(vals.get((1, "in_b"), "x"), signed)}
+    for o in outs:
+        for side, key in (("gate", "design"), ("gold", "spec")):
+            bits = vals.get((stages + 1, f"{side}.{o}"))
+            cex[f"{key}_{o}"] = _as_int(bits, osig[o]) if bits else None
+    return _summary(cfg, op, module, stages, method, "counterexample", cex, t0, d / "prove.log")
+
+
+def _run(script, d, name, timeout):
+    """Run a yosys script; ``("proven" | "counterexample" | "timeout" | "done", log text)``."""
+    (d / f"{name}.ys").write_text("\n".join(script) + "\n")
+    log = d / f"{name}.log"
     try:
-        r = subprocess.run(["yosys", "-q", "-l", str(log), "-s", "prove.ys"], cwd=d, capture_output=True,
+        r = subprocess.run(["yosys", "-q", "-l", str(log), "-s", f"{name}.ys"], cwd=d, capture_output=True,
                            text=True, timeout=timeout)
     except subprocess.TimeoutExpired:
-        return _summary(cfg, op, module, stages, method, "timeout", None, t0, log)
+        return "timeout", ""
     out = log.read_text() if log.exists() else ""
     if "SAT proof finished - no model found: SUCCESS!" in out:
-        return _summary(cfg, op, module, stages, method, "proven", None, t0, log)
-    if "SAT proof finished - model found: FAIL!" not in out:
-        raise RuntimeError(f"yosys did not finish the proof (exit {r.returncode}); see {log}\n{r.stderr[-2000:]}")
-    vals = _parse_model(out)
-    signed = bool(getattr(cfg, "signed", False))
-    step = 1 if stages else None
-    cex = {"a": _as_int(vals.get((step, "in_a"), "x"), signed), "b": _as_int(vals.get((step, "in_b"), "x"), signed)}
-    last = stages + 1 if stages else None
-    osig = {p["name"]: p["signed"] for p in ports}
-    for o in outs:
-        for side in ("gate", "gold"):
-            key = (last, f"{side}_{o}") if not stages else (last, f"{side}.{o}")
-            bits = vals.get(key)
-            cex[f"{'design' if side == 'gate' else 'spec'}_{o}"] = _as_int(bits, osig[o]) if bits else None
-    return _summary(cfg, op, module, stages, method, "counterexample", cex, t0, log)
+        return "proven", out
+    if "SAT proof finished - model found: FAIL!" in out:
+        return "counterexample", out
+    if r.returncode != 0 or " -prove " in script[-1]:
+        raise RuntimeError(f"yosys did not finish (exit {r.returncode}); see {log}\n{r.stderr[-2000:]}")
+    return "done", out
 
 
 def _summary(cfg, op, module, stages, method, result, cex, t0, log):

@@ -1,0 +1,108 @@
+"""Benchmark: `mitchell verify` (issue 12 targets).
+
+- exhaustive: 16-bit units, all 2^32 pairs; target <= 120 s for the combinational multiplier
+  (the ratio printed is target / measured: >= 1 meets it);
+- prove: seconds per equivalence proof of every configuration the cocotb tests use, and of
+  mul/div at widths 8..32;
+- protocol: the stream properties of every pipelined configuration the cocotb tests use;
+- mutate: mutation score of the bench on the 16-bit mul, the signed 16-bit div, a 2-stage
+  8-bit pipeline and the 32-bit mul.
+
+``--only`` picks sections; ``--json`` prints one object.  Long: run it on a quiet machine.
+"""
+
+import argparse
+import json
+import sys
+import tempfile
+
+from pymodel import Mitchell
+
+# the configurations of tests/test_cocotb.py
+EXHAUSTIVE_8 = [("mul", dict(width=8)), ("mul", dict(width=8, signed=True)), ("div", dict(width=8)),
+                ("div", dict(width=8, signed=True)), ("mul", dict(width=8, frac_bits=3)),
+                ("div", dict(width=8, frac_bits=3, signed=True, quotient_frac_bits=4))]
+RANDOM_WIDE = [("mul", dict(width=16)), ("div", dict(width=16, signed=True)),
+               ("mul", dict(width=24, signed=True, frac_bits=10)), ("div", dict(width=24)),
+               ("mul", dict(width=32)), ("div", dict(width=32, signed=True, quotient_frac_bits=31)),
+               ("mul", dict(width=12, frac_bits=0))]
+PIPELINED = [("mul", dict(width=8, signed=True), 2), ("div", dict(width=16), 3), ("mul", dict(width=32), 5),
+             ("div", dict(width=8, signed=True, frac_bits=4), 1), ("mul", dict(width=16, frac_bits=6), 8)]
+EXHAUSTIVE_16 = [("mul", dict(width=16)), ("div", dict(width=16)), ("mul", dict(width=16, signed=True)),
+                 ("div", dict(width=16, signed=True, frac_bits=6))]
+MUTATE = [("mul", dict(width=16), 0, 40), ("div", dict(width=16, signed=True), 0, 40),
+          ("mul", dict(width=8), 2, 40), ("mul", dict(width=32), 0, 20)]
+SECTIONS = ("exhaustive", "prove", "protocol", "mutate")
+
+
+def _name(op, kw, stages=0):
+    return f"{op} " + " ".join(f"{k}={v}" for k, v in kw.items()) + (f" stages={stages}" if stages else "")
+
+
+def _say(args, text):
+    if not args.json:
+        print(text, flush=True)
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--only", choices=SECTIONS, action="append", help="sections to run (default all)")
+    ap.add_argument("--seed", type=int, default=1, help="seed of the mutations (default 1)")
+    ap.add_argument("--jobs", type=int, default=2, help="mutants at once (default 2)")
+    ap.add_argument("--json", action="store_true")
+    args = ap.parse_args(argv)
+    sections = args.only or SECTIONS
+    res = {"seed": args.seed}
+    with tempfile.TemporaryDirectory() as d:
+        if "exhaustive" in sections:
+            from sim.exhaustive import run_exhaustive
+            res["exhaustive"] = []
+            for op, kw in EXHAUSTIVE_16:
+                s = run_exhaustive(Mitchell(**kw), op, build_root=d)
+                r = {"config": _name(op, kw), "pairs": s["checked"], "mismatches": s["mismatches"],
+                     "seconds": s["seconds"], "build_seconds": s["build_seconds"], "target_s": 120,
+                     "ratio_target_to_measured": round(120 / s["seconds"], 2)}
+                res["exhaustive"].append(r)
+                _say(args, f"exhaustive {r['config']:<40} {r['pairs']} pairs {r['mismatches']} mismatches "
+                           f"{r['seconds']:>7} s (build {r['build_seconds']} s)  target 120 s  "
+                           f"ratio {r['ratio_target_to_measured']}")
+        if "prove" in sections:
+            from sim.prove import prove
+            res["prove"] = []
+            cases = [(op, kw, 0) for op, kw in EXHAUSTIVE_8 + RANDOM_WIDE] + PIPELINED
+            cases += [(op, dict(width=w), 0) for op in ("mul", "div") for w in (12, 16, 24)]
+            cases += [("div", dict(width=32), 0)]
+            for op, kw, st in cases:
+                s = prove(Mitchell(**kw), op, stages=st, build_root=d)
+                r = {"config": _name(op, kw, st), "result": s["result"], "method": s["method"],
+                     "seconds": s["seconds"]}
+                res["prove"].append(r)
+                _say(args, f"prove      {r['config']:<55} {r['result']:<14} {r['method']:<8} {r['seconds']:>7} s")
+        if "protocol" in sections:
+            from sim.protocol import check_protocol
+            res["protocol"] = []
+            for op, kw, st in PIPELINED:
+                s = check_protocol(Mitchell(**kw), op, stages=st, build_root=d)
+                r = {"config": _name(op, kw, st), "result": s["result"], "depth": s["depth"], "seconds": s["seconds"]}
+                res["protocol"].append(r)
+                _say(args, f"protocol   {r['config']:<55} {r['result']:<14} depth {r['depth']} {r['seconds']:>7} s")
+        if "mutate" in sections:
+            from sim.mutate import run_mutation
+            res["mutate"] = []
+            for op, kw, st, n in MUTATE:
+                s = run_mutation(Mitchell(**kw), op, stages=st, n=n, seed=args.seed, jobs=args.jobs, build_root=d)
+                r = {k: s[k] for k in ("mutants", "equivalent", "non_equivalent", "killed", "score", "survivors",
+                                       "seconds")}
+                r["config"] = _name(op, kw, st)
+                res["mutate"].append(r)
+                _say(args, f"mutate     {r['config']:<40} {r['mutants']} mutants, {r['equivalent']} equivalent, "
+                           f"killed {r['killed']}/{r['non_equivalent']}  score {r['score']}  {r['seconds']} s")
+                for m in r["survivors"]:
+                    _say(args, f"    SURVIVOR {m}")
+    if args.json:
+        print(json.dumps(res))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
