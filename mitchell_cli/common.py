@@ -221,7 +221,7 @@ def given(args):
 
 def refuse(args, options, why):
     """ValueError naming the typed ``options`` that do not apply (``why``: 'to --op fmul', ...)."""
-    bad = [o for o in options if o in given(args)]
+    bad = list(dict.fromkeys(o for o in options if o in given(args)))      # in order, once each
     if bad:
         raise ValueError(f"{', '.join(bad)} {'does' if len(bad) == 1 else 'do'} not apply {why}")
 
