@@ -270,7 +270,6 @@ def check_output_path(option, path, suffixes=None):
 
 def check_output_dir(option, path):
     """Create folder ``path`` (and parents) before any work and check that it is a writable folder."""
-    import os
     import tempfile
     from pathlib import Path
     p = Path(path)
