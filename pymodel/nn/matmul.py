@@ -161,17 +161,18 @@ class EncodedWeights:
             raise ValueError(f"b must be 2-D, got shape {b.shape}")
         self.shape = b.shape
         k, n = b.shape
-        if self.path == "mitchell-fast":
-            # transposed first (a cheap copy of narrow integers) so that the encoder reads rows
-            bt = np.ascontiguousarray(_kernel_dtype(b, multiplier).T)
-            self.data = gk.encode_rows(bt, multiplier.frac_bits, False, _round_up(max(n, 1), gk.NR))
-        elif self.path == "general" and multiplier.width <= gk.LUT_MAX_WIDTH:
-            self.table = _table(multiplier)
-            self.data = gk.table_codes(np.ascontiguousarray(b.T), multiplier.operand_range[0], 0)
-        elif self.path == "general":
-            self.data = np.ascontiguousarray(_kernel_dtype(b, multiplier).T)
-        else:
-            self.data = b
+        with gk.threads_for(b.size):
+            if self.path == "mitchell-fast":
+                # transposed first (a cheap copy of narrow integers) so that the encoder reads rows
+                bt = np.ascontiguousarray(_kernel_dtype(b, multiplier).T)
+                self.data = gk.encode_rows(bt, multiplier.frac_bits, False, _round_up(max(n, 1), gk.NR))
+            elif self.path == "general" and multiplier.width <= gk.LUT_MAX_WIDTH:
+                self.table = _table(multiplier)
+                self.data = gk.table_codes(np.ascontiguousarray(b.T), multiplier.operand_range[0], 0)
+            elif self.path == "general":
+                self.data = np.ascontiguousarray(_kernel_dtype(b, multiplier).T)
+            else:
+                self.data = b
 
     def __repr__(self):
         return f"EncodedWeights(shape={self.shape}, path={self.path!r}, multiplier={self.multiplier!r})"
@@ -228,20 +229,20 @@ def approx_matmul(a, b, multiplier=None):
     if path == "blas":
         return _exact(a, enc.data, k * max_product)
     out = np.empty((m, n), np.int64)
-    if path == "mitchell-fast":
-        ea = gk.encode_rows(_kernel_dtype(a, multiplier), multiplier.frac_bits, True, _round_up(m, gk.MR))
-        chunk = (2 ** 31 - 1) // max_product            # products an int32 sum holds without overflow
-        if chunk >= 64:
-            gk.mitchell_gemm_i32(ea, enc.data, out, min(chunk, 1 << 20))
+    with gk.threads_for(m * n * k):
+        if path == "mitchell-fast":
+            ea = gk.encode_rows(_kernel_dtype(a, multiplier), multiplier.frac_bits, True, _round_up(m, gk.MR))
+            chunk = (2 ** 31 - 1) // max_product            # products an int32 sum holds without overflow
+            if chunk >= 64:
+                gk.mitchell_gemm_i32(ea, enc.data, out, min(chunk, 1 << 20))
+            else:
+                gk.mitchell_gemm_dual(ea, enc.data, out, gk.DUAL_CHUNK)
+        elif multiplier.width <= gk.LUT_MAX_WIDTH:
+            ca = gk.table_codes(a, multiplier.operand_range[0], multiplier.width)
+            gk.table_gemm(ca, enc.data, enc.table, out)
         else:
-            gk.mitchell_gemm_dual(ea, enc.data, out, gk.DUAL_CHUNK)
-        return out
-    if multiplier.width <= gk.LUT_MAX_WIDTH:
-        ca = gk.table_codes(a, multiplier.operand_range[0], multiplier.width)
-        gk.table_gemm(ca, enc.data, enc.table, out)
-        return out
-    fn, params = _magnitude_fn(multiplier)
-    gk.general_gemm(np.ascontiguousarray(_kernel_dtype(a, multiplier)), enc.data, out, fn, params)
+            fn, params = _magnitude_fn(multiplier)
+            gk.general_gemm(np.ascontiguousarray(_kernel_dtype(a, multiplier)), enc.data, out, fn, params)
     return out
 
 

@@ -172,7 +172,8 @@ def round_to_bf16(x):
     """float32 values rounded to the nearest bf16 (ties to even), kept in float32."""
     u = np.ascontiguousarray(x, np.float32).view(np.uint32)
     out = np.empty(u.shape, np.uint32)
-    _round_bf16_kernel(u.ravel(), out.ravel())
+    with gk.threads_for(u.size * 16):
+        _round_bf16_kernel(u.ravel(), out.ravel())
     return out.view(np.float32).reshape(np.shape(x))
 
 
@@ -194,7 +195,8 @@ def fm_matmul(a, b, fmt="fp32"):
         if a.shape[1] == 0:
             out[:] = 0
         else:
-            _matmul_dispatch(_bits(a), _bits(b), out)
+            with gk.threads_for(a.shape[0] * a.shape[1] * b.shape[1]):
+                _matmul_dispatch(_bits(a), _bits(b), out)
     return out
 
 
@@ -215,7 +217,8 @@ class FloatMitchellOps:
         if self.fmt == "bf16":
             a, b = round_to_bf16(a), round_to_bf16(b)
         out = np.empty(a.shape, np.uint32)
-        _mul_kernel(_bits(a).ravel(), _bits(b).ravel(), out.ravel())
+        with gk.threads_for(a.size * 16):
+            _mul_kernel(_bits(a).ravel(), _bits(b).ravel(), out.ravel())
         return out.view(np.float32)
 
 
