@@ -181,8 +181,8 @@ def plot_compare(widths, path, *, ops=("mul", "div"), signed=False, samples=1 <<
         ax.legend(fontsize=9, ncol=2)
         ax.grid(alpha=0.3)
     fig.suptitle(f"Mitchell error against log-fraction truncation, {'signed' if signed else 'unsigned'}, "
-                 f"widths {', '.join(map(str, widths))}\n(exhaustive up to 12 bits, else {samples} random pairs, "
-                 f"seed {seed}; lines: MRED, min and max relative error)", fontsize=14)
+                 f"widths {', '.join(map(str, widths))}\n(mul: all pairs, exact; div: all pairs up to 12 bits, "
+                 f"else {samples} random, seed {seed}; MRED, min, max)", fontsize=14)
     table = [{k: m[k] for k in ("op", "width", "frac_bits", "mred", "min_re", "max_re", "bias", "exhaustive")}
              for m in rows]
     return {"path": _save(fig, path), "rows": table}
