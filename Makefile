@@ -40,6 +40,7 @@ test-fast: setup
 
 bench: setup
 	$(PY) benchmarks/bench_errors.py
+	$(PY) benchmarks/bench_exact_stats.py
 	$(PY) benchmarks/bench_cocotb.py
 	$(PY) benchmarks/bench_matmul.py
 
