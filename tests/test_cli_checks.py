@@ -59,8 +59,11 @@ def test_parse_errors_without_json_print_usage():
 ])
 def test_counts_checked_at_parse_time(args, want):
     assert want in one_json_error(*args, "--json")
-    rc, out, err = run_cli(*args)
-    assert rc == 2 and want in err and "Traceback" not in err
+
+
+def test_count_errors_without_json_go_to_stderr():
+    rc, out, err = run_cli("sim", "--vectors", "-1")
+    assert rc == 2 and out == "" and "--vectors must be in 0..10000000, got -1" in err and "Traceback" not in err
 
 
 # -- item 15: messages name the option as typed, not the config field -------------------------------------------
@@ -158,7 +161,7 @@ def test_missing_output_folders_are_created(tmp_path):
     (["cost", "--seed", "3"], "--seed does not apply without --plot"),
 ])
 def test_inapplicable_options_are_refused(args, want):
-    assert one_json_error(*args, "--json") == want or one_json_error(*args, "--json").startswith(want)
+    assert one_json_error(*args, "--json").startswith(want)
 
 
 @pytest.mark.parametrize("spelling", [["--a-range", "-5:10"], ["--a-range=-5:10"]])
