@@ -97,3 +97,39 @@ def test_float_bench_reports_mismatches_on_a_wrong_design(tmp_path):
     s = run_bench(FloatMitchell("fp16"), "fmul", kinds=("directed",), seed=SEED, build_root=tmp_path,
                   _fault="antilog_lsb")
     assert s["mismatches"] > 0
+
+
+# -- every other design of the family, through the same bench ----------------------------------------
+
+def _family():
+    from pymodel.registry import DESIGNS, design_class
+    return [(n, op) for n in DESIGNS if n != "mitchell" for op in design_class(n).OPS]
+
+
+FAMILY = _family()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name, op", FAMILY, ids=[f"{n}-{op}" for n, op in FAMILY])
+def test_family_exhaustive_8_bit(name, op, tmp_path):
+    from pymodel.registry import make_design
+    s = run_bench(make_design(name, width=8, signed=True), op, kinds=("exhaustive",), seed=SEED,
+                  build_root=tmp_path)
+    assert s["vectors"] == 1 << 16
+    _assert_clean(s)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name, op", FAMILY, ids=[f"{n}-{op}" for n, op in FAMILY])
+def test_family_wide_and_pipelined(name, op, tmp_path):
+    """Directed corners + random at 16 bits through a 2-stage pipeline (gaps, backpressure, reset), and
+    random at 32 bits signed (wide netlists simulate slowly on Icarus: a few thousand vectors)."""
+    from pymodel.registry import make_design
+    s = run_bench(make_design(name, width=16), op, stages=2, kinds=("directed", "random"), n_random=2_000,
+                  seed=SEED, build_root=tmp_path)
+    _assert_clean(s)
+    assert s["latency_measured"] == [2] and s["back_to_back"] is True
+    wide = {"quotient_frac_bits": 31} if op == "div" else {}      # numpy holds the 64-bit quotient
+    s = run_bench(make_design(name, width=32, signed=True, **wide), op, kinds=("random",), n_random=3_000,
+                  seed=SEED, build_root=tmp_path)
+    _assert_clean(s)

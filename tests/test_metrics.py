@@ -92,7 +92,7 @@ def test_bad_arguments():
         error_metrics(Mitchell(width=4), "add")
     with pytest.raises(ValueError, match="samples must be a positive int"):
         error_metrics(Mitchell(width=4), "mul", samples=0)
-    with pytest.raises(TypeError, match="cfg must be a pymodel.Mitchell"):
+    with pytest.raises(TypeError, match="cfg must be a design config"):
         error_metrics({"width": 4}, "mul")
 
 
