@@ -39,7 +39,7 @@ def check_method(args, cfg):
             return "exact"
         return "sweep" if cfg.width <= EXHAUSTIVE_MAX_WIDTH else "sample"
     if method == "exact" and (args.op != "mul" or cfg.NAME != "mitchell"):
-        raise ValueError(f"--method exact applies to --design mitchell --op mul only (here: use sweep or sample)")
+        raise ValueError("--method exact applies to --design mitchell --op mul only (here: use sweep or sample)")
     if method == "sweep" and cfg.width > EXHAUSTIVE_MAX_WIDTH:
         raise ValueError(f"--method sweep visits all 4^width pairs: --width must be 2..{EXHAUSTIVE_MAX_WIDTH}, "
                          f"got {cfg.width} (use --method exact for mul, or sample)")
