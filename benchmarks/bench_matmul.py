@@ -68,7 +68,7 @@ def vectorization():
     e = np.zeros((4, 16), np.int32)
     for name, fn, args in (("mitchell_gemm_i32", gk.mitchell_gemm_i32, (e, e[:2], np.zeros((4, 2), np.int64), 64)),
                            ("mitchell_gemm_dual", gk.mitchell_gemm_dual, (e, e[:2], np.zeros((4, 2), np.int64), 64)),
-                           ("float_mitchell", mfree._matmul_fast, (e, e, np.zeros((4, 16), np.float32)))):
+                           ("float_mitchell", mfree._matmul_fast, (e, e, np.zeros(4, np.bool_), np.zeros((4, 16), np.float32)))):
         f = njit(parallel=True, fastmath=name.endswith("dual"))(fn.py_func)
         f(*args)
         asm = "\n".join(f.inspect_asm().values())

@@ -29,7 +29,7 @@ from numba.extending import intrinsic
 # Below this many scalar operations a kernel runs on the calling thread alone: waking numba's
 # worker threads costs tens of microseconds on a quiet machine and, measured here on a shared
 # 2-core machine, about 12 ms per call under load (a small training step made 800 such calls).
-PARALLEL_MIN_WORK = 1 << 23
+PARALLEL_MIN_WORK = 1 << 22
 
 
 @contextlib.contextmanager

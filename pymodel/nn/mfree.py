@@ -88,9 +88,10 @@ def _encode_a(u, codes, emin, emax, special):
 
 
 @njit(parallel=True, cache=True)
-def _encode_b(u, codes, emin, emax, special):
+def _encode_b(u, codes, emin, emax, special, zeros):
+    """As ``_encode_a`` for B, plus whether each row holds a zero (or subnormal)."""
     for i in prange(u.shape[0]):
-        lo, hi, sp = 255, 0, False
+        lo, hi, sp, z = 255, 0, False, False
         for k in range(u.shape[1]):
             v = np.int64(u[i, k])
             e = (v >> 23) & 255
@@ -98,7 +99,8 @@ def _encode_b(u, codes, emin, emax, special):
             if e != 0:
                 lo, hi = min(lo, e), max(hi, e)
             sp |= e == 255
-        emin[i], emax[i], special[i] = lo, hi, sp
+            z |= e == 0
+        emin[i], emax[i], special[i], zeros[i] = lo, hi, sp, z
 
 
 @njit(inline="always")
@@ -107,13 +109,28 @@ def _amask(x):
     return np.int32(0) if x == ZERO_A else np.int32(-1)
 
 
+@njit(inline="always")
+def _masked_pass(acc0, acc1, x0, x1, rb, n):
+    """One k for two rows, zero operands masked to +0 products."""
+    if (x0 == ZERO_A) & (x1 == ZERO_A):
+        return
+    m0, m1 = _amask(x0), _amask(x1)
+    for j in range(np.uint64(0), np.uint64(n)):
+        y = rb[j]
+        acc0[j] += gk.fm_product(x0, y, m0)
+        acc1[j] += gk.fm_product(x1, y, m1)
+
+
 @njit(parallel=True, cache=True)
-def _matmul_fast(ca, cb, out):
+def _matmul_fast(ca, cb, bzero, out):
     """out[i, j] = float32 sum over k in order of the products; ca (M, K), cb (K, N) codes.
 
-    Vectorized over j, two rows of A per pass (one load of B for both): per product one int32
-    add, a mask for a zero operand (its product is +0, and adding +0 changes nothing: a sum
-    that starts at +0 is never -0), one float32 add.  Two rows, not four: four spill on AVX2."""
+    Vectorized over j, two rows of A per pass (one load of B for both).  Where no operand of
+    two consecutive k is zero (``bzero[k]``: row k of B holds a zero), each product is one int32
+    add and one float32 add, two k per pass (``(acc + p_k) + p_k+1``, the same rounding as one
+    at a time, half the loads and stores of the sums).  Otherwise one k per pass with a mask:
+    a zero operand's product is +0, and adding +0 changes nothing (a sum that starts at +0 is
+    never -0).  Two rows, not four: four spill on AVX2."""
     m, kk = ca.shape
     n = cb.shape[1]
     for ib in prange((m + 1) // 2):
@@ -124,16 +141,20 @@ def _matmul_fast(ca, cb, out):
         acc0[:] = 0
         acc1[:] = 0
         ra0, ra1 = ca[i0], ca[i1]
-        for k in range(kk):
-            x0, x1 = ra0[k], ra1[k]
-            if (x0 == ZERO_A) & (x1 == ZERO_A):
-                continue
-            m0, m1 = _amask(x0), _amask(x1)
-            rb = cb[k]
-            for j in range(np.uint64(0), np.uint64(n)):
-                y = rb[j]
-                acc0[j] += gk.fm_product(x0, y, m0)
-                acc1[j] += gk.fm_product(x1, y, m1)
+        for k in range(0, kk - 1, 2):
+            x0, x1, z0, z1 = ra0[k], ra1[k], ra0[k + 1], ra1[k + 1]
+            rb, rc = cb[k], cb[k + 1]
+            if ((x0 != ZERO_A) & (x1 != ZERO_A) & (z0 != ZERO_A) & (z1 != ZERO_A)
+                    & (not bzero[k]) & (not bzero[k + 1])):
+                for j in range(np.uint64(0), np.uint64(n)):
+                    y, w = rb[j], rc[j]
+                    acc0[j] = (acc0[j] + gk.as_f32(gk.add32(x0, y))) + gk.as_f32(gk.add32(z0, w))
+                    acc1[j] = (acc1[j] + gk.as_f32(gk.add32(x1, y))) + gk.as_f32(gk.add32(z1, w))
+            else:
+                _masked_pass(acc0, acc1, x0, x1, rb, n)
+                _masked_pass(acc0, acc1, z0, z1, rc, n)
+        if kk % 2:
+            _masked_pass(acc0, acc1, ra0[kk - 1], ra1[kk - 1], cb[kk - 1], n)
 
 
 def _matmul_dispatch(a, b, out):
@@ -141,13 +162,14 @@ def _matmul_dispatch(a, b, out):
     ca = np.empty(a.shape, np.int32)
     cb = np.empty(b.shape, np.int32)
     ea = [np.empty(a.shape[0], np.int64), np.empty(a.shape[0], np.int64), np.empty(a.shape[0], np.bool_)]
-    eb = [np.empty(b.shape[0], np.int64), np.empty(b.shape[0], np.int64), np.empty(b.shape[0], np.bool_)]
+    eb = [np.empty(b.shape[0], np.int64), np.empty(b.shape[0], np.int64), np.empty(b.shape[0], np.bool_),
+          np.empty(b.shape[0], np.bool_)]
     _encode_a(a, ca, *ea)
     _encode_b(b, cb, *eb)
     # products of normals stay normal: exponent sums (biased) in [128, 380]; see the comment above
     fast = not (ea[2].any() or eb[2].any()) and ea[0].min() + eb[0].min() >= 128 and ea[1].max() + eb[1].max() <= 380
     if fast:
-        _matmul_fast(ca, cb, out)
+        _matmul_fast(ca, cb, eb[3], out)
     else:
         _matmul_kernel(a, b, out)
     return fast
