@@ -138,14 +138,14 @@ def test_protocol_fails_on_a_dropped_beat(tmp_path):
 # -- mutation ---------------------------------------------------------------------------------------------
 
 def test_mutation_score(tmp_path):
-    s = run_mutation(Mitchell(width=5), "mul", n=5, seed=2, n_random=500, jobs=2, build_root=tmp_path)
-    assert s["mutants"] == 5 and s["non_equivalent"] >= 1
+    s = run_mutation(Mitchell(width=5), "mul", n=4, seed=2, n_random=500, jobs=2, build_root=tmp_path)
+    assert s["mutants"] == 4 and s["non_equivalent"] >= 1
     assert s["score"] == 1.0 and not s["survivors"], s["survivors"]
 
 
 def test_mutation_reports_survivors_of_a_weak_bench(tmp_path):
     """One random vector kills few mutants: the flow must list the survivors, not hide them."""
-    s = run_mutation(Mitchell(width=5), "mul", n=5, seed=2, kinds=("random",), n_random=1, jobs=2,
+    s = run_mutation(Mitchell(width=5), "mul", n=4, seed=2, kinds=("random",), n_random=1, jobs=2,
                      build_root=tmp_path)
     assert s["survivors"] and s["score"] < 1.0
 
