@@ -4,7 +4,7 @@ PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip
 STAMP := $(VENV)/.installed
 SUDO := $(shell [ "$$(id -u)" = 0 ] && echo "" || (command -v sudo >/dev/null && echo sudo || echo NONE))
-APT_TOOLS := iverilog:iverilog verilator:verilator yosys:yosys nextpnr-ice40:nextpnr-ice40
+APT_TOOLS := iverilog:iverilog verilator:verilator yosys:yosys nextpnr-ice40:nextpnr-ice40 chromium:chromium
 PYTEST_WORKERS ?= 2
 
 .PHONY: setup tools demo test test-fast bench figures clean
@@ -55,6 +55,7 @@ figures: setup
 	$(VENV)/bin/mitchell nn --model mlp --train-multiplier float-mitchell-fp32,float-mitchell-bf16 --curves docs/mfree_mlp.png
 	$(VENV)/bin/mitchell nn --model cnn --train-multiplier float-mitchell-fp32,float-mitchell-bf16 --curves docs/mfree_cnn.png
 	$(VENV)/bin/mitchell cost --op mul --width 8 --no-fmax --plot docs/pareto_mul.png
+	$(VENV)/bin/mitchell compare --width 8,16 --plot docs/pareto_designs.png
 
 clean:
 	rm -rf out build sim_build .pytest_cache
