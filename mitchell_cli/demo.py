@@ -23,6 +23,14 @@ def cmd_demo(args):
     for m in results:
         text.append(f"{m['op']:<4} {m['width']:>5} {m['pairs']:>12} {pct(m['min_re']):>11} "
                     f"{pct(m['max_re']):>11} {pct(m['bias']):>10} {100 * m['mred']:>8.4f}%")
+    # The log family side by side: every multiplier at 8 bits, every pair.
+    from .compare import compare_rows
+    from pymodel.registry import designs_with
+    family = compare_rows(designs_with("mul"), [8], cost=False, nn=False)
+    text += ["", "The log-multiplier family, 8 bits, default parameters, every pair (mitchell compare for cost and NN):",
+             f"{'design':<12} {'min_re':>11} {'max_re':>11} {'bias':>10} {'MRED':>9}"]
+    text += [f"{r['design']:<12} {pct(r['min_re']):>11} {pct(r['max_re']):>11} {pct(r['bias']):>10} "
+             f"{100 * r['mred']:>8.4f}%" for r in family]
     # The default hardware: an 8-bit multiplier, combinational and 2-stage pipelined.
     os.makedirs(args.out, exist_ok=True)
     cfg = Mitchell(width=8)
@@ -52,7 +60,7 @@ def cmd_demo(args):
     from pymodel.nn.study import run_study
     nn = run_study(dataset="digits", model="mlp", seed=args.seed, cache_dir=os.path.join(args.out, "nn"))
     text += ["", "NN accuracy, the 8-bit signed Mitchell multiplier in every MAC:", nn_table([nn])]
-    emit(args, {"errors": results, "hardware": hw, "figures": figs, "nn": nn}, "\n".join(text))
+    emit(args, {"errors": results, "family": family, "hardware": hw, "figures": figs, "nn": nn}, "\n".join(text))
     return 0 if all(h["mismatches"] == 0 for h in hw) else 1
 
 
