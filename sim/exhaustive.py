@@ -15,7 +15,6 @@ duplicated beat shows up as a short stream or as mismatches.
 """
 
 import hashlib
-import os
 import shutil
 import subprocess
 import time

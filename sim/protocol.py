@@ -100,7 +100,8 @@ def _checker(unit, twin, ports, stages, outs, max_stall):
           "  wire ok_stable = !(past_stall && !past_rst) || (o_valid && same);",
           "  wire ok_ready = i_ready == (!o_valid || o_ready);",
           "  wire ok_reset = !past_rst || (!o_valid && occ == 0);",
-          "  assign ok = unfair_now || (ok_order && ok_occ && ok_timing && ok_progress && ok_stable && ok_ready && ok_reset);",
+          "  assign ok = unfair_now || (ok_order && ok_occ && ok_timing && ok_progress && ok_stable && ok_ready",
+          "                            && ok_reset);",
           "endmodule"]
     return "\n".join(L) + "\n"
 
@@ -120,7 +121,8 @@ def check_protocol(cfg, op, *, stages, max_stall=2, max_steps=None, timeout=600,
         (no violation within ``max_steps`` but induction did not close); ``depth``; ``seconds``.
     """
     if isinstance(stages, bool) or not isinstance(stages, int) or stages < 1:
-        raise ValueError(f"stages must be >= 1 for a protocol check (a combinational unit has no stream), got {stages!r}")
+        raise ValueError(f"stages must be >= 1 for a protocol check (a combinational unit has no stream), "
+                         f"got {stages!r}")
     if shutil.which("yosys") is None:
         raise FileNotFoundError("yosys not found: install the Debian package 'yosys' (or run 'make setup')")
     t0 = time.perf_counter()
