@@ -9,11 +9,11 @@ import json
 import re
 import sys
 
-from . import compare, cost, demo, designs, errors, nn, plot, sim, verify, verilog
+from . import compare, cost, demo, designs, errors, explore, nn, plot, report, sim, verify, verilog
 
 __all__ = ["build_parser", "main"]
 
-SUBCOMMANDS = (designs, errors, verilog, sim, verify, plot, nn, cost, compare, demo)
+SUBCOMMANDS = (designs, errors, verilog, sim, verify, plot, nn, cost, compare, explore, report, demo)
 
 
 class ParseError(Exception):
