@@ -229,16 +229,20 @@ def approx_matmul(a, b, multiplier=None):
     if path == "blas":
         return _exact(a, enc.data, k * max_product)
     out = np.empty((m, n), np.int64)
+    if path == "mitchell-fast":          # encoding is cheap: threads only for a huge operand
+        with gk.threads_for(a.size):
+            ea = gk.encode_rows(_kernel_dtype(a, multiplier), multiplier.frac_bits, True, _round_up(m, gk.MR))
+    elif multiplier.width <= gk.LUT_MAX_WIDTH:
+        with gk.threads_for(a.size):
+            ca = gk.table_codes(a, multiplier.operand_range[0], multiplier.width)
     with gk.threads_for(m * n * k):
         if path == "mitchell-fast":
-            ea = gk.encode_rows(_kernel_dtype(a, multiplier), multiplier.frac_bits, True, _round_up(m, gk.MR))
             chunk = (2 ** 31 - 1) // max_product            # products an int32 sum holds without overflow
             if chunk >= 64:
                 gk.mitchell_gemm_i32(ea, enc.data, out, min(chunk, 1 << 20))
             else:
                 gk.mitchell_gemm_dual(ea, enc.data, out, gk.DUAL_CHUNK)
         elif multiplier.width <= gk.LUT_MAX_WIDTH:
-            ca = gk.table_codes(a, multiplier.operand_range[0], multiplier.width)
             gk.table_gemm(ca, enc.data, enc.table, out)
         else:
             fn, params = _magnitude_fn(multiplier)

@@ -164,8 +164,9 @@ def _matmul_dispatch(a, b, out):
     ea = [np.empty(a.shape[0], np.int64), np.empty(a.shape[0], np.int64), np.empty(a.shape[0], np.bool_)]
     eb = [np.empty(b.shape[0], np.int64), np.empty(b.shape[0], np.int64), np.empty(b.shape[0], np.bool_),
           np.empty(b.shape[0], np.bool_)]
-    _encode_a(a, ca, *ea)
-    _encode_b(b, cb, *eb)
+    with gk.threads_for(a.size + b.size):        # cheap: threads only for huge operands
+        _encode_a(a, ca, *ea)
+        _encode_b(b, cb, *eb)
     # products of normals stay normal: exponent sums (biased) in [128, 380]; see the comment above
     fast = not (ea[2].any() or eb[2].any()) and ea[0].min() + eb[0].min() >= 128 and ea[1].max() + eb[1].max() <= 380
     if fast:
@@ -194,7 +195,7 @@ def round_to_bf16(x):
     """float32 values rounded to the nearest bf16 (ties to even), kept in float32."""
     u = np.ascontiguousarray(x, np.float32).view(np.uint32)
     out = np.empty(u.shape, np.uint32)
-    with gk.threads_for(u.size * 16):
+    with gk.threads_for(u.size):
         _round_bf16_kernel(u.ravel(), out.ravel())
     return out.view(np.float32).reshape(np.shape(x))
 
