@@ -15,6 +15,7 @@ duplicated beat shows up as a short stream or as mismatches.
 """
 
 import hashlib
+import os
 import shutil
 import subprocess
 import time
@@ -278,6 +279,12 @@ int main(int argc, char **argv) {{
 """
 
 
+def _cpu():
+    """CPU seconds (user + system) of this process and its finished children: the load-independent cost."""
+    t = os.times()
+    return t.user + t.system + t.children_user + t.children_system
+
+
 def _out_layout(cfg, op, comp):
     """``[(port, bits, signed, nbytes, dtype)]`` of the data outputs, in the model's dtypes."""
     ports = {p["name"]: p for p in ports_of(comp)}
@@ -366,7 +373,8 @@ def run_exhaustive(cfg, op, *, stages=0, verilog=None, engine="auto", chunk_pair
     -------
     dict
         ``pairs``, ``checked``, ``mismatches``, ``first_mismatches`` (operands, dut, model),
-        ``seconds`` (total), ``build_seconds``, ``pairs_per_s``, ``module``, ``engine``.
+        ``seconds`` (total), ``build_seconds``, ``pairs_per_s``, ``module``, ``engine``, ``cpu_seconds``
+        (of the check after the build: this process and the harness, all cores).
     """
     w = cfg.width
     if not 2 <= w <= MAX_WIDTH:
@@ -378,6 +386,7 @@ def run_exhaustive(cfg, op, *, stages=0, verilog=None, engine="auto", chunk_pair
     exe, engine = build_harness(text, module, w, outs, stages, getattr(comp, "latency", stages), engine=engine,
                                 build_root=build_root)
     t_build = time.perf_counter() - t0
+    cpu0 = _cpu()
 
     n = 1 << w
     signed = bool(getattr(cfg, "signed", False))
@@ -425,8 +434,10 @@ def run_exhaustive(cfg, op, *, stages=0, verilog=None, engine="auto", chunk_pair
     if short is None and rc not in (0,):
         raise RuntimeError(f"the harness {exe} exited with {rc}")
     seconds = time.perf_counter() - t0
+    cpu = _cpu() - cpu0
     return {"module": module, "op": op, "stages": stages, "engine": engine, "config": cfg.as_dict(), "pairs": n * n,
             "checked": checked, "mismatches": n_bad + (n * n - checked if short is not None else 0),
             "missing_results": (n * n - short) if short is not None else 0,
             "first_mismatches": first, "seconds": round(seconds, 2), "build_seconds": round(t_build, 2),
-            "pairs_per_s": round(checked / max(seconds - t_build, 1e-9))}
+            "pairs_per_s": round(checked / max(seconds - t_build, 1e-9)),
+            "cpu_seconds": round(cpu, 2)}
