@@ -314,10 +314,15 @@ def run_sweep(sw, cache_dir, *, client=None, update=None):
     else:
         from dask.distributed import as_completed
         # pure=False: the cache, not dask, decides what is recomputed; a rerun must look at the cache
-        futures = [client.submit(run_task, k, c, sw, cache_dir, pure=False, key=f"{k}-{i}-{os.urandom(4).hex()}")
-                   for i, (k, c) in enumerate(jobs)]
-        for fut in as_completed(futures):
-            done.append(fut.result())
+        futures = {client.submit(run_task, k, c, sw, cache_dir, pure=False, key=f"{k}-{i}-{os.urandom(4).hex()}"):
+                   (k, c) for i, (k, c) in enumerate(jobs)}
+        for fut in as_completed(list(futures)):
+            try:
+                done.append(fut.result())
+            except Exception as e:     # noqa: BLE001 -- a worker that died (KilledWorker, ...): that task failed
+                k, c = futures[fut]
+                done.append({"kind": k, "config": c, "status": "error", "cached": False,
+                             "error": f"{type(e).__name__}: {e}", "seconds": None})
             tick(1)
     return build_rows(configs, done), done
 
@@ -391,7 +396,9 @@ def front_2d(points):
 def plot_pareto(rows, path, *, title=""):
     """Accuracy against cost, one panel per pair; filled markers: the Pareto set over every objective;
     the line: each panel's own 2-D front."""
+    import numpy as np
     from matplotlib.figure import Figure
+    from matplotlib.ticker import FuncFormatter
     panels = [("cells", "generic gates (cells)", "mred", "MRED (%)"),
               ("ice40_luts", "iCE40 LUT4", "mred", "MRED (%)"),
               ("cells", "generic gates (cells)", "abs_bias", "|bias| (%)")]
@@ -429,11 +436,22 @@ def plot_pareto(rows, path, *, title=""):
                     mfc=f"C{i % 10}" if r.get("pareto") else "none", mew=1.5)
             if r.get("pareto"):
                 ax.annotate(r["label"], (x, y), xytext=(4, 3), textcoords="offset points", fontsize=7)
+        if yk == "mred" and xk in ("cells", "ice40_luts"):
+            # the exact operator of each width: MRED 0 at its cost
+            for w in sorted({r["width"] for r in rows}):
+                ex = next((r.get(f"exact_{xk}") for r in rows if r["width"] == w and r.get(f"exact_{xk}")), None)
+                if ex:
+                    ax.plot([ex], [0], "*", ms=14, color="k", mfc="gold")
+                    ax.annotate(f"exact {w}-bit", (ex, 0), xytext=(4, 3), textcoords="offset points", fontsize=7)
         if pts:
             f = front_2d([(x, y) for _, x, y in pts])
             ax.step([pts[i][1] for i in f], [pts[i][2] for i in f], where="post", color="k", lw=1, alpha=0.6)
         if xk in ("cells", "ice40_luts") and pts and max(p[1] for p in pts) > 4 * max(1, min(p[1] for p in pts)):
             ax.set_xscale("log")
+            ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+            # minor labels at 2, 3 and 5 x 10^k only: plain numbers, not 2 x 10^2
+            ax.xaxis.set_minor_formatter(FuncFormatter(
+                lambda v, _: f"{v:g}" if round(v / 10 ** np.floor(np.log10(v))) in (2, 3, 5) else ""))
         ax.set_xlabel(xl, fontsize=11)
         ax.set_ylabel(yl, fontsize=11)
         ax.grid(alpha=0.3, which="both")
@@ -442,6 +460,7 @@ def plot_pareto(rows, path, *, title=""):
     axes[0].plot([], [], "o", color="gray", mfc="gray", label="Pareto set (all objectives)")
     axes[0].plot([], [], "o", color="gray", mfc="none", label="dominated")
     axes[0].plot([], [], "k-", label="2-D front of the panel")
+    axes[0].plot([], [], "*", ms=12, color="k", mfc="gold", label="exact operator (MRED 0)")
     axes[0].legend(fontsize=8)
     fig.suptitle(title or f"Design-space sweep: {len(rows)} configurations, accuracy against cost", fontsize=14)
     Path(path).parent.mkdir(parents=True, exist_ok=True)

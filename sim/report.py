@@ -97,7 +97,7 @@ def write_report(obj, path, *, pareto_png=None, title=None, report_command=None)
                  f"<pre>{_e(sweep_toml(sw))}</pre>")
     parts.append("<p>Tools: " + ", ".join(f"{_e(k)} <code>{_e(v)}</code>" for k, v in obj.get("tools", {}).items())
                  + "</p>")
-    parts.append("<h2>Commands</h2><pre>" + _e(obj.get("command") or f"mitchell explore --sweep sweep.toml -o DIR")
+    parts.append("<h2>Commands</h2><pre>" + _e(obj.get("command") or "mitchell explore --sweep DIR/sweep.toml -o DIR")
                  + ("\n" + _e(report_command) if report_command else "") + "</pre>")
 
     cls = [_row_class(r) for r in rows]

@@ -9,7 +9,6 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -88,7 +87,7 @@ def test_sweep_local_cluster_rerun_and_scheduler(tmp_path):
 
     # a rerun computes nothing that succeeded before (the failed task is tried again, and fails again)
     cache_files = {p: p.stat().st_mtime_ns for p in (d1 / "cache").rglob("*.json")}
-    o2 = _mitchell(["explore", *SWEEP, "--workers", "2", "-o", str(d1), "--json"], env)
+    o2 = _mitchell(["explore", *SWEEP, "--workers", "0", "-o", str(d1), "--json"], env)      # in-process: faster
     assert o2["cache"]["hits"] == 3 and o2["cache"]["computed"] == 0 and len(o2["failed"]) == 1
     assert o2["rows"] == o1["rows"]
     assert {p: p.stat().st_mtime_ns for p in (d1 / "cache").rglob("*.json")} == cache_files
