@@ -18,6 +18,7 @@ versions + the kind, so a rerun (or the rest of an interrupted sweep) computes o
 A task that raises or times out returns its error (not cached, so a rerun retries it); the sweep goes on.
 """
 
+import functools
 import hashlib
 import itertools
 import json
@@ -180,23 +181,37 @@ def _flow(kind, c, sw):
 
 
 def _tools(kind, sw):
-    import numpy
     if kind == "cost":
-        from hdl.cost import tool_versions
-        return tool_versions(sw["fmax"])
+        return _tool_versions(sw["fmax"])
     if kind == "verify":
-        from hdl.cost import tool_versions
-        return tool_versions(False)
+        return _tool_versions(False)
     import numba
+    import numpy
     return {"numpy": numpy.__version__, "numba": numba.__version__}
+
+
+@functools.lru_cache(maxsize=4)
+def _tool_versions(fmax):
+    """Once per worker process: asking yosys and nextpnr costs two process starts per task otherwise."""
+    from hdl.cost import tool_versions
+    return tool_versions(fmax)
 
 
 def _unit_text(kind, c):
     """The Verilog text the metric is about (the 8-bit signed multiplier for ``nn``)."""
-    from hdl.verilog import generate
     if kind == "nn":
-        return generate(_cfg(c, width=8, signed=True), "mul")[0]
-    return generate(_cfg(c), c["op"], stages=c["stages"] if kind in ("cost", "verify") else 0)[0]
+        c = {**c, "width": 8, "signed": True, "op": "mul", "stages": 0}
+    elif kind == "errors":
+        c = {**c, "stages": 0}
+    return _verilog(json.dumps(c, sort_keys=True))
+
+
+@functools.lru_cache(maxsize=256)
+def _verilog(config_json):
+    """Generated once per worker process and unit (Amaranth's conversion takes about half a second)."""
+    from hdl.verilog import generate
+    c = json.loads(config_json)
+    return generate(_cfg(c), c["op"], stages=c["stages"])[0]
 
 
 def task_key(kind, c, sw):
