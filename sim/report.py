@@ -22,6 +22,7 @@ th,td{border:1px solid #bbb;padding:3px 7px;text-align:right}
 th{background:#eee}td.l,th.l{text-align:left}
 tr.pareto td{background:#e8f4e8}tr.failed td{background:#fbe3e3}
 img{max-width:100%;border:1px solid #ddd;margin:0.5em 0}
+.pair img{width:49%;margin-right:0.5%}
 pre,code{background:#f6f6f6;font-size:12px}pre{padding:0.6em;overflow-x:auto}
 .ok{color:#161}.bad{color:#a11;font-weight:bold}
 """
@@ -180,7 +181,8 @@ def write_report(obj, path, *, pareto_png=None, title=None, report_command=None)
             hist_opts = "" if h["exhaustive"] else f" --samples {h['pairs']} --seed {h['seed']}"
             parts.append(f"<pre>mitchell plot --kind fraction {_e(opts)} -o fraction.png\n"
                          f"mitchell plot --kind histogram {_e(opts)}{_e(hist_opts)} -o histogram.png</pre>")
-            parts.append(_img(fp, f"fraction plane of {r['label']}") + _img(hp, f"histogram of {r['label']}"))
+            parts.append('<div class="pair">' + _img(fp, f"fraction plane of {r['label']}")
+                         + _img(hp, f"histogram of {r['label']}") + "</div>")
 
     parts.append("<h2>Commands per configuration</h2><p>Each number above comes from one of these.</p>")
     for r in rows:
