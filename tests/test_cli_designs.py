@@ -19,8 +19,8 @@ def test_designs_json_lists_every_design_with_parameters():
         assert [p["name"] for p in d["params"]] == design_class(name).param_names()
 
 
-@pytest.mark.parametrize("name", list(DESIGNS))
-def test_errors_of_every_design_equal_the_library(name):
+@pytest.mark.parametrize("name", ["mbm", "inzed"])     # a multiplier and a divider: the path is the same for all
+def test_errors_of_a_design_equal_the_library(name):
     op = design_class(name).OPS[0]
     rc, out, err = run_cli("errors", "--design", name, "--op", op, "--width", "6", "--signed", "--json")
     assert rc == 0, err
