@@ -4,7 +4,7 @@ PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip
 STAMP := $(VENV)/.installed
 SUDO := $(shell [ "$$(id -u)" = 0 ] && echo "" || (command -v sudo >/dev/null && echo sudo || echo NONE))
-APT_TOOLS := iverilog:iverilog verilator:verilator yosys:yosys nextpnr-ice40:nextpnr-ice40 chromium:chromium
+APT_TOOLS := iverilog:iverilog verilator:verilator yosys:yosys nextpnr-ice40:nextpnr-ice40 chromium:chromium gcc:gcc g++:g++
 PYTEST_WORKERS ?= 2
 
 .PHONY: setup tools demo test test-fast bench figures clean
