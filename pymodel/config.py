@@ -6,7 +6,7 @@ from typing import ClassVar
 import numpy as np
 
 from . import fast, reference
-from .designs.base import MAX_WIDTH, ON_ZERO, Design, OperandChecks, Param
+from .designs.base import MAX_WIDTH, Design, OperandChecks, Param
 from .designs.base import check_int as _check_int  # noqa: F401  (kept for importers)
 
 __all__ = ["Mitchell", "MAX_WIDTH", "OperandChecks"]
@@ -79,43 +79,10 @@ class Mitchell(Design):
     def truncated(self):
         return self.frac_bits < self.width - 1
 
-    def mul(self, a, b):
-        """Mitchell product.  Python ints in, Python int out; integer arrays broadcast,
-        and the result has the smallest integer dtype holding ``2*width`` bits."""
-        scalar, a, b, shape = self._operands(a, b)
-        if scalar:
-            return reference.mul(a, b, self.width, self.frac_bits, self.signed)
-        dtype = self._out_dtype(self.product_width, "product")
-        out = np.empty(a.size, np.uint64)
+    # The compiled kernels of pymodel.fast (cached), not the design-generic ones.
+    def _mul_array(self, a, b, out):
         fast.mul_kernel(a, b, out, self.frac_bits, self.signed)
-        return self._result(out, shape, dtype, self.signed)
 
-    def div(self, a, b, *, on_zero="raise"):
-        """Mitchell quotient ``floor(Q * 2**quotient_frac_bits)`` (the magnitude is floored).
-
-        ``on_zero="raise"`` (default) raises ``ZeroDivisionError`` for any ``b == 0``.
-        ``on_zero="saturate"`` returns ``(q, dbz)`` instead: see the class docstring.
-        """
-        if on_zero not in ON_ZERO:
-            raise ValueError(f"on_zero must be one of {ON_ZERO}, got {on_zero!r}")
-        scalar, a, b, shape = self._operands(a, b)
-        w, f, qf, s = self.width, self.frac_bits, self.quotient_frac_bits, self.signed
-        if scalar:
-            if b == 0 and on_zero == "saturate":
-                return reference.div_saturated(a, w, qf, s), True
-            q = reference.div(a, b, w, f, qf, s)
-            return (q, False) if on_zero == "saturate" else q
-        dtype = self._out_dtype(self.quotient_width, "quotient")
-        if on_zero == "raise" and a.size and not b.all():
-            i = int(np.flatnonzero(b == 0)[0])
-            raise ZeroDivisionError(f"Mitchell division by zero at flat index {i} "
-                                    "(pass on_zero='saturate' for the hardware's dbz behaviour)")
-        out = np.empty(a.size, np.uint64)
-        dbz = np.zeros(a.size, np.bool_)
-        sat = np.uint64((1 << (w + qf)) - 1)
-        fast.div_kernel(a, b, out, dbz, f, qf, s, sat)
-        q = self._result(out, shape, dtype, s)
-        if on_zero == "saturate":
-            d = dbz.reshape(shape)
-            return q, (d[()] if d.ndim == 0 else d)
-        return q
+    def _div_array(self, a, b, out, dbz):
+        sat = np.uint64((1 << (self.width + self.quotient_frac_bits)) - 1)
+        fast.div_kernel(a, b, out, dbz, self.frac_bits, self.quotient_frac_bits, self.signed, sat)
