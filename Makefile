@@ -43,6 +43,8 @@ bench: setup
 	$(PY) benchmarks/bench_exact_stats.py
 	$(PY) benchmarks/bench_cocotb.py
 	$(PY) benchmarks/bench_matmul.py
+	$(PY) benchmarks/bench_verify.py
+	$(PY) benchmarks/bench_onnx.py
 
 # The README's figures (docs/), from the same commands users run.
 figures: setup
