@@ -132,6 +132,16 @@ def design_configs(args, names, width, signed=True):
     return out
 
 
+def _param_help(param, design, shared):
+    """A parameter's meaning, range and default in ``design`` (prefixed with the design when several
+    designs share the option name: they may differ in all three)."""
+    from pymodel.registry import design_class
+    prm = next(q for q in design_class(design).PARAMS if q.name == param)
+    rng = "true/false" if prm.type is bool else f"{prm.lo}..{prm.hi}"
+    return (f"{design}: " if shared else "") + f"{prm.meaning}; {rng}, default {prm.default}" + \
+        ("" if shared else f" ({design})")
+
+
 def add_design_args(p, choice=True):
     """``--design`` (unless ``choice`` is False) and every design's own parameters (each applies to the
     designs that have it)."""
@@ -142,9 +152,8 @@ def add_design_args(p, choice=True):
     for opt, (prm, names) in design_params().items():
         if opt in ("--frac-bits", "--quotient-frac-bits"):
             continue        # added with the common options
-        rng = "true/false" if prm.type is bool else f"{prm.lo}..{prm.hi}"
         p.add_argument(opt, type=parse_bool if prm.type is bool else int, default=None, dest=prm.name,
-                       help=f"{prm.meaning}; {rng}, default {prm.default} ({', '.join(names)})")
+                       help="; ".join(_param_help(prm.name, n, len(names) > 1) for n in names))
 
 
 def add_config_args(p, op_choices=("mul", "div", "fmul"), width_list=False):
