@@ -9,9 +9,7 @@ Each configuration at full precision (frac_bits = w - 1) and at frac_bits = w/2.
 
 import argparse
 import json
-import platform
 import resource
-import subprocess
 import time
 
 import numpy as np
@@ -20,16 +18,7 @@ from pymodel import Mitchell
 from pymodel.exact_stats import exact_mul_metrics
 from pymodel.metrics import error_metrics
 
-
-def cpu_model():
-    try:
-        out = subprocess.run(["lscpu"], capture_output=True, text=True).stdout
-        for line in out.splitlines():
-            if line.startswith("Model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
+from _bench import cpu_model
 
 
 def numpy_exact_products(width, rows_per_chunk=256):

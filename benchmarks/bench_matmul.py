@@ -18,27 +18,16 @@ and numba load, so it is handled first.  ``--json`` prints one object.
 import argparse
 import json
 import os
-import platform
-import subprocess
 import sys
 import time
+
+from _bench import cpu_model
 
 HASWELL_FEATURES = ("+64bit,+adx,+aes,+avx,+avx2,+bmi,+bmi2,+cmov,+cx16,+cx8,+f16c,+fma,+fsgsbase,+fxsr,+lzcnt,"
                     "+mmx,+movbe,+pclmul,+popcnt,+rdrnd,+sahf,+sse,+sse2,+sse3,+sse4.1,+sse4.2,+ssse3,+xsave,+xsaveopt")
 SHAPES = ((256, 784, 128), (64, 784, 128), (1024, 1152, 64))
 TARGETS = {"mitchell_s8": 3, "mitchell_s8_encoded": 3, "mitchell_s16": 4, "general_s8": 15,
            "float_mitchell_fp32": 3, "float_mitchell_bf16": 3}
-
-
-def cpu_model():
-    try:
-        out = subprocess.run(["lscpu"], capture_output=True, text=True).stdout
-        for line in out.splitlines():
-            if line.startswith("Model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
 
 
 CLOCK = time.perf_counter

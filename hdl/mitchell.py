@@ -138,6 +138,16 @@ class MitchellMultiplier(_MitchellUnit):
         ]
 
 
+def quotient_out(env, mag, mag_w, signed):
+    """A divider's output step: the quotient ``q`` from its ``mag_w``-bit magnitude, and ``dbz``; for
+    ``b == 0`` (``env["zb"]``) all ones in the magnitude bits with the dividend's sign (``env["a_neg"]``)."""
+    ones = Const((1 << mag_w) - 1, mag_w)
+    if not signed:
+        return {"q": Mux(env["zb"], ones, mag), "dbz": env["zb"]}
+    sat = Mux(env["a_neg"], Cat(Const(0, mag_w), Const(1, 1)), Cat(ones, Const(0, 1)))
+    return {"q": Mux(env["zb"], sat, Mux(env["neg"], -mag, mag)), "dbz": env["zb"]}
+
+
 class MitchellDivider(_MitchellUnit):
     """Mitchell's logarithmic divider with a fixed-point quotient.
 
@@ -197,13 +207,7 @@ class MitchellDivider(_MitchellUnit):
             return {"mag": al.value}
 
         def out(m, env):
-            mag = Mux(env["za"], 0, env["mag"])
-            ones = Const((1 << mag_w) - 1, mag_w)
-            if not c.signed:
-                return {"q": Mux(env["zb"], ones, mag), "dbz": env["zb"]}
-            sat = Mux(env["a_neg"], Cat(Const(0, mag_w), Const(1, 1)), Cat(ones, Const(0, 1)))
-            val = Mux(env["neg"], -mag, mag)
-            return {"q": Mux(env["zb"], sat, val), "dbz": env["zb"]}
+            return quotient_out(env, Mux(env["za"], 0, env["mag"]), mag_w, c.signed)
 
         return self._common_steps(m) + [
             Step("sub", lw + 1, {"xa", "xb", "ka", "kb"}, sub),

@@ -77,9 +77,9 @@ def cmd_compare(args):
     widths = parse_widths(args.width)
     if args.plot:
         from pymodel.plots import SUFFIXES
-        check_output_path("--plot", args.plot, suffixes=SUFFIXES)
         if args.no_cost:
             raise ValueError("--plot draws MRED against cost: it needs the synthesis (drop --no-cost)")
+        check_output_path("--plot", args.plot, suffixes=SUFFIXES)
     if not args.no_cost:
         check_output_dir("--cache-dir", args.cache_dir)
     total = len(names) * (len(widths) * (1 + (not args.no_cost)) + (0 if args.no_nn else len(NN_MODELS)))

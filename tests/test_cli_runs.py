@@ -4,7 +4,6 @@ messages of the Python API."""
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 
@@ -14,10 +13,7 @@ from pymodel import Mitchell
 
 from conftest import run_cli
 
-needs_icarus = pytest.mark.skipif(shutil.which("iverilog") is None, reason="Icarus Verilog not installed")
 
-
-@needs_icarus
 def test_sim_reports_the_waves_file_and_counts_each_vector_once(tmp_path):
     env = {**os.environ, "WAVES": "1"}
     p = subprocess.run([sys.executable, "-m", "mitchell_cli", "sim", "--op", "mul", "--width", "8", "--stages", "2",
@@ -46,8 +42,6 @@ def test_run_bench_rewrites_only_the_bench_asserts(monkeypatch, tmp_path):
     assert seen["COCOTB_REWRITE_ASSERTION_FILES"] == "bench.py"
 
 
-@needs_icarus
-@pytest.mark.skipif(shutil.which("script") is None, reason="util-linux script not installed")
 def test_progress_bar_on_a_zero_size_terminal(tmp_path):
     """``script -qc`` gives a pseudo-terminal of 0 x 0: the bar must still show, with its total."""
     cmd = (f"{sys.executable} -m mitchell_cli sim --op mul --width 4 --vectors 10 "

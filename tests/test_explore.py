@@ -34,8 +34,7 @@ def _crashing_yosys(tmp_path):
     """PATH with a ``yosys`` that crashes on the mbm design (a tool crash inside one task) and runs the real
     one otherwise."""
     real = shutil.which("yosys")
-    if real is None:
-        pytest.skip("yosys not installed (make tools)")
+    assert real is not None, "yosys is not installed: `make setup` installs it (the Makefile's APT_TOOLS)"
     d = tmp_path / "bin"
     d.mkdir()
     (d / "yosys").write_text(f"#!/bin/sh\nif grep -qs 'module mbm_' design.v; then echo 'injected yosys crash' >&2; "
@@ -169,8 +168,7 @@ def test_bad_sweep_file(tmp_path, capsys):
 def _chromium(page, shot):
     """Load ``page`` in headless chromium; return its console messages and the screenshot's pixels."""
     exe = shutil.which("chromium")
-    if exe is None:
-        pytest.skip("chromium not installed (make tools)")
+    assert exe is not None, "chromium is not installed: `make setup` installs it (the Makefile's APT_TOOLS)"
     r = subprocess.run([exe, "--headless", "--disable-gpu", "--no-sandbox", "--enable-logging=stderr", "--v=0",
                         "--window-size=1400,2400", f"--user-data-dir={shot.parent / 'chromium-profile'}",
                         f"--screenshot={shot}", page.resolve().as_uri()], capture_output=True, text=True, timeout=120)

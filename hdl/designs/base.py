@@ -9,12 +9,13 @@ around the core, two's complement on the ports) and the output step (saturation 
 cuts and ``latency`` through :class:`hdl.staged.StagedUnit`.
 """
 
-from amaranth.hdl import Cat, Const, Mux, signed, unsigned
+from amaranth.hdl import Const, Mux, signed, unsigned
 from amaranth.lib.wiring import In, Out
 
 from pymodel.designs.base import Design
 
 from ..blocks import LogConverter, checked_init, index_bits
+from ..mitchell import quotient_out
 from ..staged import StagedUnit, Step
 
 __all__ = ["DesignMultiplier", "DesignDivider", "Step", "log_step"]
@@ -174,11 +175,7 @@ class DesignDivider(StagedUnit):
             mag = Mux(env["za"], 0, mag)
             if self._fault == "antilog_lsb":          # deliberate bug for bench self-tests
                 mag = mag ^ 1
-            ones = Const(top, mag_w)
-            if not c.signed:
-                return {"q": Mux(env["zb"], ones, mag), "dbz": env["zb"]}
-            sat = Mux(env["a_neg"], Cat(Const(0, mag_w), Const(1, 1)), Cat(ones, Const(0, 1)))
-            return {"q": Mux(env["zb"], sat, Mux(env["neg"], -mag, mag)), "dbz": env["zb"]}
+            return quotient_out(env, mag, mag_w, c.signed)
 
         core = self._core_steps(m)
         return [Step("sign", index_bits(w) if c.signed else 1, {"a", "b"}, sign), *core,

@@ -25,7 +25,7 @@ from .. import fast
 from ..reference import floor_pow2, fraction_add, log_convert
 from .base import Design, Param, shift_floor
 
-__all__ = ["MBM"]
+__all__ = ["MBM", "corrected_antilog"]
 
 
 def correction(c_bits):
@@ -39,18 +39,24 @@ def correct(s, carry, c, guard):
 
 
 @njit(inline="always")
+def corrected_antilog(la, lb, g, c):
+    """Fraction adder, correction adder ``(1.f << carry) + c`` and antilog of two fixed-point logs
+    ``k * 2^g + x`` (``c`` at ``g`` fraction bits); saturates past 64 bits (shared with REALM)."""
+    mask = (np.int64(1) << g) - 1
+    xs = (la & mask) + (lb & mask)
+    carry = xs >> g
+    mant = (((np.int64(1) << g) | (xs & mask)) << carry) + c
+    return shift_floor(mant, (la >> g) + (lb >> g) - g)
+
+
+@njit(inline="always")
 def mul_magnitude(a, b, P):
     """``P = (frac_bits, c_bits, width)``: log converters, fraction adder, correction, antilog."""
     f, cb = P[0], P[1]
     g = max(f, cb + 1)
-    mask = (np.int64(1) << g) - 1
     la = fast.log_convert(max(a, 1), f) << (g - f)      # k * 2^g + x
     lb = fast.log_convert(max(b, 1), f) << (g - f)
-    xs = (la & mask) + (lb & mask)
-    carry = xs >> g
-    mant = (((np.int64(1) << g) | (xs & mask)) << carry) + (((np.int64(1) << cb) // 12) << (g - cb))
-    e = (la >> g) + (lb >> g) - g
-    m = shift_floor(mant, e)
+    m = corrected_antilog(la, lb, g, ((np.int64(1) << cb) // 12) << (g - cb))
     return m if (a != 0 and b != 0) else np.uint64(0)
 
 

@@ -53,8 +53,8 @@ from numba import njit
 
 from .. import fast
 from ..reference import floor_pow2, fraction_add, log_convert
-from .base import Design, Param, shift_floor
-from .mbm import correct
+from .base import Design, Param
+from .mbm import correct, corrected_antilog
 
 __all__ = ["REALM", "factors", "lut", "split_integral", "MAX_SEGMENT_BITS", "MAX_FACTOR_BITS"]
 
@@ -136,18 +136,13 @@ def mul_magnitude(a, b, P):
     the LUT factor at guard bits, one antilog (saturating instead of overflowing 64 bits)."""
     f, sb, q, w = P[0], P[1], P[2], P[4]
     g = max(f, q + 1)
-    mask = (np.int64(1) << g) - 1
     one = np.int64((P[3] != 0) & (f > 0) & (f < w - 1))    # set-one: the last kept fraction bit
     a1, b1 = max(a, 1), max(b, 1)
     la = (fast.log_convert(a1, f) | one) << (g - f)      # k * 2^g + x
     lb = (fast.log_convert(b1, f) | one) << (g - f)
     ia = fast.log_convert(a1, sb) & ((np.int64(1) << sb) - 1)   # top sb fraction bits
     ib = fast.log_convert(b1, sb) & ((np.int64(1) << sb) - 1)
-    s = LUTS[sb, q, ia, ib] << (g - q)
-    xs = (la & mask) + (lb & mask)
-    carry = xs >> g
-    mant = (((np.int64(1) << g) | (xs & mask)) << carry) + s
-    m = shift_floor(mant, (la >> g) + (lb >> g) - g)
+    m = corrected_antilog(la, lb, g, LUTS[sb, q, ia, ib] << (g - q))
     return m if (a != 0 and b != 0) else np.uint64(0)
 
 
