@@ -1,0 +1,399 @@
+"""Compiled GEMM kernel for the operand-decomposition (OD) design (numba, int32 SIMD).
+
+OD's product magnitude is two Mitchell products of operands formed from *both* factors,
+
+    |a*b| ~ M(x|y, x&y) + M(x&~y, y&~x),     x = |a|, y = |b|,
+
+so, unlike Mitchell's kernel in :mod:`pymodel.nn.gemm_kernels`, nothing can be encoded per
+operand: each product forms the four operands in registers and encodes them there.  The
+encoding is the one of ``gemm_kernels``: the float32 bit pattern of ``0 < v < 2**24`` is
+its Mitchell logarithm (exponent field ``k + 127``, mantissa ``v / 2**k - 1``), the fraction
+cut to ``frac_bits`` by a mask.  For ``p, q >= 0``
+
+    M(p, q) = trunc(as_f32(max(code(p) + code(q) - (127 << 23), 0)))
+
+The int32 sum adds the logarithms (a mantissa carry moves into the exponent, which is
+Mitchell's antilog case split), reinterpreted as a float it is ``2**(kp+kq) * (1 + fp + fq)``
+or ``2**(kp+kq+1) * (fp + fq)``, and the truncating conversion floors it: Mitchell's antilog.
+A zero operand has code 0: with the other nonzero the sum is the pattern of a float below 1
+(truncated to 0); with both zero it is negative and ``max`` makes it 0.  The int32 add may
+wrap (two codes reach ``2 * (143 << 23)``), the difference after the bias does not.
+
+Per product that is 4 bitwise ops, 4 int->float conversions, (4 masks,) 2 x (add, sub, max,
+float->int), one add and the sign ``(P ^ s) - s`` with ``s = (a ^ b) >> 31``: all in int32
+lanes, written as one llvmlite intrinsic because numba widens int32 arithmetic to int64
+(half the lanes, and AVX2 has no int64 -> float conversion).  Loops run over 1-D row views
+with an unsigned ``k`` (see ``gemm_kernels``: otherwise LLVM gathers).
+
+Exact sums.  OD never overestimates, so ``|P| <= |a*b| <= 2**30``.
+
+* ``od_gemm_i32``: int32 sums over chunks of ``kc`` products with ``kc * max|P| < 2**31``
+  (8-bit operands: ``|P| <= 2**14``, chunks of 2**16), int64 between chunks.
+* ``od_gemm_hilo``: any ``|P| <= 2**30``.  Each accumulator is a wrapping int32 sum ``c`` of
+  the products and an int32 sum ``H`` of their high parts ``P >> 16``; over a chunk of
+  ``n < 2**16`` products the sum is ``H * 2**16 + L`` with ``0 <= L < n * 2**16 < 2**32`` the sum
+  of the low parts, and ``L = (c - H * 2**16) mod 2**32``: exact, no float rounding to bound.
+"""
+
+import numpy as np
+from llvmlite import ir
+from numba import njit, prange, types
+from numba.extending import intrinsic
+
+from .gemm_kernels import add32, f32_bits
+
+__all__ = ["bitwise_split_gemm", "od_gemm_i32", "od_gemm_hilo", "od_product", "od_product_masked",
+           "fraction_mask", "HILO_CHUNK"]
+
+_I32 = ir.IntType(32)
+
+
+# Scales (powers of two) of the float operands: the codes of the first operand of each Mitchell
+# product carry 2**-C1, those of the second 2**-C2, so that a sum of two codes has the bias
+# C1 + C2 = 127 built in, and a zero operand (code +-0) leaves the other code alone, the pattern
+# of a float below 1 (every scaled value < 2**16 * 2**-17): no bias subtraction and no max needed.
+C1, C2 = 63, 64
+SIGN = -(1 << 31)                      # bit 31 as an int32
+ONE_C2 = 127 - C2 << 23               # bits of the float32 2**-C2
+
+# Planes of the encodings (module docstring of encode_a / encode_b).
+A_PLANES, B_PLANES = 3, 4
+
+
+def _od_ir(builder, args, mask):
+    """IR of one signed OD product from the planes of an A code and a B code (int32 values)."""
+    x, fx1, sa, y, fy1, fy, sbc = args
+    f32 = ir.FloatType()
+
+    def asf(v):
+        return builder.bitcast(v, f32)
+
+    def code(v):
+        c = builder.bitcast(v, _I32)
+        return c if mask is None else builder.and_(c, mask)
+
+    def mitchell(p, q):
+        return builder.fptosi(asf(builder.add(code(p), code(q))), _I32)
+
+    fq = builder.sitofp(builder.and_(x, y), f32)             # q = x & y
+    sc = asf(builder.xor(sbc, sa))                             # sign(a*b) * 2**-C2
+    fq2 = builder.fmul(fq, sc)                                 # sign * q * 2**-C2
+    fv2 = builder.fma(asf(fy), sc, builder.fneg(fq2))         # sign * (y - q) * 2**-C2
+    fu1 = builder.fma(fq, ir.Constant(f32, -2.0 ** -C1), asf(fx1))   # u = x - q, times 2**-C1
+    fp1 = builder.fadd(fu1, asf(fy1))                          # p = u + y, times 2**-C1
+    # All exact (integers below 2**17 times powers of two).  The sign of the second code flips
+    # bit 31 of the sum: each Mitchell product comes out signed.
+    return builder.add(mitchell(fp1, fq2), mitchell(fu1, fv2))
+
+
+@intrinsic
+def _od_full(typingctx, x, fx1, sa, y, fy1, fy, sbc):
+    sig = types.int32(*(types.int32,) * 7)
+
+    def codegen(context, builder, signature, args):
+        return _od_ir(builder, args, None)
+    return sig, codegen
+
+
+@intrinsic
+def _od_masked(typingctx, x, fx1, sa, y, fy1, fy, sbc, mask):
+    sig = types.int32(*(types.int32,) * 8)
+
+    def codegen(context, builder, signature, args):
+        return _od_ir(builder, args[:7], args[7])
+    return sig, codegen
+
+
+@njit(inline="always")
+def od_product(x, fx1, sa, y, fy1, fy, sbc, mask):
+    """Signed OD product (int32) from the planes of an A code and a B code, every fraction bit kept
+    (``mask`` ignored: valid when ``frac_bits`` is at least the leading-one position of ``|a| | |b|``)."""
+    return _od_full(x, fx1, sa, y, fy1, fy, sbc)
+
+
+@njit(inline="always")
+def od_product_masked(x, fx1, sa, y, fy1, fy, sbc, mask):
+    """Signed OD product (int32), the float32 mantissas of the four Mitchell operands cut by ``mask``."""
+    return _od_masked(x, fx1, sa, y, fy1, fy, sbc, mask)
+
+
+@njit(parallel=True, cache=True)
+def encode_a(a):
+    """Codes of the rows of ``a`` (M, K) int32, ``|v| <= 2**15``: (M, 3, K) int32 planes
+    ``|a|``, ``bits(|a| * 2**-C1)``, ``a & 2**31`` (the sign bit)."""
+    m, kk = a.shape
+    out = np.empty((m, A_PLANES, kk), np.int32)
+    c1 = np.float32(2.0 ** -C1)
+    for i in prange(m):
+        src = a[i]
+        px, pf, ps = out[i, 0], out[i, 1], out[i, 2]
+        for k in range(np.uint64(0), np.uint64(kk)):
+            v = src[k]
+            x = _abs32(v)
+            px[k] = x
+            pf[k] = f32_bits(np.float32(x) * c1)
+            ps[k] = _and32(v, np.int32(SIGN))
+    return out
+
+
+@njit(parallel=True, cache=True)
+def encode_b(bt):
+    """Codes of the rows of ``bt`` (N, K) int32, ``|v| <= 2**15``: (N, 4, K) int32 planes ``|b|``,
+    ``bits(|b| * 2**-C1)``, ``bits(float(|b|))``, ``bits(2**-C2) | (b & 2**31)``."""
+    n, kk = bt.shape
+    out = np.empty((n, B_PLANES, kk), np.int32)
+    c1 = np.float32(2.0 ** -C1)
+    for j in prange(n):
+        src = bt[j]
+        py, pf1, pf2, ps = out[j, 0], out[j, 1], out[j, 2], out[j, 3]
+        for k in range(np.uint64(0), np.uint64(kk)):
+            v = src[k]
+            y = _abs32(v)
+            py[k] = y
+            pf1[k] = f32_bits(np.float32(y) * c1)
+            pf2[k] = f32_bits(np.float32(y))
+            ps[k] = _or32(_and32(v, np.int32(SIGN)), np.int32(ONE_C2))
+    return out
+
+
+@intrinsic
+def _abs32(typingctx, x):
+    sig = types.int32(types.int32)
+
+    def codegen(context, builder, signature, args):
+        zero = ir.Constant(_I32, 0)
+        v = args[0]
+        return builder.select(builder.icmp_signed("<", v, zero), builder.sub(zero, v), v)
+    return sig, codegen
+
+
+@intrinsic
+def _and32(typingctx, x, y):
+    sig = types.int32(types.int32, types.int32)
+
+    def codegen(context, builder, signature, args):
+        return builder.and_(args[0], args[1])
+    return sig, codegen
+
+
+@intrinsic
+def _or32(typingctx, x, y):
+    sig = types.int32(types.int32, types.int32)
+
+    def codegen(context, builder, signature, args):
+        return builder.or_(args[0], args[1])
+    return sig, codegen
+
+
+@intrinsic
+def _sra16(typingctx, x):
+    """int32 >> 16 (arithmetic), in int32."""
+    sig = types.int32(types.int32)
+
+    def codegen(context, builder, signature, args):
+        return builder.ashr(args[0], ir.Constant(_I32, 16))
+    return sig, codegen
+
+
+@intrinsic
+def _to_i32(typingctx, x):
+    """int64 -> int32, the low 32 bits."""
+    sig = types.int32(types.int64)
+
+    def codegen(context, builder, signature, args):
+        return builder.trunc(args[0], _I32)
+    return sig, codegen
+
+
+def fraction_mask(frac_bits):
+    """int32 mask keeping sign, exponent and the top ``frac_bits`` mantissa bits of a float32 pattern."""
+    return np.int32(np.int64(-1 << (23 - frac_bits)))
+
+
+# Register block: MR rows of ``a`` x NR rows of ``bt``; a row past the end repeats the last row
+# (computed, not stored), so no operand is padded.
+MR, NR = 4, 2
+# Chunk of the hi/lo kernel: n < 2**16 keeps the low-part sum below 2**32 (module docstring).
+HILO_CHUNK = 1 << 15
+
+
+@njit(parallel=True, cache=True)
+def od_gemm_i32(ea, eb, out, kc, fn, mask):
+    """``out[i, j] = sum_k fn(ea[i, :, k], eb[j, :, k], mask)``: int32 sums over chunks of at most
+    ``kc`` products (the caller makes ``kc * max|product| < 2**31``), int64 total.
+
+    ``ea`` (M, 3, K) from :func:`encode_a`, ``eb`` (N, 4, K) from :func:`encode_b`, ``out`` (M, N)
+    int64, ``fn`` :func:`od_product` or :func:`od_product_masked`.  4 x 2 register block."""
+    m, _, kk = ea.shape
+    n = eb.shape[0]
+    for ib in prange((m + MR - 1) // MR):
+        i0 = ib * MR
+        i1, i2, i3 = min(i0 + 1, m - 1), min(i0 + 2, m - 1), min(i0 + 3, m - 1)
+        x0, f0, s0 = ea[i0, 0], ea[i0, 1], ea[i0, 2]
+        x1, f1, s1 = ea[i1, 0], ea[i1, 1], ea[i1, 2]
+        x2, f2, s2 = ea[i2, 0], ea[i2, 1], ea[i2, 2]
+        x3, f3, s3 = ea[i3, 0], ea[i3, 1], ea[i3, 2]
+        for j0 in range(0, n, NR):
+            j1 = min(j0 + 1, n - 1)
+            y0, g0, h0, t0 = eb[j0, 0], eb[j0, 1], eb[j0, 2], eb[j0, 3]
+            y1, g1, h1, t1 = eb[j1, 0], eb[j1, 1], eb[j1, 2], eb[j1, 3]
+            r00 = r01 = r10 = r11 = r20 = r21 = r30 = r31 = np.int64(0)
+            for k0 in range(0, kk, kc):
+                k1 = min(kk, k0 + kc)
+                c00 = c01 = c10 = c11 = c20 = c21 = c30 = c31 = np.int32(0)
+                for k in range(np.uint64(k0), np.uint64(k1)):
+                    b0 = (y0[k], g0[k], h0[k], t0[k])
+                    b1 = (y1[k], g1[k], h1[k], t1[k])
+                    a = (x0[k], f0[k], s0[k])
+                    c00 = add32(c00, fn(*a, *b0, mask))
+                    c01 = add32(c01, fn(*a, *b1, mask))
+                    a = (x1[k], f1[k], s1[k])
+                    c10 = add32(c10, fn(*a, *b0, mask))
+                    c11 = add32(c11, fn(*a, *b1, mask))
+                    a = (x2[k], f2[k], s2[k])
+                    c20 = add32(c20, fn(*a, *b0, mask))
+                    c21 = add32(c21, fn(*a, *b1, mask))
+                    a = (x3[k], f3[k], s3[k])
+                    c30 = add32(c30, fn(*a, *b0, mask))
+                    c31 = add32(c31, fn(*a, *b1, mask))
+                r00 += c00
+                r01 += c01
+                r10 += c10
+                r11 += c11
+                r20 += c20
+                r21 += c21
+                r30 += c30
+                r31 += c31
+            vals = ((r00, r01), (r10, r11), (r20, r21), (r30, r31))
+            for r in range(MR):
+                for c in range(NR):
+                    if i0 + r < m and j0 + c < n:
+                        out[i0 + r, j0 + c] = vals[r][c]
+
+
+@njit(inline="always")
+def _join(c, h):
+    """Exact chunk sum from the wrapping int32 sum ``c`` and the high-part sum ``h`` (module docstring)."""
+    hi = np.int64(h) << 16
+    return hi + ((np.int64(c) - hi) & np.int64(0xFFFFFFFF))
+
+
+@njit(parallel=True, cache=True)
+def od_gemm_hilo(ea, eb, out, kc, fn, mask):
+    """As :func:`od_gemm_i32` for products up to 2**30 (16-bit operands), ``kc <= HILO_CHUNK``:
+    per output a wrapping int32 sum and an int32 sum of the products' high halves, joined
+    exactly per chunk.  2 x 2 register block."""
+    m, _, kk = ea.shape
+    n = eb.shape[0]
+    for ib in prange((m + 1) // 2):
+        i0 = 2 * ib
+        i1 = min(i0 + 1, m - 1)
+        x0, f0, s0 = ea[i0, 0], ea[i0, 1], ea[i0, 2]
+        x1, f1, s1 = ea[i1, 0], ea[i1, 1], ea[i1, 2]
+        for j0 in range(0, n, 2):
+            j1 = min(j0 + 1, n - 1)
+            y0, g0, h0, t0 = eb[j0, 0], eb[j0, 1], eb[j0, 2], eb[j0, 3]
+            y1, g1, h1, t1 = eb[j1, 0], eb[j1, 1], eb[j1, 2], eb[j1, 3]
+            r00 = r01 = r10 = r11 = np.int64(0)
+            for k0 in range(0, kk, kc):
+                k1 = min(kk, k0 + kc)
+                c00 = c01 = c10 = c11 = np.int32(0)
+                e00 = e01 = e10 = e11 = np.int32(0)
+                for k in range(np.uint64(k0), np.uint64(k1)):
+                    b0 = (y0[k], g0[k], h0[k], t0[k])
+                    b1 = (y1[k], g1[k], h1[k], t1[k])
+                    a = (x0[k], f0[k], s0[k])
+                    p = fn(*a, *b0, mask)
+                    c00 = add32(c00, p)
+                    e00 = add32(e00, _sra16(p))
+                    p = fn(*a, *b1, mask)
+                    c01 = add32(c01, p)
+                    e01 = add32(e01, _sra16(p))
+                    a = (x1[k], f1[k], s1[k])
+                    p = fn(*a, *b0, mask)
+                    c10 = add32(c10, p)
+                    e10 = add32(e10, _sra16(p))
+                    p = fn(*a, *b1, mask)
+                    c11 = add32(c11, p)
+                    e11 = add32(e11, _sra16(p))
+                r00 += _join(c00, e00)
+                r01 += _join(c01, e01)
+                r10 += _join(c10, e10)
+                r11 += _join(c11, e11)
+            out[i0, j0] = r00
+            out[i1, j0] = r10
+            out[i0, j1] = r01
+            out[i1, j1] = r11
+
+
+@njit(cache=True)
+def _max_abs(v):
+    r = np.int64(0)
+    for x in v.ravel():
+        r = max(r, abs(np.int64(x)))
+    return r
+
+
+def check_operands(a, bt, out, frac_bits):
+    """Check the arguments of :func:`bitwise_split_gemm`; return ``max|a|``, ``max|bt|``."""
+    if a.dtype != np.int32 or bt.dtype != np.int32 or out.dtype != np.int64:
+        raise TypeError("bitwise_split_gemm: a and bt must be int32, out int64")
+    if a.ndim != 2 or bt.ndim != 2 or a.shape[1] != bt.shape[1] or out.shape != (a.shape[0], bt.shape[0]):
+        raise ValueError(f"bitwise_split_gemm: shapes {a.shape} @ {bt.shape}.T -> {out.shape} do not match")
+    if not (a.flags.c_contiguous and bt.flags.c_contiguous):
+        raise ValueError("bitwise_split_gemm: a and bt must be C-contiguous")
+    if not 0 <= frac_bits <= 15:
+        raise ValueError(f"bitwise_split_gemm: frac_bits must be 0..15, got {frac_bits}")
+    amax = int(_max_abs(a)) if a.size else 0
+    bmax = int(_max_abs(bt)) if bt.size else 0
+    if max(amax, bmax) > 1 << 15:
+        raise ValueError("bitwise_split_gemm: operands must satisfy |v| <= 2**15")
+    return amax, bmax
+
+
+def encoded_gemm(ea, eb, out, frac_bits, amax, bmax):
+    """The kernel on codes from :func:`encode_a` / :func:`encode_b` (``amax``, ``bmax``: bounds on the
+    operand magnitudes, which pick the mask-free product and the accumulation)."""
+    top = (amax | bmax).bit_length() - 1          # leading one of the largest |a| | |b|
+    if frac_bits >= top:
+        fn, mask = od_product, np.int32(-1)
+    else:
+        fn, mask = od_product_masked, fraction_mask(frac_bits)
+    kk = ea.shape[2]
+    kc = (2 ** 31 - 1) // max(amax * bmax, 1)
+    if kc >= 256:
+        od_gemm_i32(ea, eb, out, max(1, min(kc, kk)), fn, mask)
+    else:
+        od_gemm_hilo(ea, eb, out, max(1, min(HILO_CHUNK, kk)), fn, mask)
+    return out
+
+
+def bitwise_split_gemm(a, bt, out, frac_bits):
+    """``out[i, j] = sum_k OD.mul(a[i, k], bt[j, k])`` exactly, OD with ``frac_bits``.
+
+    Parameters
+    ----------
+    a : ndarray, int32, (M, K), C-contiguous
+        Operand values, ``|v| <= 2**15`` (signed widths 2..16 or unsigned 2..15).
+    bt : ndarray, int32, (N, K), C-contiguous
+        The second factor transposed, same range.
+    out : ndarray, int64, (M, N)
+        Receives the sums (every element written).
+    frac_bits : int
+        OD's log-fraction bits, 0..15.
+
+    Returns ``out``.  Encodes both operands (:func:`encode_a`, :func:`encode_b`: 3 and 4 int32
+    planes per value) and runs :func:`encoded_gemm`; nothing is padded (the register block
+    repeats the last row at the edges).  Sums are exact: int32 chunks when ``(2**31 - 1) //
+    (max|a| * max|bt|)`` is at least 256, the hi/lo kernel otherwise.  At ``frac_bits`` no
+    smaller than the leading-one position of the largest ``|a| | |b|`` the mantissa mask is
+    skipped (it would keep every bit).
+    """
+    amax, bmax = check_operands(a, bt, out, frac_bits)
+    m, kk = a.shape
+    if m == 0 or bt.shape[0] == 0:
+        return out
+    if kk == 0:
+        out[...] = 0
+        return out
+    return encoded_gemm(encode_a(a), encode_b(bt), out, frac_bits, amax, bmax)
