@@ -1,34 +1,40 @@
-"""Compiled GEMM kernel for the operand-decomposition (OD) design (numba, int32 SIMD).
+"""Compiled GEMM kernel for the operand-decomposition (OD) design (numba, int32/float32 SIMD).
 
 OD's product magnitude is two Mitchell products of operands formed from *both* factors,
 
-    |a*b| ~ M(x|y, x&y) + M(x&~y, y&~x),     x = |a|, y = |b|,
+    |a*b| ~ M(p, q) + M(u, v),   x = |a|, y = |b|, q = x & y, p = x | y, u = x & ~y, v = y & ~x,
 
-so, unlike Mitchell's kernel in :mod:`pymodel.nn.gemm_kernels`, nothing can be encoded per
-operand: each product forms the four operands in registers and encodes them there.  The
-encoding is the one of ``gemm_kernels``: the float32 bit pattern of ``0 < v < 2**24`` is
-its Mitchell logarithm (exponent field ``k + 127``, mantissa ``v / 2**k - 1``), the fraction
-cut to ``frac_bits`` by a mask.  For ``p, q >= 0``
+so, unlike Mitchell's kernel in :mod:`pymodel.nn.gemm_kernels`, the operands of the Mitchell
+products cannot be encoded once per operand: each product forms and encodes them in registers.
+The encoding is the one of ``gemm_kernels``: the float32 bit pattern of ``0 < v < 2**24`` is its
+Mitchell logarithm (exponent field ``k + 127``, mantissa ``v / 2**k - 1``), the fraction cut to
+``frac_bits`` by a mask; the int32 sum of two patterns adds the logarithms (a mantissa carry moves
+into the exponent: Mitchell's antilog case split), reinterpreted as a float it is
+``2**(kp+kq) * (1 + fp + fq)`` or ``2**(kp+kq+1) * (fp + fq)``, and the truncating float -> int
+conversion floors it: Mitchell's product.
 
-    M(p, q) = trunc(as_f32(max(code(p) + code(q) - (127 << 23), 0)))
+Per product, from per-operand planes (:func:`encode_a`, :func:`encode_b`):
 
-The int32 sum adds the logarithms (a mantissa carry moves into the exponent, which is
-Mitchell's antilog case split), reinterpreted as a float it is ``2**(kp+kq) * (1 + fp + fq)``
-or ``2**(kp+kq+1) * (fp + fq)``, and the truncating conversion floors it: Mitchell's antilog.
-A zero operand has code 0: with the other nonzero the sum is the pattern of a float below 1
-(truncated to 0); with both zero it is negative and ``max`` makes it 0.  The int32 add may
-wrap (two codes reach ``2 * (143 << 23)``), the difference after the bias does not.
+* one int32 AND and one int -> float conversion give ``q``; the others follow exactly in float
+  (integers below 2**17 times powers of two): ``u = x - q``, ``v = y - q``, ``p = u + y``;
+* the operands are scaled, the first of each Mitchell pair by 2**-C1, the second by 2**-C2 with
+  ``C1 + C2 = 127``: the sum of two patterns then carries the exponent bias itself, and a zero
+  operand (pattern +-0) leaves the other's pattern alone, that of a float below 1 (every scaled
+  value is below 2**16 * 2**-63), which truncates to 0: no bias subtraction, no select;
+* the second operand of each pair carries the sign of ``a*b`` (one XOR of the two sign planes
+  gives the signed scale ``sc``), which flips bit 31 of the sum, so both Mitchell products come
+  out signed: ``M(p, q) = int(as_f32(bits(p * 2**-C1) + bits(sc * q)))``.
 
-Per product that is 4 bitwise ops, 4 int->float conversions, (4 masks,) 2 x (add, sub, max,
-float->int), one add and the sign ``(P ^ s) - s`` with ``s = (a ^ b) >> 31``: all in int32
-lanes, written as one llvmlite intrinsic because numba widens int32 arithmetic to int64
-(half the lanes, and AVX2 has no int64 -> float conversion).  Loops run over 1-D row views
-with an unsigned ``k`` (see ``gemm_kernels``: otherwise LLVM gathers).
+That is AND, int->float, XOR, MUL, 2 FMA, ADD, 2 int ADD, 2 float->int and one ADD (plus four
+ANDs with the mask when ``frac_bits`` cuts a fraction), all in 32-bit lanes, written as one
+llvmlite intrinsic because numba widens int32 arithmetic to int64 (half the lanes, and AVX2 has
+no int64 <-> float conversion).  Loops run over 1-D row views with an unsigned ``k`` (see
+``gemm_kernels``: otherwise LLVM gathers), over a 4 x 2 register block.
 
 Exact sums.  OD never overestimates, so ``|P| <= |a*b| <= 2**30``.
 
 * ``od_gemm_i32``: int32 sums over chunks of ``kc`` products with ``kc * max|P| < 2**31``
-  (8-bit operands: ``|P| <= 2**14``, chunks of 2**16), int64 between chunks.
+  (8-bit operands: ``|P| <= 2**14``, chunks of 2**17 - 1), int64 between chunks.
 * ``od_gemm_hilo``: any ``|P| <= 2**30``.  Each accumulator is a wrapping int32 sum ``c`` of
   the products and an int32 sum ``H`` of their high parts ``P >> 16``; over a chunk of
   ``n < 2**16`` products the sum is ``H * 2**16 + L`` with ``0 <= L < n * 2**16 < 2**32`` the sum
@@ -42,8 +48,8 @@ from numba.extending import intrinsic
 
 from .gemm_kernels import add32, f32_bits
 
-__all__ = ["bitwise_split_gemm", "od_gemm_i32", "od_gemm_hilo", "od_product", "od_product_masked",
-           "fraction_mask", "HILO_CHUNK"]
+__all__ = ["bitwise_split_gemm", "encode_a", "encode_b", "encoded_gemm", "od_gemm_i32", "od_gemm_hilo",
+           "od_product", "od_product_masked", "fraction_mask", "HILO_CHUNK"]
 
 _I32 = ir.IntType(32)
 
@@ -195,16 +201,6 @@ def _sra16(typingctx, x):
     return sig, codegen
 
 
-@intrinsic
-def _to_i32(typingctx, x):
-    """int64 -> int32, the low 32 bits."""
-    sig = types.int32(types.int64)
-
-    def codegen(context, builder, signature, args):
-        return builder.trunc(args[0], _I32)
-    return sig, codegen
-
-
 def fraction_mask(frac_bits):
     """int32 mask keeping sign, exponent and the top ``frac_bits`` mantissa bits of a float32 pattern."""
     return np.int32(np.int64(-1 << (23 - frac_bits)))
@@ -282,48 +278,61 @@ def _join(c, h):
 def od_gemm_hilo(ea, eb, out, kc, fn, mask):
     """As :func:`od_gemm_i32` for products up to 2**30 (16-bit operands), ``kc <= HILO_CHUNK``:
     per output a wrapping int32 sum and an int32 sum of the products' high halves, joined
-    exactly per chunk.  2 x 2 register block."""
+    exactly per chunk.  4 x 2 register block."""
     m, _, kk = ea.shape
     n = eb.shape[0]
-    for ib in prange((m + 1) // 2):
-        i0 = 2 * ib
-        i1 = min(i0 + 1, m - 1)
+    for ib in prange((m + MR - 1) // MR):
+        i0 = ib * MR
+        i1, i2, i3 = min(i0 + 1, m - 1), min(i0 + 2, m - 1), min(i0 + 3, m - 1)
         x0, f0, s0 = ea[i0, 0], ea[i0, 1], ea[i0, 2]
         x1, f1, s1 = ea[i1, 0], ea[i1, 1], ea[i1, 2]
-        for j0 in range(0, n, 2):
+        x2, f2, s2 = ea[i2, 0], ea[i2, 1], ea[i2, 2]
+        x3, f3, s3 = ea[i3, 0], ea[i3, 1], ea[i3, 2]
+        for j0 in range(0, n, NR):
             j1 = min(j0 + 1, n - 1)
             y0, g0, h0, t0 = eb[j0, 0], eb[j0, 1], eb[j0, 2], eb[j0, 3]
             y1, g1, h1, t1 = eb[j1, 0], eb[j1, 1], eb[j1, 2], eb[j1, 3]
-            r00 = r01 = r10 = r11 = np.int64(0)
+            r00 = r01 = r10 = r11 = r20 = r21 = r30 = r31 = np.int64(0)
             for k0 in range(0, kk, kc):
                 k1 = min(kk, k0 + kc)
-                c00 = c01 = c10 = c11 = np.int32(0)
-                e00 = e01 = e10 = e11 = np.int32(0)
+                c00 = c01 = c10 = c11 = c20 = c21 = c30 = c31 = np.int32(0)
+                e00 = e01 = e10 = e11 = e20 = e21 = e30 = e31 = np.int32(0)
                 for k in range(np.uint64(k0), np.uint64(k1)):
                     b0 = (y0[k], g0[k], h0[k], t0[k])
                     b1 = (y1[k], g1[k], h1[k], t1[k])
                     a = (x0[k], f0[k], s0[k])
                     p = fn(*a, *b0, mask)
-                    c00 = add32(c00, p)
-                    e00 = add32(e00, _sra16(p))
+                    c00, e00 = add32(c00, p), add32(e00, _sra16(p))
                     p = fn(*a, *b1, mask)
-                    c01 = add32(c01, p)
-                    e01 = add32(e01, _sra16(p))
+                    c01, e01 = add32(c01, p), add32(e01, _sra16(p))
                     a = (x1[k], f1[k], s1[k])
                     p = fn(*a, *b0, mask)
-                    c10 = add32(c10, p)
-                    e10 = add32(e10, _sra16(p))
+                    c10, e10 = add32(c10, p), add32(e10, _sra16(p))
                     p = fn(*a, *b1, mask)
-                    c11 = add32(c11, p)
-                    e11 = add32(e11, _sra16(p))
+                    c11, e11 = add32(c11, p), add32(e11, _sra16(p))
+                    a = (x2[k], f2[k], s2[k])
+                    p = fn(*a, *b0, mask)
+                    c20, e20 = add32(c20, p), add32(e20, _sra16(p))
+                    p = fn(*a, *b1, mask)
+                    c21, e21 = add32(c21, p), add32(e21, _sra16(p))
+                    a = (x3[k], f3[k], s3[k])
+                    p = fn(*a, *b0, mask)
+                    c30, e30 = add32(c30, p), add32(e30, _sra16(p))
+                    p = fn(*a, *b1, mask)
+                    c31, e31 = add32(c31, p), add32(e31, _sra16(p))
                 r00 += _join(c00, e00)
                 r01 += _join(c01, e01)
                 r10 += _join(c10, e10)
                 r11 += _join(c11, e11)
-            out[i0, j0] = r00
-            out[i1, j0] = r10
-            out[i0, j1] = r01
-            out[i1, j1] = r11
+                r20 += _join(c20, e20)
+                r21 += _join(c21, e21)
+                r30 += _join(c30, e30)
+                r31 += _join(c31, e31)
+            vals = ((r00, r01), (r10, r11), (r20, r21), (r30, r31))
+            for r in range(MR):
+                for c in range(NR):
+                    if i0 + r < m and j0 + c < n:
+                        out[i0 + r, j0 + c] = vals[r][c]
 
 
 @njit(cache=True)
