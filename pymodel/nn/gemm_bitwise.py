@@ -25,8 +25,8 @@ Per product, from per-operand planes (:func:`encode_a`, :func:`encode_b`):
   gives the signed scale ``sc``), which flips bit 31 of the sum, so both Mitchell products come
   out signed: ``M(p, q) = int(as_f32(bits(p * 2**-C1) + bits(sc * q)))``.
 
-That is AND, int->float, XOR, MUL, 2 FMA, ADD, 2 int ADD, 2 float->int and one ADD (plus four
-ANDs with the mask when ``frac_bits`` cuts a fraction), all in 32-bit lanes, written as one
+That is AND, int->float, XOR, MUL, 3 FMA, 2 int ADD, 2 float->int and one ADD (plus four ANDs
+with the mask when ``frac_bits`` cuts a fraction), then the accumulation, all in 32-bit lanes, written as one
 llvmlite intrinsic because numba widens int32 arithmetic to int64 (half the lanes, and AVX2 has
 no int64 <-> float conversion).  Loops run over 1-D row views with an unsigned ``k`` (see
 ``gemm_kernels``: otherwise LLVM gathers), over a 4 x 2 register block.
@@ -35,10 +35,11 @@ Exact sums.  OD never overestimates, so ``|P| <= |a*b| <= 2**30``.
 
 * ``od_gemm_i32``: int32 sums over chunks of ``kc`` products with ``kc * max|P| < 2**31``
   (8-bit operands: ``|P| <= 2**14``, chunks of 2**17 - 1), int64 between chunks.
-* ``od_gemm_hilo``: any ``|P| <= 2**30``.  Each accumulator is a wrapping int32 sum ``c`` of
-  the products and an int32 sum ``H`` of their high parts ``P >> 16``; over a chunk of
-  ``n < 2**16`` products the sum is ``H * 2**16 + L`` with ``0 <= L < n * 2**16 < 2**32`` the sum
-  of the low parts, and ``L = (c - H * 2**16) mod 2**32``: exact, no float rounding to bound.
+* ``od_gemm_dual``: any ``|P| <= 2**30``.  Each accumulator is a wrapping int32 sum of the
+  products (exact mod 2**32) and a float32 sum of the products before truncation, within 2**31
+  of the exact sum over a chunk of ``DUAL_CHUNK`` products, which pins the high bits (as in
+  ``gemm_kernels.mitchell_gemm_dual``).  An int32 sum of the high halves ``P >> 16`` instead of
+  the float sum is exact too, and has the same count of operations, but measured 3-5 % slower.
 """
 
 import numpy as np
@@ -48,8 +49,8 @@ from numba.extending import intrinsic
 
 from .gemm_kernels import add32, f32_bits
 
-__all__ = ["bitwise_split_gemm", "encode_a", "encode_b", "encoded_gemm", "od_gemm_i32", "od_gemm_hilo",
-           "od_product", "od_product_masked", "fraction_mask", "HILO_CHUNK"]
+__all__ = ["bitwise_split_gemm", "encode_a", "encode_b", "encoded_gemm", "od_gemm_i32", "od_gemm_dual",
+           "od_product", "od_product_masked", "od_pair", "od_pair_masked", "fraction_mask", "DUAL_CHUNK"]
 
 _I32 = ir.IntType(32)
 
@@ -57,18 +58,19 @@ _I32 = ir.IntType(32)
 # Scales (powers of two) of the float operands: the codes of the first operand of each Mitchell
 # product carry 2**-C1, those of the second 2**-C2, so that a sum of two codes has the bias
 # C1 + C2 = 127 built in, and a zero operand (code +-0) leaves the other code alone, the pattern
-# of a float below 1 (every scaled value < 2**16 * 2**-17): no bias subtraction and no max needed.
-C1, C2 = 63, 64
+# of a float below 1 (every scaled value < 2**16 * 2**-63): no bias subtraction and no max needed.
+C1, C2 = 63, 64                        # any split with both >= 17 keeps the scaled values normal
 SIGN = -(1 << 31)                      # bit 31 as an int32
 ONE_C2 = 127 - C2 << 23               # bits of the float32 2**-C2
 
 # Planes of the encodings (module docstring of encode_a / encode_b).
-A_PLANES, B_PLANES = 3, 4
+A_PLANES, B_PLANES = 3, 3
 
 
-def _od_ir(builder, args, mask):
-    """IR of one signed OD product from the planes of an A code and a B code (int32 values)."""
-    x, fx1, sa, y, fy1, fy, sbc = args
+def _od_patterns(builder, args, mask):
+    """IR of the two signed Mitchell products of one OD product, as int32 float32 patterns (not yet
+    truncated), from the planes of an A code and a B code (int32 values)."""
+    x, fx1, sa, y, fy, sbc = args
     f32 = ir.FloatType()
 
     def asf(v):
@@ -78,23 +80,35 @@ def _od_ir(builder, args, mask):
         c = builder.bitcast(v, _I32)
         return c if mask is None else builder.and_(c, mask)
 
-    def mitchell(p, q):
-        return builder.fptosi(asf(builder.add(code(p), code(q))), _I32)
-
     fq = builder.sitofp(builder.and_(x, y), f32)             # q = x & y
     sc = asf(builder.xor(sbc, sa))                             # sign(a*b) * 2**-C2
     fq2 = builder.fmul(fq, sc)                                 # sign * q * 2**-C2
     fv2 = builder.fma(asf(fy), sc, builder.fneg(fq2))         # sign * (y - q) * 2**-C2
     fu1 = builder.fma(fq, ir.Constant(f32, -2.0 ** -C1), asf(fx1))   # u = x - q, times 2**-C1
-    fp1 = builder.fadd(fu1, asf(fy1))                          # p = u + y, times 2**-C1
+    # p = u + y, times 2**-C1, as an FMA rather than an add: the FMA units are the less busy ones
+    fp1 = builder.fma(asf(fy), ir.Constant(f32, 2.0 ** -C1), fu1)
     # All exact (integers below 2**17 times powers of two).  The sign of the second code flips
     # bit 31 of the sum: each Mitchell product comes out signed.
-    return builder.add(mitchell(fp1, fq2), mitchell(fu1, fv2))
+    return builder.add(code(fp1), code(fq2)), builder.add(code(fu1), code(fv2))
+
+
+def _od_ir(builder, args, mask):
+    """IR of one signed OD product (int32): both Mitchell products truncated, added."""
+    f32 = ir.FloatType()
+    s1, s2 = _od_patterns(builder, args, mask)
+    return builder.add(builder.fptosi(builder.bitcast(s1, f32), _I32), builder.fptosi(builder.bitcast(s2, f32), _I32))
+
+
+def _od_float_ir(builder, args, mask):
+    """IR of one signed OD product before truncation (float32, within 2**7 + 2 of the product)."""
+    f32 = ir.FloatType()
+    s1, s2 = _od_patterns(builder, args, mask)
+    return builder.fadd(builder.bitcast(s1, f32), builder.bitcast(s2, f32))
 
 
 @intrinsic
-def _od_full(typingctx, x, fx1, sa, y, fy1, fy, sbc):
-    sig = types.int32(*(types.int32,) * 7)
+def _od_full(typingctx, x, fx1, sa, y, fy, sbc):
+    sig = types.int32(*(types.int32,) * 6)
 
     def codegen(context, builder, signature, args):
         return _od_ir(builder, args, None)
@@ -102,25 +116,66 @@ def _od_full(typingctx, x, fx1, sa, y, fy1, fy, sbc):
 
 
 @intrinsic
-def _od_masked(typingctx, x, fx1, sa, y, fy1, fy, sbc, mask):
-    sig = types.int32(*(types.int32,) * 8)
+def _od_masked(typingctx, x, fx1, sa, y, fy, sbc, mask):
+    sig = types.int32(*(types.int32,) * 7)
 
     def codegen(context, builder, signature, args):
-        return _od_ir(builder, args[:7], args[7])
+        return _od_ir(builder, args[:6], args[6])
+    return sig, codegen
+
+
+@intrinsic
+def _od_float_full(typingctx, x, fx1, sa, y, fy, sbc):
+    sig = types.float32(*(types.int32,) * 6)
+
+    def codegen(context, builder, signature, args):
+        return _od_float_ir(builder, args, None)
+    return sig, codegen
+
+
+@intrinsic
+def _od_float_masked(typingctx, x, fx1, sa, y, fy, sbc, mask):
+    sig = types.float32(*(types.int32,) * 7)
+
+    def codegen(context, builder, signature, args):
+        return _od_float_ir(builder, args[:6], args[6])
+    return sig, codegen
+
+
+@intrinsic
+def _fadd_reassoc(typingctx, x, y):
+    """float32 + float32 that LLVM may reassociate (and so vectorize as a reduction)."""
+    sig = types.float32(types.float32, types.float32)
+
+    def codegen(context, builder, signature, args):
+        return builder.fadd(args[0], args[1], flags=("reassoc",))
     return sig, codegen
 
 
 @njit(inline="always")
-def od_product(x, fx1, sa, y, fy1, fy, sbc, mask):
+def od_product(x, fx1, sa, y, fy, sbc, mask):
     """Signed OD product (int32) from the planes of an A code and a B code, every fraction bit kept
     (``mask`` ignored: valid when ``frac_bits`` is at least the leading-one position of ``|a| | |b|``)."""
-    return _od_full(x, fx1, sa, y, fy1, fy, sbc)
+    return _od_full(x, fx1, sa, y, fy, sbc)
 
 
 @njit(inline="always")
-def od_product_masked(x, fx1, sa, y, fy1, fy, sbc, mask):
+def od_product_masked(x, fx1, sa, y, fy, sbc, mask):
     """Signed OD product (int32), the float32 mantissas of the four Mitchell operands cut by ``mask``."""
-    return _od_masked(x, fx1, sa, y, fy1, fy, sbc, mask)
+    return _od_masked(x, fx1, sa, y, fy, sbc, mask)
+
+
+@njit(inline="always")
+def od_pair(x, fx1, sa, y, fy, sbc, mask):
+    """(signed OD product as int32, the same before truncation as float32), no mask: for the
+    pinned kernel.  LLVM computes the shared part once."""
+    return _od_full(x, fx1, sa, y, fy, sbc), _od_float_full(x, fx1, sa, y, fy, sbc)
+
+
+@njit(inline="always")
+def od_pair_masked(x, fx1, sa, y, fy, sbc, mask):
+    """:func:`od_pair` with the mantissas cut by ``mask``."""
+    return _od_masked(x, fx1, sa, y, fy, sbc, mask), _od_float_masked(x, fx1, sa, y, fy, sbc, mask)
 
 
 @njit(parallel=True, cache=True)
@@ -144,20 +199,18 @@ def encode_a(a):
 
 @njit(parallel=True, cache=True)
 def encode_b(bt):
-    """Codes of the rows of ``bt`` (N, K) int32, ``|v| <= 2**15``: (N, 4, K) int32 planes ``|b|``,
-    ``bits(|b| * 2**-C1)``, ``bits(float(|b|))``, ``bits(2**-C2) | (b & 2**31)``."""
+    """Codes of the rows of ``bt`` (N, K) int32, ``|v| <= 2**15``: (N, 3, K) int32 planes ``|b|``,
+    ``bits(float(|b|))``, ``bits(2**-C2) | (b & 2**31)``."""
     n, kk = bt.shape
     out = np.empty((n, B_PLANES, kk), np.int32)
-    c1 = np.float32(2.0 ** -C1)
     for j in prange(n):
         src = bt[j]
-        py, pf1, pf2, ps = out[j, 0], out[j, 1], out[j, 2], out[j, 3]
+        py, pf, ps = out[j, 0], out[j, 1], out[j, 2]
         for k in range(np.uint64(0), np.uint64(kk)):
             v = src[k]
             y = _abs32(v)
             py[k] = y
-            pf1[k] = f32_bits(np.float32(y) * c1)
-            pf2[k] = f32_bits(np.float32(y))
+            pf[k] = f32_bits(np.float32(y))
             ps[k] = _or32(_and32(v, np.int32(SIGN)), np.int32(ONE_C2))
     return out
 
@@ -191,16 +244,6 @@ def _or32(typingctx, x, y):
     return sig, codegen
 
 
-@intrinsic
-def _sra16(typingctx, x):
-    """int32 >> 16 (arithmetic), in int32."""
-    sig = types.int32(types.int32)
-
-    def codegen(context, builder, signature, args):
-        return builder.ashr(args[0], ir.Constant(_I32, 16))
-    return sig, codegen
-
-
 def fraction_mask(frac_bits):
     """int32 mask keeping sign, exponent and the top ``frac_bits`` mantissa bits of a float32 pattern."""
     return np.int32(np.int64(-1 << (23 - frac_bits)))
@@ -209,8 +252,10 @@ def fraction_mask(frac_bits):
 # Register block: MR rows of ``a`` x NR rows of ``bt``; a row past the end repeats the last row
 # (computed, not stored), so no operand is padded.
 MR, NR = 4, 2
-# Chunk of the hi/lo kernel: n < 2**16 keeps the low-part sum below 2**32 (module docstring).
-HILO_CHUNK = 1 << 15
+# Chunk of the pinned kernel: a float32 sum of n terms below 2**30 (each within 2**7 + 2 of its
+# integer) is within n * (2**7 + 2) + n * 2**(log2(n) + 30 - 24) of the exact sum, far below the
+# 2**31 that pinning needs at n = 2048 (about 2**28).
+DUAL_CHUNK = 2048
 
 
 @njit(parallel=True, cache=True)
@@ -218,7 +263,7 @@ def od_gemm_i32(ea, eb, out, kc, fn, mask):
     """``out[i, j] = sum_k fn(ea[i, :, k], eb[j, :, k], mask)``: int32 sums over chunks of at most
     ``kc`` products (the caller makes ``kc * max|product| < 2**31``), int64 total.
 
-    ``ea`` (M, 3, K) from :func:`encode_a`, ``eb`` (N, 4, K) from :func:`encode_b`, ``out`` (M, N)
+    ``ea`` (M, 3, K) from :func:`encode_a`, ``eb`` (N, 3, K) from :func:`encode_b`, ``out`` (M, N)
     int64, ``fn`` :func:`od_product` or :func:`od_product_masked`.  4 x 2 register block."""
     m, _, kk = ea.shape
     n = eb.shape[0]
@@ -231,15 +276,15 @@ def od_gemm_i32(ea, eb, out, kc, fn, mask):
         x3, f3, s3 = ea[i3, 0], ea[i3, 1], ea[i3, 2]
         for j0 in range(0, n, NR):
             j1 = min(j0 + 1, n - 1)
-            y0, g0, h0, t0 = eb[j0, 0], eb[j0, 1], eb[j0, 2], eb[j0, 3]
-            y1, g1, h1, t1 = eb[j1, 0], eb[j1, 1], eb[j1, 2], eb[j1, 3]
+            y0, g0, t0 = eb[j0, 0], eb[j0, 1], eb[j0, 2]
+            y1, g1, t1 = eb[j1, 0], eb[j1, 1], eb[j1, 2]
             r00 = r01 = r10 = r11 = r20 = r21 = r30 = r31 = np.int64(0)
             for k0 in range(0, kk, kc):
                 k1 = min(kk, k0 + kc)
                 c00 = c01 = c10 = c11 = c20 = c21 = c30 = c31 = np.int32(0)
                 for k in range(np.uint64(k0), np.uint64(k1)):
-                    b0 = (y0[k], g0[k], h0[k], t0[k])
-                    b1 = (y1[k], g1[k], h1[k], t1[k])
+                    b0 = (y0[k], g0[k], t0[k])
+                    b1 = (y1[k], g1[k], t1[k])
                     a = (x0[k], f0[k], s0[k])
                     c00 = add32(c00, fn(*a, *b0, mask))
                     c01 = add32(c01, fn(*a, *b1, mask))
@@ -268,17 +313,20 @@ def od_gemm_i32(ea, eb, out, kc, fn, mask):
 
 
 @njit(inline="always")
-def _join(c, h):
-    """Exact chunk sum from the wrapping int32 sum ``c`` and the high-part sum ``h`` (module docstring)."""
-    hi = np.int64(h) << 16
-    return hi + ((np.int64(c) - hi) & np.int64(0xFFFFFFFF))
+def _pin(c, f):
+    """The exact sum from its low 32 bits ``c`` (a wrapped int32 sum) and ``f``, a float32 sum of
+    the same terms within 2**31 of it: the high bits are the nearest multiple of 2**32."""
+    lo = np.int64(c)
+    return lo + (np.int64(np.rint((np.float64(f) - np.float64(lo)) * (1.0 / 4294967296.0))) << 32)
 
 
 @njit(parallel=True, cache=True)
-def od_gemm_hilo(ea, eb, out, kc, fn, mask):
-    """As :func:`od_gemm_i32` for products up to 2**30 (16-bit operands), ``kc <= HILO_CHUNK``:
-    per output a wrapping int32 sum and an int32 sum of the products' high halves, joined
-    exactly per chunk.  4 x 2 register block."""
+def od_gemm_dual(ea, eb, out, kc, fn, mask):
+    """As :func:`od_gemm_i32` for products up to 2**30 (16-bit operands), ``kc <= DUAL_CHUNK``:
+    per output a wrapping int32 sum of the products and a float32 sum of the untruncated
+    products that pins its high bits (as ``gemm_kernels.mitchell_gemm_dual``).  ``fn`` is
+    :func:`od_pair` or :func:`od_pair_masked`.  Only the float sum may be reassociated (so that
+    it vectorizes); its error bound holds in any order.  4 x 2 register block."""
     m, _, kk = ea.shape
     n = eb.shape[0]
     for ib in prange((m + MR - 1) // MR):
@@ -290,44 +338,44 @@ def od_gemm_hilo(ea, eb, out, kc, fn, mask):
         x3, f3, s3 = ea[i3, 0], ea[i3, 1], ea[i3, 2]
         for j0 in range(0, n, NR):
             j1 = min(j0 + 1, n - 1)
-            y0, g0, h0, t0 = eb[j0, 0], eb[j0, 1], eb[j0, 2], eb[j0, 3]
-            y1, g1, h1, t1 = eb[j1, 0], eb[j1, 1], eb[j1, 2], eb[j1, 3]
+            y0, g0, t0 = eb[j0, 0], eb[j0, 1], eb[j0, 2]
+            y1, g1, t1 = eb[j1, 0], eb[j1, 1], eb[j1, 2]
             r00 = r01 = r10 = r11 = r20 = r21 = r30 = r31 = np.int64(0)
             for k0 in range(0, kk, kc):
                 k1 = min(kk, k0 + kc)
                 c00 = c01 = c10 = c11 = c20 = c21 = c30 = c31 = np.int32(0)
-                e00 = e01 = e10 = e11 = e20 = e21 = e30 = e31 = np.int32(0)
+                e00 = e01 = e10 = e11 = e20 = e21 = e30 = e31 = np.float32(0)
                 for k in range(np.uint64(k0), np.uint64(k1)):
-                    b0 = (y0[k], g0[k], h0[k], t0[k])
-                    b1 = (y1[k], g1[k], h1[k], t1[k])
+                    b0 = (y0[k], g0[k], t0[k])
+                    b1 = (y1[k], g1[k], t1[k])
                     a = (x0[k], f0[k], s0[k])
-                    p = fn(*a, *b0, mask)
-                    c00, e00 = add32(c00, p), add32(e00, _sra16(p))
-                    p = fn(*a, *b1, mask)
-                    c01, e01 = add32(c01, p), add32(e01, _sra16(p))
+                    p, f = fn(*a, *b0, mask)
+                    c00, e00 = add32(c00, p), _fadd_reassoc(e00, f)
+                    p, f = fn(*a, *b1, mask)
+                    c01, e01 = add32(c01, p), _fadd_reassoc(e01, f)
                     a = (x1[k], f1[k], s1[k])
-                    p = fn(*a, *b0, mask)
-                    c10, e10 = add32(c10, p), add32(e10, _sra16(p))
-                    p = fn(*a, *b1, mask)
-                    c11, e11 = add32(c11, p), add32(e11, _sra16(p))
+                    p, f = fn(*a, *b0, mask)
+                    c10, e10 = add32(c10, p), _fadd_reassoc(e10, f)
+                    p, f = fn(*a, *b1, mask)
+                    c11, e11 = add32(c11, p), _fadd_reassoc(e11, f)
                     a = (x2[k], f2[k], s2[k])
-                    p = fn(*a, *b0, mask)
-                    c20, e20 = add32(c20, p), add32(e20, _sra16(p))
-                    p = fn(*a, *b1, mask)
-                    c21, e21 = add32(c21, p), add32(e21, _sra16(p))
+                    p, f = fn(*a, *b0, mask)
+                    c20, e20 = add32(c20, p), _fadd_reassoc(e20, f)
+                    p, f = fn(*a, *b1, mask)
+                    c21, e21 = add32(c21, p), _fadd_reassoc(e21, f)
                     a = (x3[k], f3[k], s3[k])
-                    p = fn(*a, *b0, mask)
-                    c30, e30 = add32(c30, p), add32(e30, _sra16(p))
-                    p = fn(*a, *b1, mask)
-                    c31, e31 = add32(c31, p), add32(e31, _sra16(p))
-                r00 += _join(c00, e00)
-                r01 += _join(c01, e01)
-                r10 += _join(c10, e10)
-                r11 += _join(c11, e11)
-                r20 += _join(c20, e20)
-                r21 += _join(c21, e21)
-                r30 += _join(c30, e30)
-                r31 += _join(c31, e31)
+                    p, f = fn(*a, *b0, mask)
+                    c30, e30 = add32(c30, p), _fadd_reassoc(e30, f)
+                    p, f = fn(*a, *b1, mask)
+                    c31, e31 = add32(c31, p), _fadd_reassoc(e31, f)
+                r00 += _pin(c00, e00)
+                r01 += _pin(c01, e01)
+                r10 += _pin(c10, e10)
+                r11 += _pin(c11, e11)
+                r20 += _pin(c20, e20)
+                r21 += _pin(c21, e21)
+                r30 += _pin(c30, e30)
+                r31 += _pin(c31, e31)
             vals = ((r00, r01), (r10, r11), (r20, r21), (r30, r31))
             for r in range(MR):
                 for c in range(NR):
@@ -364,16 +412,14 @@ def encoded_gemm(ea, eb, out, frac_bits, amax, bmax):
     """The kernel on codes from :func:`encode_a` / :func:`encode_b` (``amax``, ``bmax``: bounds on the
     operand magnitudes, which pick the mask-free product and the accumulation)."""
     top = (amax | bmax).bit_length() - 1          # leading one of the largest |a| | |b|
-    if frac_bits >= top:
-        fn, mask = od_product, np.int32(-1)
-    else:
-        fn, mask = od_product_masked, fraction_mask(frac_bits)
+    full = frac_bits >= top
+    mask = np.int32(-1) if full else fraction_mask(frac_bits)
     kk = ea.shape[2]
     kc = (2 ** 31 - 1) // max(amax * bmax, 1)
     if kc >= 256:
-        od_gemm_i32(ea, eb, out, max(1, min(kc, kk)), fn, mask)
+        od_gemm_i32(ea, eb, out, max(1, min(kc, kk)), od_product if full else od_product_masked, mask)
     else:
-        od_gemm_hilo(ea, eb, out, max(1, min(HILO_CHUNK, kk)), fn, mask)
+        od_gemm_dual(ea, eb, out, max(1, min(DUAL_CHUNK, kk)), od_pair if full else od_pair_masked, mask)
     return out
 
 
@@ -391,10 +437,10 @@ def bitwise_split_gemm(a, bt, out, frac_bits):
     frac_bits : int
         OD's log-fraction bits, 0..15.
 
-    Returns ``out``.  Encodes both operands (:func:`encode_a`, :func:`encode_b`: 3 and 4 int32
+    Returns ``out``.  Encodes both operands (:func:`encode_a`, :func:`encode_b`: 3 int32
     planes per value) and runs :func:`encoded_gemm`; nothing is padded (the register block
     repeats the last row at the edges).  Sums are exact: int32 chunks when ``(2**31 - 1) //
-    (max|a| * max|bt|)`` is at least 256, the hi/lo kernel otherwise.  At ``frac_bits`` no
+    (max|a| * max|bt|)`` is at least 256 (8-bit operands), the pinned kernel otherwise (16-bit).  At ``frac_bits`` no
     smaller than the leading-one position of the largest ``|a| | |b|`` the mantissa mask is
     skipped (it would keep every bit).
     """
