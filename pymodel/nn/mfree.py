@@ -253,8 +253,9 @@ def _tile_intrinsic(mask_a, mask_b):
 
 # Register block of the fast kernel: MR rows of A x TW columns, MR * TW / lanes accumulators
 # (12 ymm with AVX2, 6 zmm with AVX-512) and TW / lanes loads of B per k, which AVX2's sixteen
-# registers hold.  Measured (1 thread, kernel alone / numpy float32): 16 x 6 about 1.0-1.1x
-# with AVX-512 and 1.2-1.7x with AVX2; 16 x 4, 16 x 8, 8 x 8, 8 x 12, 32 x 4..8 no better.
+# registers hold.  Measured (1 thread, fm_matmul / numpy float32, AMD EPYC): 16 x 6 about
+# 1.0-1.2x with AVX-512 and 1.3-1.7x with AVX2 (Haswell code); 16 x 4, 16 x 8, 8 x 8, 8 x 12,
+# 32 x 3..8 no better with either, widths that are no power of two (24, 48) ten times slower.
 MR, TW = 6, 16
 _tile = _tile_intrinsic(False, False)
 _tile_mask_a = _tile_intrinsic(True, False)
@@ -270,10 +271,10 @@ def _matmul_fast(a, cb, bzero, out, lo=1, hi=254, bf16=False):
     (no pass over A of its own, no (M, K) array); ``cb`` (K, Np): B's codes, Np >= N a multiple
     of TW (columns past N: any nonzero code); ``bzero[k]``: row k of B holds a zero.
 
-    Per block of MR rows: the register tiles of ``_tile`` across Np, in order of k, so each
-    sum takes its products one at a time in k order (the roundings of the definition), and the
-    products of a k are one int32 add each, one B load serving MR rows.  A block with a zero
-    operand takes the masked tile."""
+    Per block of MR rows: the register tiles of ``_tile`` across Np, each running over all k in
+    order, so each sum takes its products one at a time in k order (the roundings of the
+    definition); a product is one int32 add, one load of B serves MR rows.  A block with zero
+    operands in A (``masks``) and/or in B (``bzero``) takes the tile that masks them."""
     m, n = out.shape
     kk = min(a.shape[1], cb.shape[0], bzero.size)      # all equal (for every caller)
     npad = cb.shape[1] - cb.shape[1] % TW
