@@ -87,8 +87,9 @@ def main(argv=None):
                   np.ascontiguousarray(rng.integers(lo, -lo, (k, n)).astype(np.int32).T))
     out = np.empty((m, n), np.int64)
     cases = {"od_s8": (8, 7), "od_s16": (16, 15), "od_s16_f8": (16, 8)}
+    avx2 = os.environ.get("NUMBA_CPU_NAME") == "haswell"       # --avx2, or the same environment set outside
     res = {"seed": args.seed, "repeat": args.repeat, "shape": [m, k, n], "cpu": cpu_model(),
-           "avx2_emulation": args.avx2, "numba_cpu": os.environ.get("NUMBA_CPU_NAME", "host"),
+           "avx2_emulation": avx2, "openblas_coretype": os.environ.get("OPENBLAS_CORETYPE"), "numba_cpu": os.environ.get("NUMBA_CPU_NAME", "host"),
            "load_average": os.getloadavg()[0], "threads": 1}
     with threadpool_limits(1):
         fa @ fb
@@ -107,7 +108,7 @@ def main(argv=None):
         print(json.dumps(res))
         return
     print(f"seed {args.seed}, best of {args.repeat}, 1 thread; CPU {res['cpu']}; BLAS {', '.join(res['blas'])}; "
-          f"numba target {res['numba_cpu']}{' (AVX2 emulation)' if args.avx2 else ''}; "
+          f"numba target {res['numba_cpu']}{' (AVX2 emulation)' if avx2 else ''}; "
           f"load average {res['load_average']:.1f} at the start")
     print("SIMD in the kernels: " + "; ".join(f"{kname}: " + ", ".join(f"{r} {c}" for r, c in v.items())
                                                for kname, v in res["vectorization"].items()))
