@@ -5,10 +5,12 @@ Shapes: 256x784 @ 784x128, 64x784 @ 784x128, 1024x1152 @ 1152x64.  Rows:
   mitchell_s8 / mitchell_s16   end to end from int8 / int16 arrays (encode both + kernel)
   mitchell_s8_encoded          with the weights encoded once (EncodedWeights), as the NN layers call it
   general_s8                   signed 8-bit Mitchell forced through the general kernel (the path of
-                               every other design)
+                               a design without a GEMM form)
   exact_s8                     the exact baseline (BLAS)
   float_mitchell_fp32 / _bf16  multiplication-free training's matmul
-Targets (issue 16): Mitchell s8 <= 3x, s16 <= 4x, Float Mitchell <= 3x, general <= 15x.
+  <design>_s8 / _s16           every other registry design, end to end from int8 / int16 arrays, at
+                               its default parameters, through its GEMM form's kernel
+Targets (issue 16): Mitchell s8 <= 3x, s16 <= 4x, Float Mitchell <= 3x, every other design <= 15x.
 
 ``--avx2`` compiles the kernels for Haswell (no AVX-512) and makes OpenBLAS use its
 Haswell kernel: what an AVX2-only machine runs.  It must set the environment before numpy
@@ -26,8 +28,8 @@ from _bench import cpu_model
 HASWELL_FEATURES = ("+64bit,+adx,+aes,+avx,+avx2,+bmi,+bmi2,+cmov,+cx16,+cx8,+f16c,+fma,+fsgsbase,+fxsr,+lzcnt,"
                     "+mmx,+movbe,+pclmul,+popcnt,+rdrnd,+sahf,+sse,+sse2,+sse3,+sse4.1,+sse4.2,+ssse3,+xsave,+xsaveopt")
 SHAPES = ((256, 784, 128), (64, 784, 128), (1024, 1152, 64))
-TARGETS = {"mitchell_s8": 3, "mitchell_s8_encoded": 3, "mitchell_s16": 4, "general_s8": 15,
-           "float_mitchell_fp32": 3, "float_mitchell_bf16": 3}
+TARGETS = {"mitchell_s8": 3, "mitchell_s8_encoded": 3, "mitchell_s16": 4, "float_mitchell_fp32": 3,
+           "float_mitchell_bf16": 3, "<design>_s8/_s16": 15}
 
 
 CLOCK = time.perf_counter
@@ -55,8 +57,8 @@ def vectorization():
     from pymodel.nn import mfree
     out = {}
     e = np.zeros((4, 16), np.int32)
-    for name, fn, args in (("mitchell_gemm_i32", gk.mitchell_gemm_i32, (e, e[:2], np.zeros((4, 2), np.int64), 64)),
-                           ("mitchell_gemm_dual", gk.mitchell_gemm_dual, (e, e[:2], np.zeros((4, 2), np.int64), 64)),
+    for name, fn, args in (("logadd_gemm_i32", gk.logadd_gemm_i32, (e, e[:2], np.zeros((4, 2), np.int64), 64, gk.PLAIN)),
+                           ("logadd_gemm_dual", gk.logadd_gemm_dual, (e, e[:2], np.zeros((4, 2), np.int64), 64, gk.PLAIN)),
                            ("float_mitchell", mfree._matmul_fast, (e, e, np.zeros(4, np.bool_), np.zeros((4, 16), np.float32)))):
         f = njit(parallel=True, fastmath=name.endswith("dual"))(fn.py_func)
         f(*args)
@@ -86,8 +88,9 @@ def run(shape, threads, repeat, rng):
     from threadpoolctl import threadpool_limits
 
     from pymodel import Mitchell
-    from pymodel.nn import EncodedWeights, ExactMultiplier, approx_matmul
+    from pymodel.nn import EncodedWeights, ExactMultiplier, approx_matmul, gemm_path
     from pymodel.nn.mfree import fm_matmul
+    from pymodel.registry import designs_with, make_design
     numba.set_num_threads(threads)
     m, k, n = shape
     res = {}
@@ -112,9 +115,19 @@ def run(shape, threads, repeat, rng):
             "float_mitchell_fp32": lambda: fm_matmul(fa, fb, "fp32"),
             "float_mitchell_bf16": lambda: fm_matmul(fa, fb, "bf16"),
         }
+        paths = {"mitchell_s8": gemm_path(s8), "mitchell_s8_encoded": gemm_path(s8), "mitchell_s16": gemm_path(s16),
+                 "general_s8": gemm_path(gen), "exact_s8": "blas", "float_mitchell_fp32": "float-mitchell",
+                 "float_mitchell_bf16": "float-mitchell"}
+        for name in designs_with("mul"):
+            if name == "mitchell":
+                continue
+            for w, a, b in ((8, a8, b8), (16, a16, b16)):
+                d = make_design(name, width=w, signed=True)
+                cases[f"{name}_s{w}"] = (lambda a, b, d: lambda: approx_matmul(a, b, d))(a, b, d)
+                paths[f"{name}_s{w}"] = gemm_path(d)
         for name, fn in cases.items():
             t = best_of(fn, repeat)
-            res[name] = {"ms": 1e3 * t, "ratio": t / t_f32}
+            res[name] = {"ms": 1e3 * t, "ratio": t / t_f32, "path": paths.get(name, "")}
         # float32 once more at the end: the ratios use the better of the two measurements
         t2 = best_of(lambda: fa @ fb, repeat)
         if t2 < t_f32:
@@ -162,12 +175,14 @@ def main(argv=None):
           f"load average {out['load_average']:.1f} at the start")
     print("SIMD in the kernels: " + "; ".join(f"{k}: " + ", ".join(f"{r} {c}" for r, c in v.items() if c)
                                                for k, v in out["vectorization"].items()))
-    names = [n for n in out["results"][0] if isinstance(out["results"][0][n], dict)]
-    print(f"{'shape':<16} {'thr':>3} {'f32 ms':>7}  " + "  ".join(f"{n:>20}" for n in names))
-    for r in out["results"]:
-        m, k, n = r["shape"]
-        cells = [f"{r[nm]['ratio']:6.2f}x {r[nm]['ms']:7.2f}ms" for nm in names]
-        print(f"{m}x{k}@{k}x{n:<5} {r['threads']:>3} {r['float32_ms']:7.3f}  " + "  ".join(f"{c:>20}" for c in cells))
+    # one line per case, one column per shape and thread count: the ratio to float32
+    res = out["results"]
+    names = [n for n in res[0] if isinstance(res[0][n], dict)]
+    cols = [f"{m}x{k}@{k}x{n} t{r['threads']}" for r in res for m, k, n in [r["shape"]]]
+    print(f"{'ratio to float32':<22}{'path':<18}" + "".join(f"{c:>22}" for c in cols))
+    print(f"{'float32 ms':<40}" + "".join(f"{r['float32_ms']:>22.3f}" for r in res))
+    for nm in names:
+        print(f"{nm:<22}{res[0][nm]['path']:<18}" + "".join(f"{r[nm]['ratio']:>21.2f}x" for r in res))
     print("targets: " + ", ".join(f"{k} <= {v}x" for k, v in TARGETS.items()))
 
 

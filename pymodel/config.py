@@ -6,6 +6,7 @@ from typing import ClassVar
 import numpy as np
 
 from . import fast, reference
+from .gemm_forms import LogAdd, below_2_31
 from .designs.base import MAX_WIDTH, Design, OperandChecks, Param
 from .designs.base import check_int as _check_int  # noqa: F401  (kept for importers)
 
@@ -70,6 +71,10 @@ class Mitchell(Design):
 
     def mul_unsigned(self, a, b):
         return reference.mul_unsigned(a, b, self.width, self.frac_bits)
+
+    @below_2_31
+    def gemm_form(self):
+        return LogAdd(keep_bits=self.frac_bits)
 
     def div_unsigned(self, a, b):
         return reference.div_unsigned(a, b, self.width, self.frac_bits, self.quotient_frac_bits)

@@ -87,7 +87,7 @@ class MitchellAsDesign:
 @pytest.mark.parametrize("frac_bits", range(8))
 def test_every_8bit_pair_every_frac_bits(signed, frac_bits):
     mult = Mitchell(width=8, frac_bits=frac_bits, signed=signed)
-    assert gemm_path(mult) == "mitchell-fast"
+    assert gemm_path(mult) == "log-add"
     a, b = every_pair(mult)
     got = approx_matmul(a, b, mult)
     assert (got == mult.mul(np.broadcast_to(a, got.shape), np.broadcast_to(b, got.shape))).all()
@@ -114,7 +114,7 @@ def test_sampled_wide_pairs_with_edges(kw, rng):
     a, b = v[:, None], rng.permutation(v)[None, :]
     got = approx_matmul(a, b, mult)
     assert (got == mult.mul(np.broadcast_to(a, got.shape), np.broadcast_to(b, got.shape))).all()
-    assert gemm_path(mult) == ("mitchell-fast" if mult.width <= (16 if mult.signed else 15) else "general")
+    assert gemm_path(mult) == ("log-add" if mult.width <= (16 if mult.signed else 15) else "general")
 
 
 @pytest.mark.parametrize("kw, k", [(dict(width=16, signed=True), 5000),     # dual sums, over two 2048-chunks
@@ -320,11 +320,14 @@ def test_fm_matmul_odd_shapes_and_a_wrong_kernel_is_caught(rng):
     assert not np.array_equal(fm_golden(a[:, ::-1], b[::-1]), mfree.fm_matmul(a, b))
 
 
-@pytest.mark.parametrize("name, width", [("mbm", 8), ("mitch-w", 12)])
+@pytest.mark.parametrize("name, width", [("mbm", 8), ("mitch-w", 12), ("realm", 18)])
 def test_registry_designs_through_the_general_path(name, width, rng):
-    """Real designs (pymodel.designs): the table kernel at 8 bits, the per-product kernel wider."""
+    """Real designs (pymodel.designs) seen without their GEMM form: the table kernel at 8 bits, the
+    per-product kernel wider (as every design past its form's widths)."""
+    from test_gemm_forms import NoForm
+
     from pymodel.registry import make_design
-    d = make_design(name, width=width, signed=True)
+    d = NoForm(make_design(name, width=width, signed=True))
     assert gemm_path(d) == "general"
     lo, hi = d.operand_range
     a = rng.integers(lo, hi, (6, 23), endpoint=True)

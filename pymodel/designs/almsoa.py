@@ -30,6 +30,7 @@ from numba import njit
 
 from .. import fast
 from ..reference import antilog, log_convert
+from ..gemm_forms import LogAdd, below_2_31, fraction_ulp
 from .base import Design, Param
 from .mitchw import antilog_floor
 
@@ -90,6 +91,16 @@ class ALMSOA(Design):
     def frac_bits(self):
         """Width of the fraction adder, ``width - 1`` (no truncation)."""
         return self.width - 1
+
+    @below_2_31
+    def gemm_form(self):
+        """The upper ``F - m`` fraction bits add; bit ``m - 1`` of both is kept one place below them, so
+        that adding the codes carries into the upper part exactly when both are set (the adder's
+        carry-in), and the low ``m`` bits of the sum are then set to one."""
+        F, m = self.frac_bits, self.m
+        if m == 0:
+            return LogAdd(keep_bits=F)
+        return LogAdd(keep_bits=F - m + 1, or_sum=sum(fraction_ulp(i) for i in range(F - m + 1, F + 1)))
 
     def mul_unsigned(self, a, b):
         """The specification: two log converters, the set-one adder, a floor antilog."""

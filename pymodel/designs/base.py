@@ -246,6 +246,11 @@ class Design(OperandChecks):
         """The ints ``P`` passed to ``mul_magnitude`` (a tuple of np.int64)."""
         return tuple(np.int64(getattr(self, p.name)) for p in self.PARAMS) + (np.int64(self.width),)
 
+    def gemm_form(self):
+        """How ``approx_matmul`` runs this design fast (:mod:`pymodel.gemm_forms`), or None for
+        the general kernel (one call of ``mul_magnitude`` per product)."""
+        return None
+
     def _operands(self, a, b):
         """``(scalar, a, b, shape)``: two Python ints, or int64 arrays broadcast flat."""
         scalar = all(isinstance(v, int) and not isinstance(v, bool) for v in (a, b))

@@ -33,6 +33,7 @@ from typing import ClassVar
 from numba import njit
 
 from ..reference import antilog
+from ..gemm_forms import LogAdd, below_2_31, fraction_ulp
 from .base import Design, Param
 from .mitchw import antilog_floor, log_fixed, truncate
 
@@ -89,6 +90,11 @@ class DRALM(Design):
     def frac_bits(self):
         """Width of the fraction adder, ``t - 1``."""
         return self.t - 1
+
+    @below_2_31
+    def gemm_form(self):
+        """``t - 2`` kept bits and the set one in each code, the compensation LSB on the sum."""
+        return LogAdd(keep_bits=self.t - 2, or_code=fraction_ulp(self.t - 1), add_a=fraction_ulp(self.t - 1))
 
     def mul_unsigned(self, a, b):
         """The specification: two dynamic truncation units (set-one), the compensated adder, a floor antilog."""

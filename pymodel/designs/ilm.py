@@ -21,6 +21,7 @@ from numba import njit
 
 from .. import fast
 from ..reference import leading_one
+from ..gemm_forms import Residues
 from .base import Design, Param
 
 __all__ = ["ILM"]
@@ -51,6 +52,16 @@ def mul_magnitude(a, b, P):
     return p
 
 
+@njit(inline="always")
+def residue(v, P):
+    """``v >= 0`` (int64) less its top ``P[0]`` set bits: what the basic blocks leave.  The blocks
+    telescope: each adds ``x*y - r1*r2`` of its inputs ``x, y`` and passes on ``r1, r2`` (and once
+    either is 0 the rest add 0), so the product is ``a*b - R(a)*R(b)``."""
+    for _ in range(P[0]):
+        v -= (np.int64(1) << fast.msb(v)) if v != 0 else 0
+    return v
+
+
 @dataclass(frozen=True, kw_only=True)
 class ILM(Design):
     """Iterative logarithmic multiplier: a basic block plus ``corrections`` error-correction blocks.
@@ -78,6 +89,11 @@ class ILM(Design):
     HARDWARE: ClassVar[dict] = {"mul": "hdl.designs.ilm:ILMMultiplier"}
 
     mul_magnitude = mul_magnitude
+
+    def gemm_form(self):
+        """``a*b - R(a) R(b)`` (see :func:`residue`); never above ``a*b``, so nothing saturates."""
+        return Residues(residue=residue, params=(self.corrections + 1,),
+                        name=f"operand less its top {self.corrections + 1} set bits")
 
     def mul_unsigned(self, a, b):
         """The specification: ``corrections + 1`` basic blocks, each on the previous residues."""

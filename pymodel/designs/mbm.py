@@ -23,6 +23,7 @@ from numba import njit
 
 from .. import fast
 from ..reference import floor_pow2, fraction_add, log_convert
+from ..gemm_forms import LogAdd, below_2_31
 from .base import Design, Param, shift_floor
 
 __all__ = ["MBM", "corrected_antilog"]
@@ -101,6 +102,10 @@ class MBM(Design):
     def c(self):
         """The correction as a float."""
         return correction(self.c_bits) / (1 << self.c_bits)
+
+    @below_2_31
+    def gemm_form(self):
+        return LogAdd(keep_bits=self.frac_bits, correction=((correction(self.c_bits),),), correction_bits=self.c_bits)
 
     def mul_unsigned(self, a, b):
         """The specification: log converters, fraction adder, correction adder, antilog."""

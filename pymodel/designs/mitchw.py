@@ -41,6 +41,7 @@ from numba import njit
 
 from .. import fast
 from ..reference import antilog, fraction_add, log_convert
+from ..gemm_forms import LogAdd, below_2_31, fraction_ulp
 from .base import Design, Param
 
 __all__ = ["MitchW", "truncate", "log_fixed", "antilog_floor"]
@@ -125,6 +126,12 @@ class MitchW(Design):
     def frac_bits(self):
         """Width of the fraction adder, ``w - 1``."""
         return self.w - 1
+
+    @below_2_31
+    def gemm_form(self):
+        """``w - 1 - unbias`` kept bits, then the forced one."""
+        kept = self.w - 1 - int(self.unbias)
+        return LogAdd(keep_bits=kept, or_code=fraction_ulp(kept + 1) if self.unbias else 0)
 
     def mul_unsigned(self, a, b):
         """The specification: two truncating log converters, one adder, a floor antilog."""

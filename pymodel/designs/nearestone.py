@@ -35,6 +35,7 @@ from numba import njit
 
 from .. import fast
 from ..reference import leading_one
+from ..gemm_forms import Residues
 from .base import Design
 
 __all__ = ["NearestOne", "nearest_one"]
@@ -51,7 +52,7 @@ def nearest_one(v):
 @njit(inline="always")
 def _residue(v):
     """``v - 2^n`` of the nearest power of two ``2^n`` of ``v >= 1`` (int64), branch-free."""
-    k = fast.leading_one(v)
+    k = fast.msb(v)
     up = (v >> max(k - 1, 0)) & np.int64(k > 0)
     return v - (np.int64(1) << (k + up))
 
@@ -62,6 +63,13 @@ def mul_magnitude(a, b, P):
     q1 = _residue(max(a, 1))       # a == 0: residue of 1 is 0, and so is a*b
     q2 = _residue(max(b, 1))
     return np.uint64(a) * np.uint64(b) - np.uint64(q1 * q2)
+
+
+@njit(inline="always")
+def residue(v, P):
+    """``q = v - 2**n`` of the nearest power of two of ``v >= 0`` (int64), 0 for 0 (the residue of 1).
+    The product is ``2^(n1+n2) + q1 2^n2 + q2 2^n1 = a*b - q1*q2``."""
+    return _residue(max(v, 1))
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -85,6 +93,12 @@ class NearestOne(Design):
     HARDWARE: ClassVar[dict] = {"mul": "hdl.designs.nearestone:NearestOneMultiplier"}
 
     mul_magnitude = mul_magnitude
+
+    def gemm_form(self):
+        """``a*b - q1*q2``.  It overestimates (``q1 q2 < 0``) but never reaches ``product_max``: with
+        ``a >= 3 * 2**(w-2)`` (rounded up to ``2**w``, ``q1 <= -1``) the product is
+        ``2**w * b + 2**n2 * q1 < 2**w (2**w - 1)``; with both below, ``a*b - q1 q2 < (9/16 + 1/16) 2**(2w)``."""
+        return Residues(residue=residue, params=(), name="operand less its nearest power of two")
 
     def mul_unsigned(self, a, b):
         """The specification: two nearest-one detectors, two residue shifters, one adder."""

@@ -19,6 +19,7 @@ from typing import ClassVar
 from numba import njit
 
 from .. import fast, reference
+from ..gemm_forms import BitwiseSplit, below_2_31
 from .base import Design, Param
 
 __all__ = ["OperandDecomposition"]
@@ -63,6 +64,10 @@ class OperandDecomposition(Design):
     HARDWARE: ClassVar[dict] = {"mul": "hdl.designs.od:ODMultiplier"}
 
     mul_magnitude = mul_magnitude
+
+    @below_2_31
+    def gemm_form(self):
+        return BitwiseSplit(frac_bits=self.frac_bits)
 
     def mul_unsigned(self, a, b):
         """The specification: decomposer, two Mitchell multipliers, adder."""

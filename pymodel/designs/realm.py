@@ -53,6 +53,7 @@ from numba import njit
 
 from .. import fast
 from ..reference import floor_pow2, fraction_add, log_convert
+from ..gemm_forms import LogAdd, below_2_31, fraction_ulp
 from .base import Design, Param
 from .mbm import correct, corrected_antilog
 
@@ -211,6 +212,11 @@ class REALM(Design):
     def truncate(self, k, x):
         """The set-one step after a log converter."""
         return k, (x | 1) if self.sets_one else x
+
+    @below_2_31
+    def gemm_form(self):
+        return LogAdd(keep_bits=self.frac_bits, or_code=fraction_ulp(self.frac_bits) if self.sets_one else 0,
+                      segment_bits=self.segment_bits, correction=self.table, correction_bits=self.factor_bits)
 
     def mul_unsigned(self, a, b):
         """The specification: log converters, segment selectors and LUT, fraction adder,

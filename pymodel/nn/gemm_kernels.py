@@ -95,6 +95,90 @@ def mitchell_product(typingctx, x, y):
     return sig, codegen
 
 
+# ``post`` = (or_sum, sat, satf): what follows the add of two codes, each None when the design
+# has no such step, so that the compiled kernel has none either (numba compiles one version per
+# combination of types).  or_sum: int32 pattern bits OR'ed into the sum; sat (int32) and satf
+# (float32, the smallest float >= sat): the symmetric saturation of a design whose products can
+# reach ``product_max`` (the caller checks whether the operands at hand can).
+PLAIN = (None, None, None)
+
+
+def _check_post(post):
+    want = (types.int32, types.int32, types.float32)
+    ok = (isinstance(post, types.BaseTuple) and len(post) == 3
+          and all(isinstance(t, types.NoneType) or t == w for t, w in zip(post.types, want))
+          and isinstance(post.types[1], types.NoneType) == isinstance(post.types[2], types.NoneType))
+    if not ok:
+        raise TypeError(f"post must be (or_sum: int32, sat: int32, satf: float32), each None when absent, got {post}")
+
+
+def _logadd_ir(builder, x, y, post, post_ty):
+    """IR of the float32 value of codes ``x + y``: ``(x + y) | or_sum``."""
+    s = builder.add(x, y)
+    if not isinstance(post_ty.types[0], types.NoneType):
+        s = builder.or_(s, builder.extract_value(post, 0))
+    return builder.bitcast(s, ir.FloatType())
+
+
+def _clampf_ir(builder, f, post, post_ty):
+    """IR of ``f`` clamped to ``[-satf, satf]`` (a float sum of clamped values stays within 1 per
+    term of the integer sum, which pinning needs)."""
+    if isinstance(post_ty.types[2], types.NoneType):
+        return f
+    satf = builder.extract_value(post, 2)
+    f = builder.select(builder.fcmp_ordered("<", f, satf), f, satf)
+    nsat = builder.fneg(satf)
+    return builder.select(builder.fcmp_ordered(">", f, nsat), f, nsat)
+
+
+def _clamp_ir(builder, f, post, post_ty):
+    """IR of ``int(f)`` for a clamped ``f``, saturated to ``[-sat, sat]``: ``|f| >= satf`` means
+    ``|floor(f)| >= sat`` (``satf`` is the smallest float >= sat), and selects ``sat`` before the
+    conversion of a float past 2**31 could matter."""
+    p = builder.fptosi(f, ir.IntType(32))
+    if isinstance(post_ty.types[1], types.NoneType):
+        return p
+    sat, satf = builder.extract_value(post, 1), builder.extract_value(post, 2)
+    p = builder.select(builder.fcmp_ordered(">=", f, satf), sat, p)
+    return builder.select(builder.fcmp_ordered("<=", f, builder.fneg(satf)), builder.neg(sat), p)
+
+
+@intrinsic
+def logadd_value(typingctx, x, y, post):
+    """The float32 whose pattern is the sum of an A code and a B code (with ``post``, see
+    :func:`_logadd_ir`): the untruncated product with its sign."""
+    _check_post(post)
+    sig = types.float32(types.int32, types.int32, post)
+
+    def codegen(context, builder, signature, args):
+        return _logadd_ir(builder, args[0], args[1], args[2], signature.args[2])
+    return sig, codegen
+
+
+@intrinsic
+def clamp_value(typingctx, f, post):
+    """A product's float32 value clamped to ``[-satf, satf]`` (see PLAIN)."""
+    _check_post(post)
+    sig = types.float32(types.float32, post)
+
+    def codegen(context, builder, signature, args):
+        return _clampf_ir(builder, args[0], args[1], signature.args[1])
+    return sig, codegen
+
+
+@intrinsic
+def logadd_product(typingctx, x, y, post):
+    """One product from an A code and a B code: ``int(logadd_value)``, saturated (see PLAIN)."""
+    _check_post(post)
+    sig = types.int32(types.int32, types.int32, post)
+
+    def codegen(context, builder, signature, args):
+        f = _logadd_ir(builder, args[0], args[1], args[2], signature.args[2])
+        f = _clampf_ir(builder, f, args[2], signature.args[2])
+        return _clamp_ir(builder, f, args[2], signature.args[2])
+    return sig, codegen
+
+
 @intrinsic
 def fm_product(typingctx, x, y, xmask):
     """Float Mitchell fast-path product as float32: bits ``(x + y) & (y != 0 ? -1 : 0) & xmask``.
@@ -123,33 +207,35 @@ def trunc32(typingctx, x):
 # --- encoding ------------------------------------------------------------------------
 
 @intrinsic
-def _code32(typingctx, v, mask, bias, zero):
+def _code32(typingctx, v, mask, orc, bias, zero):
     """int32 code of one operand ``|v| <= 2**15``: the float32 pattern of ``|v|`` with its mantissa
-    cut by ``mask``, minus ``bias``, the sign in bit 31; ``zero`` for 0.  Written in LLVM IR so
-    that every step stays in int32 lanes (numba would widen to int64 and AVX2 cannot convert
-    int64 to float in SIMD)."""
-    sig = types.int32(types.int32, types.int32, types.int32, types.int32)
+    cut by ``mask`` and ``orc`` OR'ed in, minus ``bias``, the sign in bit 31; ``zero`` for 0.
+    Written in LLVM IR so that every step stays in int32 lanes (numba would widen to int64 and
+    AVX2 cannot convert int64 to float in SIMD)."""
+    sig = types.int32(types.int32, types.int32, types.int32, types.int32, types.int32)
 
     def codegen(context, builder, signature, args):
-        x, msk, b, z = args
+        x, msk, orc, b, z = args
         i32 = ir.IntType(32)
         zero32 = ir.Constant(i32, 0)
         neg = builder.icmp_signed("<", x, zero32)
         mag = builder.select(neg, builder.sub(zero32, x), x)
         bits = builder.bitcast(builder.sitofp(mag, ir.FloatType()), i32)
-        c = builder.sub(builder.and_(bits, msk), b)
+        c = builder.sub(builder.or_(builder.and_(bits, msk), orc), b)
         c = builder.or_(c, builder.and_(x, ir.Constant(i32, -(1 << 31))))
         return builder.select(builder.icmp_signed("==", x, zero32), z, c)
     return sig, codegen
 
 
 @njit(parallel=True, cache=True)
-def encode_rows(v, frac_bits, side_a, rows_pad):
+def encode_rows(v, keep_bits, or_code, add_a, side_a, rows_pad):
     """Codes of the rows of ``v`` (R, K), ``|v| <= 2**15``: (rows_pad, K) int32, padding rows of zero
-    codes.  ``side_a`` takes the bias off (the A side of the product)."""
+    codes; ``keep_bits`` fraction bits kept, ``or_code`` OR'ed in (:class:`pymodel.gemm_forms.LogAdd`).
+    ``side_a`` takes the bias off and adds ``add_a`` (the A side of the product)."""
     r, kk = v.shape
-    mask = trunc32(np.int64(0xFFFFFFFF) ^ ((np.int64(1) << (23 - frac_bits)) - 1))
-    bias = trunc32(np.int64(BIAS) if side_a else np.int64(0))
+    mask = trunc32(np.int64(0xFFFFFFFF) ^ ((np.int64(1) << (23 - keep_bits)) - 1))
+    orc = trunc32(np.int64(or_code))
+    bias = trunc32(np.int64(BIAS) - add_a if side_a else np.int64(0))
     zero = trunc32(np.int64(ZERO_A) if side_a else np.int64(ZERO_B))
     out = np.empty((rows_pad, kk), np.int32)
     for i in prange(rows_pad):
@@ -157,7 +243,7 @@ def encode_rows(v, frac_bits, side_a, rows_pad):
         if i < r:
             src = v[i]
             for k in range(np.uint64(0), np.uint64(kk)):
-                row[k] = _code32(np.int32(src[k]), mask, bias, zero)
+                row[k] = _code32(np.int32(src[k]), mask, orc, bias, zero)
         else:
             for k in range(np.uint64(0), np.uint64(kk)):
                 row[k] = zero
@@ -171,12 +257,13 @@ MR, NR = 4, 2
 
 
 @njit(parallel=True, cache=True)
-def mitchell_gemm_i32(ea, eb, out, kc):
+def logadd_gemm_i32(ea, eb, out, kc, post):
     """``out[i, j] = sum_k product(ea[i, k], eb[j, k])``, int32 sums over chunks of at most
     ``kc`` products (the caller picks ``kc`` so that a chunk cannot overflow), int64 total.
 
     ``ea`` (Mp, K) and ``eb`` (Np, K) are codes, Mp and Np multiples of MR and NR; ``out``
-    is (M, N) with M <= Mp, N <= Np."""
+    is (M, N) with M <= Mp, N <= Np.  ``post``: see PLAIN (Mitchell: one add and one conversion
+    per product)."""
     mp, kk = ea.shape
     np_ = eb.shape[0]
     m, n = out.shape
@@ -192,14 +279,14 @@ def mitchell_gemm_i32(ea, eb, out, kc):
                 for k in range(np.uint64(k0), np.uint64(k1)):
                     a0, a1, a2, a3 = ra0[k], ra1[k], ra2[k], ra3[k]
                     b0, b1 = rb0[k], rb1[k]
-                    c00 = add32(c00, mitchell_product(a0, b0))
-                    c01 = add32(c01, mitchell_product(a0, b1))
-                    c10 = add32(c10, mitchell_product(a1, b0))
-                    c11 = add32(c11, mitchell_product(a1, b1))
-                    c20 = add32(c20, mitchell_product(a2, b0))
-                    c21 = add32(c21, mitchell_product(a2, b1))
-                    c30 = add32(c30, mitchell_product(a3, b0))
-                    c31 = add32(c31, mitchell_product(a3, b1))
+                    c00 = add32(c00, logadd_product(a0, b0, post))
+                    c01 = add32(c01, logadd_product(a0, b1, post))
+                    c10 = add32(c10, logadd_product(a1, b0, post))
+                    c11 = add32(c11, logadd_product(a1, b1, post))
+                    c20 = add32(c20, logadd_product(a2, b0, post))
+                    c21 = add32(c21, logadd_product(a2, b1, post))
+                    c30 = add32(c30, logadd_product(a3, b0, post))
+                    c31 = add32(c31, logadd_product(a3, b1, post))
                 t00 += c00
                 t01 += c01
                 t10 += c10
@@ -226,6 +313,17 @@ def _store(out, m, n, i0, j0, t00, t01, t10, t11, t20, t21, t30, t31):
                 out[i0 + r, j0 + c] = vals[r][c]
 
 
+@intrinsic
+def _clamp_int(typingctx, f, post):
+    """``int(f)`` of a value from :func:`clamp_value`, saturated (the integer side of :func:`logadd_product`)."""
+    _check_post(post)
+    sig = types.int32(types.float32, post)
+
+    def codegen(context, builder, signature, args):
+        return _clamp_ir(builder, args[0], args[1], signature.args[1])
+    return sig, codegen
+
+
 @njit(inline="always")
 def _pin(c, f):
     """The exact sum from its low 32 bits ``c`` (a wrapped int32 sum) and ``f``, a float32
@@ -240,8 +338,8 @@ DUAL_CHUNK = 2048
 
 
 @njit(parallel=True, cache=True, fastmath=True)
-def mitchell_gemm_dual(ea, eb, out, kc):
-    """As :func:`mitchell_gemm_i32` for products up to 2**31 (16-bit operands), where an
+def logadd_gemm_dual(ea, eb, out, kc, post):
+    """As :func:`logadd_gemm_i32` for products up to 2**31 (16-bit operands), where an
     int32 sum overflows after two terms: each accumulator is a wrapping int32 sum plus a
     float32 sum of the untruncated products that pins its high bits (``kc <= DUAL_CHUNK``).
     fastmath only lets LLVM reorder that float sum, whose error the chunk size bounds.
@@ -261,17 +359,17 @@ def mitchell_gemm_dual(ea, eb, out, kc):
                 f0 = f1 = f2 = f3 = np.float32(0)
                 for k in range(np.uint64(k0), np.uint64(k1)):
                     b = rb[k]
-                    p = as_f32(add32(ra0[k], b))
-                    c0 = add32(c0, np.int32(p))
+                    p = clamp_value(logadd_value(ra0[k], b, post), post)
+                    c0 = add32(c0, _clamp_int(p, post))
                     f0 += p
-                    p = as_f32(add32(ra1[k], b))
-                    c1 = add32(c1, np.int32(p))
+                    p = clamp_value(logadd_value(ra1[k], b, post), post)
+                    c1 = add32(c1, _clamp_int(p, post))
                     f1 += p
-                    p = as_f32(add32(ra2[k], b))
-                    c2 = add32(c2, np.int32(p))
+                    p = clamp_value(logadd_value(ra2[k], b, post), post)
+                    c2 = add32(c2, _clamp_int(p, post))
                     f2 += p
-                    p = as_f32(add32(ra3[k], b))
-                    c3 = add32(c3, np.int32(p))
+                    p = clamp_value(logadd_value(ra3[k], b, post), post)
+                    c3 = add32(c3, _clamp_int(p, post))
                     f3 += p
                 t0 += _pin(c0, f0)
                 t1 += _pin(c1, f1)
@@ -313,9 +411,9 @@ def mitchell_magnitude(ma, mb, P):
 
 
 @njit(parallel=True, cache=True)
-def general_gemm(a, bt, out, fn, params):
-    """``out[i, j] = sum_k sign * fn(|a[i, k]|, |bt[j, k]|, params)`` in int64 (the caller has
-    checked that the sum fits).  ``a`` (M, K), ``bt`` (N, K): int32 or int64 operands, widened
+def general_gemm(a, bt, out, fn, params, sat):
+    """``out[i, j] = sum_k sign * min(fn(|a[i, k]|, |bt[j, k]|, params), sat)`` in int64 (the caller
+    has checked that the sum fits; ``sat`` is the design's ``product_max``).  ``a`` (M, K), ``bt`` (N, K): int32 or int64 operands, widened
     to int64 per product; 2 x 2 register block, vectorized over k when ``fn`` is branch-free."""
     m, kk = a.shape
     n = bt.shape[0]
@@ -331,13 +429,13 @@ def general_gemm(a, bt, out, fn, params):
                 x0, x1 = np.int64(ra0[k]), np.int64(ra1[k])
                 y0, y1 = np.int64(rb0[k]), np.int64(rb1[k])
                 m0, m1, n0, n1 = abs(x0), abs(x1), abs(y0), abs(y1)
-                p = np.int64(fn(m0, n0, params))
+                p = min(np.int64(fn(m0, n0, params)), sat)
                 t00 += -p if (x0 ^ y0) < 0 else p
-                p = np.int64(fn(m0, n1, params))
+                p = min(np.int64(fn(m0, n1, params)), sat)
                 t01 += -p if (x0 ^ y1) < 0 else p
-                p = np.int64(fn(m1, n0, params))
+                p = min(np.int64(fn(m1, n0, params)), sat)
                 t10 += -p if (x1 ^ y0) < 0 else p
-                p = np.int64(fn(m1, n1, params))
+                p = min(np.int64(fn(m1, n1, params)), sat)
                 t11 += -p if (x1 ^ y1) < 0 else p
             out[i0, j0] = t00
             out[i1, j0] = t10
@@ -366,16 +464,16 @@ def _lut(typingctx, table, idx):
 
 
 @njit(cache=True)
-def product_table(fn, params, lo, width):
-    """``T[(a - lo) << width | (b - lo)] = sign * fn(|a|, |b|, params)`` for every operand pair
-    (``lo`` = the smallest operand, ``-2**(width-1)`` or 0), int32."""
+def product_table(fn, params, lo, width, sat):
+    """``T[(a - lo) << width | (b - lo)] = sign * min(fn(|a|, |b|, params), sat)`` for every operand
+    pair (``lo`` = the smallest operand, ``-2**(width-1)`` or 0), int32."""
     size = np.int64(1) << width
     t = np.empty(size * size, np.int32)
     for ua in range(size):
         a = ua + lo
         for ub in range(size):
             b = ub + lo
-            p = np.int64(fn(abs(a), abs(b), params))          # designs return uint64
+            p = min(np.int64(fn(abs(a), abs(b), params)), sat)          # designs return uint64
             t[(ua << width) | ub] = trunc32(-p if (a ^ b) < 0 else p)
     return t
 

@@ -1,25 +1,34 @@
 """``approx_matmul``: the hardware MAC array, where the NN meets the approximate multiplier.
 
 Every scalar product is ``multiplier.mul(a_ik, b_kj)`` bit for bit, and the sum is
-exact (int64).  Which compiled path runs depends on the multiplier
-(:func:`gemm_path` names it):
+exact (int64).  Which compiled path runs depends on the multiplier's GEMM form
+(:mod:`pymodel.gemm_forms`, ``multiplier.gemm_form()``); :func:`gemm_path` names it:
 
 ``"blas"``
     :class:`ExactMultiplier`: numpy's BLAS in float32 while every partial sum stays
     below 2**24, float64 below 2**53 (exact there), else numpy's int64 matmul.
-``"mitchell-fast"``
-    :class:`~pymodel.Mitchell`, signed up to 16 bits or unsigned up to 15 (every
-    product below 2**31), any ``frac_bits``: each operand encoded once as a float32-style
-    int32 pattern, each product one int32 add and one float -> int conversion
-    (:mod:`pymodel.nn.gemm_kernels`), int32 SIMD sums split or pinned so they stay exact.
+``"log-add"``
+    :class:`~pymodel.gemm_forms.LogAdd` without a correction (Mitchell, Mitch-w, DR-ALM,
+    ALM-SOA), signed up to 16 bits or unsigned up to 15 (every product below 2**31): each
+    operand encoded once as a float32-style int32 pattern, each product one int32 add and
+    one float -> int conversion (plus an OR and a clamp for the set-one designs), int32 SIMD
+    sums split or pinned so they stay exact (:mod:`pymodel.nn.gemm_kernels`).
+``"log-add-corrected"``
+    ``LogAdd`` with a per-segment correction (MBM, REALM), same widths: one more float
+    pattern per product from an encoded B-side table (:mod:`pymodel.nn.gemm_corrected`).
+``"residues"``
+    :class:`~pymodel.gemm_forms.Residues` (ILM, nearest-one), any width: ``A @ B - RA @ RB``,
+    two exact BLAS products as above.
+``"bitwise-split"``
+    :class:`~pymodel.gemm_forms.BitwiseSplit` (operand decomposition), same widths as
+    ``log-add``: the two Mitchell operand pairs formed and encoded in registers
+    (:mod:`pymodel.nn.gemm_bitwise`).
 ``"general"``
-    Anything else with ``mul_magnitude`` (a numba ``fn(ma, mb, P)`` on int64
-    magnitudes) and ``kernel_params`` (``P``): every :mod:`pymodel.designs` design, and
-    Mitchell past the fast path's widths:
+    Anything else with ``mul_magnitude`` (a numba ``fn(ma, mb, P)`` on int64 magnitudes)
+    and ``kernel_params`` (``P``), and the forms above past their widths (32-bit Mitchell):
     up to 8 bits, a table of every signed product filled by ``fn`` once per design and one
     add + one load per product; wider, one compiled (inlined) call of ``fn`` per product, the
-    sign applied, operands held in int32 where they fit, int64 sums, vectorized over k when
-    ``fn`` is branch-free.
+    sign applied, the magnitude saturated at ``product_max``, int64 sums.
 
 :class:`EncodedWeights` encodes a weight matrix once for reuse across calls (the NN
 layers and the ONNX executor do that): ``approx_matmul(a, EncodedWeights(b, mult))``.
@@ -31,7 +40,12 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..config import MAX_WIDTH, Mitchell, OperandChecks, _check_int
+from ..gemm_forms import MAX_WIDTH as FORM_MAX_WIDTH
+from ..gemm_forms import BitwiseSplit, LogAdd, Residues
+from . import gemm_bitwise as gb
+from . import gemm_corrected as gc
 from . import gemm_kernels as gk
+from . import gemm_residues as gr
 
 __all__ = ["approx_matmul", "ExactMultiplier", "EncodedWeights", "gemm_path"]
 
@@ -59,17 +73,29 @@ class ExactMultiplier(OperandChecks):
         return f"exact {'s' if self.signed else 'u'}{self.width}"
 
 
-def _mitchell_fast(mult):
-    return isinstance(mult, Mitchell) and mult.width <= (16 if mult.signed else 15)
+def _form(mult):
+    """The multiplier's GEMM form (None: the general kernel).  A form that needs products below
+    2**31 is refused past those widths, whoever made it."""
+    get = getattr(mult, "gemm_form", None)
+    form = get() if callable(get) else None
+    if isinstance(form, (LogAdd, BitwiseSplit)) and mult.width > FORM_MAX_WIDTH[bool(mult.signed)]:
+        return None
+    return form
 
 
 def gemm_path(multiplier):
-    """The path ``approx_matmul`` takes for ``multiplier``: ``"blas"``, ``"mitchell-fast"`` or
-    ``"general"`` (see the module docstring); TypeError for an object it cannot use."""
+    """The path ``approx_matmul`` takes for ``multiplier`` (see the module docstring): ``"blas"``,
+    ``"log-add"``, ``"log-add-corrected"``, ``"residues"``, ``"bitwise-split"`` or ``"general"``;
+    TypeError for an object it cannot use."""
     if isinstance(multiplier, ExactMultiplier):
         return "blas"
-    if _mitchell_fast(multiplier):
-        return "mitchell-fast"
+    form = _form(multiplier)
+    if isinstance(form, LogAdd):
+        return "log-add" if form.correction is None else "log-add-corrected"
+    if isinstance(form, Residues):
+        return "residues"
+    if isinstance(form, BitwiseSplit):
+        return "bitwise-split"
     if isinstance(multiplier, Mitchell) or (hasattr(multiplier, "mul_magnitude")
                                             and hasattr(multiplier, "kernel_params")):
         return "general"
@@ -90,15 +116,21 @@ def _magnitude_fn(mult):
     return fn, tuple(np.int64(p) for p in params)
 
 
+def _saturation(mult):
+    """The largest product magnitude the design returns (``product_max``; none known: int64's)."""
+    return int(getattr(mult, "product_max", 2 ** 63 - 1))
+
+
 _TABLES = {}
 
 
 def _table(mult):
     """The signed product table of a narrow design (general path), built once per design."""
     fn, params = _magnitude_fn(mult)
-    key = (fn, params, mult.operand_range[0], mult.width)
+    key = (fn, params, mult.operand_range[0], mult.width, _saturation(mult))
     if key not in _TABLES:
-        _TABLES[key] = gk.product_table(fn, params, np.int64(mult.operand_range[0]), mult.width)
+        _TABLES[key] = gk.product_table(fn, params, np.int64(mult.operand_range[0]), mult.width,
+                                        np.int64(_saturation(mult)))
     return _TABLES[key]
 
 
@@ -139,12 +171,54 @@ def _round_up(x, r):
     return -(-x // r) * r
 
 
+def _f32_bits(v):
+    return int(np.array(v, np.float32).view(np.uint32))
+
+
+def _product_bound(form, amax, bmax):
+    """An upper bound on every product magnitude of ``form`` with ``|a| <= amax``, ``|b| <= bmax``.
+
+    A code is monotone in ``|v|`` (the float pattern is; the kept bits are; ``or_code`` is a bit
+    below them or the last kept one, both monotone), so the sum of the largest codes, plus
+    ``or_sum`` (``s | m <= s + m``), plus the largest correction at the largest exponents, bounds
+    every product."""
+    if amax == 0 or bmax == 0:
+        return 0.0
+    mask = ~((1 << (23 - form.keep_bits)) - 1) & 0xFFFFFFFF
+    ca, cb = (_f32_bits(v) & mask | form.or_code for v in (amax, bmax))
+    pattern = ca + cb - gk.BIAS + form.add_a + form.or_sum
+    v = float(np.array(pattern, np.uint32).view(np.float32))
+    if form.correction is not None:
+        ka, kb = amax.bit_length() - 1, bmax.bit_length() - 1
+        v += max(map(max, form.correction)) / 2 ** form.correction_bits * 2.0 ** (ka + kb)
+    return v
+
+
+def _post(mult, form, amax, bmax):
+    """The log-add kernels' ``post`` (``gemm_kernels.PLAIN``): the OR of a set-one adder, and the
+    saturation when some product of operands up to ``amax``, ``bmax`` can reach ``product_max``
+    (never for Mitchell's own form, which does not overestimate)."""
+    orv = np.int32(form.or_sum) if form.or_sum else None
+    sat = _saturation(mult)
+    if form.plain or _product_bound(form, amax, bmax) < sat:
+        return (orv, None, None)
+    satf = np.float32(sat)
+    if int(satf) < sat:
+        satf = np.nextafter(satf, np.float32(np.inf))
+    return (orv, np.int32(sat), satf)
+
+
+def _absmax(v):
+    return max(-int(v.min()), int(v.max()), 0) if v.size else 0
+
+
 class EncodedWeights:
     """The right-hand operand ``b`` (K, N) of ``approx_matmul``, encoded once for ``multiplier``.
 
-    Reuse it across calls with the same weights: ``approx_matmul(a, enc)``.  Holds the
-    transposed codes (fast Mitchell path), the transposed operands (general path) or the
-    float matrix BLAS takes (exact multiplier).
+    Reuse it across calls with the same weights: ``approx_matmul(a, enc)``.  Holds what the
+    path's kernel reads: transposed codes (log-add), codes and the correction table
+    (log-add-corrected), ``b`` and its residues in BLAS's dtype (residues), transposed
+    operands (bitwise-split, general), or the float matrix BLAS takes (exact multiplier).
 
     Attributes
     ----------
@@ -161,14 +235,28 @@ class EncodedWeights:
             raise ValueError(f"b must be 2-D, got shape {b.shape}")
         self.shape = b.shape
         k, n = b.shape
+        form = _form(multiplier)
+        self.absmax = _absmax(b)
         with gk.threads_for(b.size):
-            if self.path == "mitchell-fast":
+            if self.path == "log-add":
                 # transposed first (a cheap copy of narrow integers) so that the encoder reads rows
                 bt = np.ascontiguousarray(_kernel_dtype(b, multiplier).T)
-                self.data = gk.encode_rows(bt, multiplier.frac_bits, False, _round_up(max(n, 1), gk.NR))
+                self.data = gk.encode_rows(bt, form.keep_bits, form.or_code, 0, False, _round_up(max(n, 1), gk.NR))
+            elif self.path == "log-add-corrected":
+                np_ = _round_up(max(n, 1), gc.LANES)
+                padded = np.zeros((k, np_), np.int32)
+                padded[:, :n] = b
+                self.data = gk.encode_rows(padded, form.keep_bits, form.or_code, 0, False, k)
+                self.corr = np.empty((1 << form.segment_bits, k, np_), np.int32)
+                gc.encode_b(padded, gc.factor_patterns(form), form.segment_bits, self.corr)
+            elif self.path == "residues":
+                lo, hi = multiplier.operand_range
+                self.data, self.residues = gr.residue_operands(b, form, gr.blas_dtype(k * max(lo * lo, hi * hi)))
             elif self.path == "general" and multiplier.width <= gk.LUT_MAX_WIDTH:
                 self.table = _table(multiplier)
                 self.data = gk.table_codes(np.ascontiguousarray(b.T), multiplier.operand_range[0], 0)
+            elif self.path == "bitwise-split":
+                self.data = np.ascontiguousarray(b.T, np.int32)
             elif self.path == "general":
                 self.data = np.ascontiguousarray(_kernel_dtype(b, multiplier).T)
             else:
@@ -193,9 +281,7 @@ def approx_matmul(a, b, multiplier=None):
     -------
     int64 array, shape (M, N): ``sum_k multiplier.mul(a[i, k], b[k, j])``, exact.
 
-    The path (module docstring, :func:`gemm_path`): BLAS for the exact multiplier, the
-    fast int32 Mitchell kernel for Mitchell up to 16 bits signed / 15 unsigned, the
-    general compiled kernel for every other design and width.
+    The path: see the module docstring and :func:`gemm_path`.
     """
     if isinstance(b, EncodedWeights):
         if multiplier is None:
@@ -206,7 +292,7 @@ def approx_matmul(a, b, multiplier=None):
     else:
         if multiplier is None:
             raise TypeError("approx_matmul needs a multiplier unless b is an EncodedWeights")
-        path = gemm_path(multiplier)
+        gemm_path(multiplier)
         b_arr = _check_operand(multiplier, "b", b)
         enc = None
     path = gemm_path(multiplier)
@@ -228,25 +314,43 @@ def approx_matmul(a, b, multiplier=None):
         enc = EncodedWeights(b_arr, multiplier)
     if path == "blas":
         return _exact(a, enc.data, k * max_product)
+    if path == "residues":
+        with gk.threads_for(a.size):
+            xa, ra = gr.residue_operands(a, _form(multiplier), enc.data.dtype)
+        return gr.residue_gemm(xa, ra, enc.data, enc.residues)
     out = np.empty((m, n), np.int64)
-    if path == "mitchell-fast":          # encoding is cheap: threads only for a huge operand
-        with gk.threads_for(a.size):
-            ea = gk.encode_rows(_kernel_dtype(a, multiplier), multiplier.frac_bits, True, _round_up(m, gk.MR))
-    elif multiplier.width <= gk.LUT_MAX_WIDTH:
-        with gk.threads_for(a.size):
-            ca = gk.table_codes(a, multiplier.operand_range[0], multiplier.width)
+    form = _form(multiplier)
+    if isinstance(form, LogAdd):
+        post = _post(multiplier, form, _absmax(a), enc.absmax)
+    chunk = (2 ** 31 - 1) // max_product            # products an int32 sum holds without overflow
     with gk.threads_for(m * n * k):
-        if path == "mitchell-fast":
-            chunk = (2 ** 31 - 1) // max_product            # products an int32 sum holds without overflow
+        if path == "log-add":
+            with gk.threads_for(a.size):          # encoding is cheap: threads only for a huge operand
+                ea = gk.encode_rows(_kernel_dtype(a, multiplier), form.keep_bits, form.or_code, form.add_a, True,
+                                    _round_up(m, gk.MR))
             if chunk >= 64:
-                gk.mitchell_gemm_i32(ea, enc.data, out, min(chunk, 1 << 20))
+                gk.logadd_gemm_i32(ea, enc.data, out, min(chunk, 1 << 20), post)
             else:
-                gk.mitchell_gemm_dual(ea, enc.data, out, gk.DUAL_CHUNK)
+                gk.logadd_gemm_dual(ea, enc.data, out, gk.DUAL_CHUNK, post)
+        elif path == "log-add-corrected":
+            av = _kernel_dtype(a, multiplier)
+            with gk.threads_for(a.size):
+                ea = gk.encode_rows(av, form.keep_bits, form.or_code, form.add_a, True, m)
+                xa, sa = np.empty((m, k), np.int32), np.empty((m, k), np.int32)
+                gc.encode_a(ea, av, form.segment_bits, xa, sa)
+            dual = chunk < 64
+            gc.corrected_gemm(ea, xa, sa, enc.data, enc.corr, out, gk.DUAL_CHUNK if dual else min(chunk, 1 << 20),
+                              dual, post)
+        elif path == "bitwise-split":
+            gb.bitwise_split_gemm(np.ascontiguousarray(a, np.int32), enc.data, out, form.frac_bits)
         elif multiplier.width <= gk.LUT_MAX_WIDTH:
+            with gk.threads_for(a.size):
+                ca = gk.table_codes(a, multiplier.operand_range[0], multiplier.width)
             gk.table_gemm(ca, enc.data, enc.table, out)
         else:
             fn, params = _magnitude_fn(multiplier)
-            gk.general_gemm(np.ascontiguousarray(_kernel_dtype(a, multiplier)), enc.data, out, fn, params)
+            gk.general_gemm(np.ascontiguousarray(_kernel_dtype(a, multiplier)), enc.data, out, fn, params,
+                            np.int64(min(_saturation(multiplier), 2 ** 63 - 1)))
     return out
 
 
