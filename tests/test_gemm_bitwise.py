@@ -75,8 +75,8 @@ def test_odd_shapes(shape, width):
 
 
 def test_long_sums_exact():
-    """Sums far beyond int32: K = 5000 products of -2**15 * -2**15 (each 2**30: the pinned kernel),
-    K past two pinned chunks, and 12-bit operands where the int32 kernel needs several chunks."""
+    """Sums far beyond int32: K = 5000 products of -2**15 * -2**15 (each 2**30: the hi/lo kernel),
+    K past one hi/lo chunk, and 12-bit operands where the int32 kernel needs several chunks."""
     d = make_design("od", width=16, signed=True, frac_bits=15)
     a = np.full((3, 5000), -2 ** 15, np.int32)
     bt = np.full((2, 5000), -2 ** 15, np.int32)
@@ -86,7 +86,7 @@ def test_long_sums_exact():
     np.testing.assert_array_equal(kernel(a, bt, 15), np.array(want, np.int64))
     assert want[0][0] == 5000 * 2 ** 30                       # the golden side: an exact product
     rng = np.random.default_rng(SEED)
-    k = 2 * gb.DUAL_CHUNK + 4321
+    k = gb.HILO_CHUNK + 4321
     a = rng.integers(-2 ** 15, 2 ** 15, (2, k)).astype(np.int32)
     a[0] = -2 ** 15
     bt = rng.integers(-2 ** 15, 2 ** 15, (1, k)).astype(np.int32)
@@ -99,13 +99,13 @@ def test_long_sums_exact():
 
 
 def test_kernels_agree_on_8bit():
-    """The pinned kernel and the int32 kernel on the same 8-bit codes (normally only one runs)."""
+    """The hi/lo kernel and the int32 kernel on the same 8-bit codes (normally only one runs)."""
     a, bt = every_pair(8, True)
     ea, eb = gb.encode_a(a), gb.encode_b(bt)
     o1 = np.empty((256, 256), np.int64)
     o2 = np.empty((256, 256), np.int64)
     gb.od_gemm_i32(ea, eb, o1, 1, gb.od_product_masked, gb.fraction_mask(4))
-    gb.od_gemm_dual(ea, eb, o2, 1, gb.od_pair_masked, gb.fraction_mask(4))
+    gb.od_gemm_hilo(ea, eb, o2, 1, gb.od_product_masked, gb.fraction_mask(4))
     np.testing.assert_array_equal(o1, golden(a, bt, 8, True, 4))
     np.testing.assert_array_equal(o2, o1)
 

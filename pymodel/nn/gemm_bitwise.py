@@ -35,11 +35,12 @@ Exact sums.  OD never overestimates, so ``|P| <= |a*b| <= 2**30``.
 
 * ``od_gemm_i32``: int32 sums over chunks of ``kc`` products with ``kc * max|P| < 2**31``
   (8-bit operands: ``|P| <= 2**14``, chunks of 2**17 - 1), int64 between chunks.
-* ``od_gemm_dual``: any ``|P| <= 2**30``.  Each accumulator is a wrapping int32 sum of the
-  products (exact mod 2**32) and a float32 sum of the products before truncation, within 2**31
-  of the exact sum over a chunk of ``DUAL_CHUNK`` products, which pins the high bits (as in
-  ``gemm_kernels.mitchell_gemm_dual``).  An int32 sum of the high halves ``P >> 16`` instead of
-  the float sum is exact too, and has the same count of operations, but measured 3-5 % slower.
+* ``od_gemm_hilo``: any ``|P| <= 2**30``.  Each accumulator is a wrapping int32 sum ``c`` of
+  the products and an int32 sum ``H`` of their high halves ``P >> 16``; over a chunk of
+  ``n < 2**16`` products the sum is ``H * 2**16 + L`` with ``0 <= L < n * 2**16 < 2**32`` the sum
+  of the low halves, so ``L = (c - H * 2**16) mod 2**32``: exact, no rounding error to bound.
+  (A float32 sum pinning the int32 sum, as ``gemm_kernels.mitchell_gemm_dual``, costs as many
+  operations and measured 3 % slower as AVX2 code.)
 """
 
 import numpy as np
@@ -49,8 +50,8 @@ from numba.extending import intrinsic
 
 from .gemm_kernels import add32, f32_bits
 
-__all__ = ["bitwise_split_gemm", "encode_a", "encode_b", "encoded_gemm", "od_gemm_i32", "od_gemm_dual",
-           "od_product", "od_product_masked", "od_pair", "od_pair_masked", "fraction_mask", "DUAL_CHUNK"]
+__all__ = ["bitwise_split_gemm", "encode_a", "encode_b", "encoded_gemm", "od_gemm_i32", "od_gemm_hilo",
+           "od_product", "od_product_masked", "fraction_mask", "HILO_CHUNK"]
 
 _I32 = ir.IntType(32)
 
@@ -99,13 +100,6 @@ def _od_ir(builder, args, mask):
     return builder.add(builder.fptosi(builder.bitcast(s1, f32), _I32), builder.fptosi(builder.bitcast(s2, f32), _I32))
 
 
-def _od_float_ir(builder, args, mask):
-    """IR of one signed OD product before truncation (float32, within 2**7 + 2 of the product)."""
-    f32 = ir.FloatType()
-    s1, s2 = _od_patterns(builder, args, mask)
-    return builder.fadd(builder.bitcast(s1, f32), builder.bitcast(s2, f32))
-
-
 @intrinsic
 def _od_full(typingctx, x, fx1, sa, y, fy, sbc):
     sig = types.int32(*(types.int32,) * 6)
@@ -125,30 +119,12 @@ def _od_masked(typingctx, x, fx1, sa, y, fy, sbc, mask):
 
 
 @intrinsic
-def _od_float_full(typingctx, x, fx1, sa, y, fy, sbc):
-    sig = types.float32(*(types.int32,) * 6)
+def _sra16(typingctx, x):
+    """int32 >> 16 (arithmetic), in int32."""
+    sig = types.int32(types.int32)
 
     def codegen(context, builder, signature, args):
-        return _od_float_ir(builder, args, None)
-    return sig, codegen
-
-
-@intrinsic
-def _od_float_masked(typingctx, x, fx1, sa, y, fy, sbc, mask):
-    sig = types.float32(*(types.int32,) * 7)
-
-    def codegen(context, builder, signature, args):
-        return _od_float_ir(builder, args[:6], args[6])
-    return sig, codegen
-
-
-@intrinsic
-def _fadd_reassoc(typingctx, x, y):
-    """float32 + float32 that LLVM may reassociate (and so vectorize as a reduction)."""
-    sig = types.float32(types.float32, types.float32)
-
-    def codegen(context, builder, signature, args):
-        return builder.fadd(args[0], args[1], flags=("reassoc",))
+        return builder.ashr(args[0], ir.Constant(_I32, 16))
     return sig, codegen
 
 
@@ -163,19 +139,6 @@ def od_product(x, fx1, sa, y, fy, sbc, mask):
 def od_product_masked(x, fx1, sa, y, fy, sbc, mask):
     """Signed OD product (int32), the float32 mantissas of the four Mitchell operands cut by ``mask``."""
     return _od_masked(x, fx1, sa, y, fy, sbc, mask)
-
-
-@njit(inline="always")
-def od_pair(x, fx1, sa, y, fy, sbc, mask):
-    """(signed OD product as int32, the same before truncation as float32), no mask: for the
-    pinned kernel.  LLVM computes the shared part once."""
-    return _od_full(x, fx1, sa, y, fy, sbc), _od_float_full(x, fx1, sa, y, fy, sbc)
-
-
-@njit(inline="always")
-def od_pair_masked(x, fx1, sa, y, fy, sbc, mask):
-    """:func:`od_pair` with the mantissas cut by ``mask``."""
-    return _od_masked(x, fx1, sa, y, fy, sbc, mask), _od_float_masked(x, fx1, sa, y, fy, sbc, mask)
 
 
 @njit(parallel=True, cache=True)
@@ -252,10 +215,8 @@ def fraction_mask(frac_bits):
 # Register block: MR rows of ``a`` x NR rows of ``bt``; a row past the end repeats the last row
 # (computed, not stored), so no operand is padded.
 MR, NR = 4, 2
-# Chunk of the pinned kernel: a float32 sum of n terms below 2**30 (each within 2**7 + 2 of its
-# integer) is within n * (2**7 + 2) + n * 2**(log2(n) + 30 - 24) of the exact sum, far below the
-# 2**31 that pinning needs at n = 2048 (about 2**28).
-DUAL_CHUNK = 2048
+# Chunk of the hi/lo kernel: n < 2**16 keeps the sum of the low halves below 2**32 (module docstring).
+HILO_CHUNK = 1 << 15
 
 
 @njit(parallel=True, cache=True)
@@ -313,23 +274,20 @@ def od_gemm_i32(ea, eb, out, kc, fn, mask):
 
 
 @njit(inline="always")
-def _pin(c, f):
-    """The exact sum from its low 32 bits ``c`` (a wrapped int32 sum) and ``f``, a float32 sum of
-    the same terms within 2**31 of it: the high bits are the nearest multiple of 2**32."""
-    lo = np.int64(c)
-    return lo + (np.int64(np.rint((np.float64(f) - np.float64(lo)) * (1.0 / 4294967296.0))) << 32)
+def _join(c, h):
+    """Exact chunk sum from the wrapping int32 sum ``c`` and the sum ``h`` of the high halves."""
+    hi = np.int64(h) << 16
+    return hi + ((np.int64(c) - hi) & np.int64(0xFFFFFFFF))
 
 
 @njit(parallel=True, cache=True)
-def od_gemm_dual(ea, eb, out, kc, fn, mask):
-    """As :func:`od_gemm_i32` for products up to 2**30 (16-bit operands), ``kc <= DUAL_CHUNK``:
-    per output a wrapping int32 sum of the products and a float32 sum of the untruncated
-    products that pins its high bits (as ``gemm_kernels.mitchell_gemm_dual``).  ``fn`` is
-    :func:`od_pair` or :func:`od_pair_masked`.  Only the float sum may be reassociated (so that
-    it vectorizes); its error bound holds in any order.
+def od_gemm_hilo(ea, eb, out, kc, fn, mask):
+    """As :func:`od_gemm_i32` for products up to 2**30 (16-bit operands), ``kc <= HILO_CHUNK``:
+    per output a wrapping int32 sum of the products and an int32 sum of their high halves
+    ``P >> 16``, joined exactly per chunk (module docstring).
 
     A 4 x 1 register block (eight accumulators): as AVX2 code it ran 7 % faster than 4 x 2,
-    whose sixteen accumulators spill, and 5 % slower as AVX-512 code (measured here)."""
+    whose sixteen accumulators spill (about even as AVX-512 code; measured here)."""
     m, _, kk = ea.shape
     n = eb.shape[0]
     for ib in prange((m + MR - 1) // MR):
@@ -345,21 +303,21 @@ def od_gemm_dual(ea, eb, out, kc, fn, mask):
             for k0 in range(0, kk, kc):
                 k1 = min(kk, k0 + kc)
                 c0 = c1 = c2 = c3 = np.int32(0)
-                e0 = e1 = e2 = e3 = np.float32(0)
+                h0 = h1 = h2 = h3 = np.int32(0)
                 for k in range(np.uint64(k0), np.uint64(k1)):
                     b = (y[k], g[k], t[k])
-                    p, f = fn(x0[k], f0[k], s0[k], *b, mask)
-                    c0, e0 = add32(c0, p), _fadd_reassoc(e0, f)
-                    p, f = fn(x1[k], f1[k], s1[k], *b, mask)
-                    c1, e1 = add32(c1, p), _fadd_reassoc(e1, f)
-                    p, f = fn(x2[k], f2[k], s2[k], *b, mask)
-                    c2, e2 = add32(c2, p), _fadd_reassoc(e2, f)
-                    p, f = fn(x3[k], f3[k], s3[k], *b, mask)
-                    c3, e3 = add32(c3, p), _fadd_reassoc(e3, f)
-                r0 += _pin(c0, e0)
-                r1 += _pin(c1, e1)
-                r2 += _pin(c2, e2)
-                r3 += _pin(c3, e3)
+                    p = fn(x0[k], f0[k], s0[k], *b, mask)
+                    c0, h0 = add32(c0, p), add32(h0, _sra16(p))
+                    p = fn(x1[k], f1[k], s1[k], *b, mask)
+                    c1, h1 = add32(c1, p), add32(h1, _sra16(p))
+                    p = fn(x2[k], f2[k], s2[k], *b, mask)
+                    c2, h2 = add32(c2, p), add32(h2, _sra16(p))
+                    p = fn(x3[k], f3[k], s3[k], *b, mask)
+                    c3, h3 = add32(c3, p), add32(h3, _sra16(p))
+                r0 += _join(c0, h0)
+                r1 += _join(c1, h1)
+                r2 += _join(c2, h2)
+                r3 += _join(c3, h3)
             for r, v in enumerate((r0, r1, r2, r3)):
                 if i0 + r < m:
                     out[i0 + r, j] = v
@@ -396,12 +354,13 @@ def encoded_gemm(ea, eb, out, frac_bits, amax, bmax):
     top = (amax | bmax).bit_length() - 1          # leading one of the largest |a| | |b|
     full = frac_bits >= top
     mask = np.int32(-1) if full else fraction_mask(frac_bits)
+    fn = od_product if full else od_product_masked
     kk = ea.shape[2]
     kc = (2 ** 31 - 1) // max(amax * bmax, 1)
     if kc >= 256:
-        od_gemm_i32(ea, eb, out, max(1, min(kc, kk)), od_product if full else od_product_masked, mask)
+        od_gemm_i32(ea, eb, out, max(1, min(kc, kk)), fn, mask)
     else:
-        od_gemm_dual(ea, eb, out, max(1, min(DUAL_CHUNK, kk)), od_pair if full else od_pair_masked, mask)
+        od_gemm_hilo(ea, eb, out, max(1, min(HILO_CHUNK, kk)), fn, mask)
     return out
 
 
@@ -422,7 +381,7 @@ def bitwise_split_gemm(a, bt, out, frac_bits):
     Returns ``out``.  Encodes both operands (:func:`encode_a`, :func:`encode_b`: 3 int32
     planes per value) and runs :func:`encoded_gemm`; nothing is padded (the register block
     repeats the last row at the edges).  Sums are exact: int32 chunks when ``(2**31 - 1) //
-    (max|a| * max|bt|)`` is at least 256 (8-bit operands), the pinned kernel otherwise (16-bit).  At ``frac_bits`` no
+    (max|a| * max|bt|)`` is at least 256 (8-bit operands), the hi/lo kernel otherwise (16-bit).  At ``frac_bits`` no
     smaller than the leading-one position of the largest ``|a| | |b|`` the mantissa mask is
     skipped (it would keep every bit).
     """
