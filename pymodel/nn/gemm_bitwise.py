@@ -64,7 +64,7 @@ C1, C2 = 63, 64                        # any split with both >= 17 keeps the sca
 SIGN = -(1 << 31)                      # bit 31 as an int32
 ONE_C2 = 127 - C2 << 23               # bits of the float32 2**-C2
 
-# Planes of the encodings (module docstring of encode_a / encode_b).
+# Planes of the encodings (docstrings of encode_a / encode_b).
 A_PLANES, B_PLANES = 3, 3
 
 
@@ -86,7 +86,7 @@ def _od_patterns(builder, args, mask):
     fq2 = builder.fmul(fq, sc)                                 # sign * q * 2**-C2
     fv2 = builder.fma(asf(fy), sc, builder.fneg(fq2))         # sign * (y - q) * 2**-C2
     fu1 = builder.fma(fq, ir.Constant(f32, -2.0 ** -C1), asf(fx1))   # u = x - q, times 2**-C1
-    # p = u + y, times 2**-C1, as an FMA rather than an add: the FMA units are the less busy ones
+    # p = u + y, times 2**-C1: an FMA on the unscaled |b| plane saves a plane of |b| * 2**-C1
     fp1 = builder.fma(asf(fy), ir.Constant(f32, 2.0 ** -C1), fu1)
     # All exact (integers below 2**17 times powers of two).  The sign of the second code flips
     # bit 31 of the sum: each Mitchell product comes out signed.
