@@ -2,18 +2,29 @@
 
 ``sum_k a*b - ra*rb`` with ``ra = sign(a) r(|a|)``: one compiled pass per operand matrix writes
 the operand and its signed residue in the dtype in which BLAS sums them exactly
-(:func:`blas_dtype`), then two BLAS products and a subtraction.
+(:func:`blas_plan`: float32 over chunks of K where that is exact, else float64), then two BLAS
+products per chunk and a subtraction.
 """
 
 import numpy as np
 from numba import njit, prange
 
-__all__ = ["blas_dtype", "residue_rows", "residue_gemm"]
+__all__ = ["blas_plan", "residue_rows", "residue_operands", "residue_gemm"]
 
 
-def blas_dtype(bound):
-    """The dtype in which BLAS sums integers exactly when every partial sum is below ``bound``."""
-    return np.float32 if bound < 2 ** 24 else np.float64 if bound < 2 ** 53 else np.int64
+# Below this many products per chunk, a wider dtype in one pass beats many narrow passes.
+MIN_CHUNK = 256
+
+
+def blas_plan(k, max_product):
+    """``(dtype, chunk)``: BLAS sums ``chunk`` products of magnitude up to ``max_product`` exactly in
+    ``dtype`` (float32 below 2**24, float64 below 2**53), the narrowest dtype that takes chunks of at
+    least MIN_CHUNK (or all ``k``); int64 (numpy's own matmul) when none does."""
+    for dtype, limit in ((np.float32, 2 ** 24), (np.float64, 2 ** 53)):
+        chunk = (limit - 1) // max(max_product, 1)
+        if chunk >= min(k, MIN_CHUNK):
+            return dtype, max(min(chunk, k), 1)
+    return np.int64, max(k, 1)
 
 
 @njit(parallel=True)
@@ -38,6 +49,13 @@ def residue_operands(v, form, dtype):
     return x, r
 
 
-def residue_gemm(xa, ra, xb, rb):
-    """``xa @ xb - ra @ rb`` as int64 (operands from :func:`residue_operands`, one dtype)."""
-    return (xa @ xb).astype(np.int64) - (ra @ rb).astype(np.int64)
+def residue_gemm(xa, ra, xb, rb, chunk):
+    """``xa @ xb - ra @ rb`` as int64 (operands from :func:`residue_operands`, one dtype), BLAS on
+    ``chunk`` columns of A (rows of B) at a time, each partial product exact."""
+    k = xa.shape[1]
+    out = (xa[:, :chunk] @ xb[:chunk]).astype(np.int64) - (ra[:, :chunk] @ rb[:chunk]).astype(np.int64)
+    for k0 in range(chunk, k, chunk):
+        s = slice(k0, k0 + chunk)
+        out += (xa[:, s] @ xb[s]).astype(np.int64)
+        out -= (ra[:, s] @ rb[s]).astype(np.int64)
+    return out

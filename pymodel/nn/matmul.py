@@ -247,11 +247,12 @@ class EncodedWeights:
                 padded = np.zeros((k, np_), np.int32)
                 padded[:, :n] = b
                 self.data = gk.encode_rows(padded, form.keep_bits, form.or_code, 0, False, k)
-                self.corr = np.empty((1 << form.segment_bits, k, np_), np.int32)
+                self.corr = np.empty((k, 1 << form.segment_bits, np_), np.int32)
                 gc.encode_b(padded, gc.factor_patterns(form), form.segment_bits, self.corr)
             elif self.path == "residues":
                 lo, hi = multiplier.operand_range
-                self.data, self.residues = gr.residue_operands(b, form, gr.blas_dtype(k * max(lo * lo, hi * hi)))
+                self.blas_dtype, self.chunk = gr.blas_plan(k, max(lo * lo, hi * hi))
+                self.data, self.residues = gr.residue_operands(b, form, self.blas_dtype)
             elif self.path == "general" and multiplier.width <= gk.LUT_MAX_WIDTH:
                 self.table = _table(multiplier)
                 self.data = gk.table_codes(np.ascontiguousarray(b.T), multiplier.operand_range[0], 0)
@@ -316,8 +317,8 @@ def approx_matmul(a, b, multiplier=None):
         return _exact(a, enc.data, k * max_product)
     if path == "residues":
         with gk.threads_for(a.size):
-            xa, ra = gr.residue_operands(a, _form(multiplier), enc.data.dtype)
-        return gr.residue_gemm(xa, ra, enc.data, enc.residues)
+            xa, ra = gr.residue_operands(a, _form(multiplier), enc.blas_dtype)
+        return gr.residue_gemm(xa, ra, enc.data, enc.residues, enc.chunk)
     out = np.empty((m, n), np.int64)
     form = _form(multiplier)
     if isinstance(form, LogAdd):
@@ -335,8 +336,9 @@ def approx_matmul(a, b, multiplier=None):
         elif path == "log-add-corrected":
             av = _kernel_dtype(a, multiplier)
             with gk.threads_for(a.size):
-                ea = gk.encode_rows(av, form.keep_bits, form.or_code, form.add_a, True, m)
-                xa, sa = np.empty((m, k), np.int32), np.empty((m, k), np.int32)
+                mp = _round_up(m, gc.MR)
+                ea = gk.encode_rows(av, form.keep_bits, form.or_code, form.add_a, True, mp)
+                xa, sa = np.empty((mp, k), np.int32), np.empty((mp, k), np.int32)
                 gc.encode_a(ea, av, form.segment_bits, xa, sa)
             dual = chunk < 64
             gc.corrected_gemm(ea, xa, sa, enc.data, enc.corr, out, gk.DUAL_CHUNK if dual else min(chunk, 1 << 20),
