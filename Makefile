@@ -43,6 +43,7 @@ bench: setup
 	$(PY) benchmarks/bench_exact_stats.py
 	$(PY) benchmarks/bench_cocotb.py
 	$(PY) benchmarks/bench_matmul.py
+	$(PY) benchmarks/bench_od_kernel.py
 	$(PY) benchmarks/bench_verify.py
 	$(PY) benchmarks/bench_onnx.py
 
