@@ -279,7 +279,8 @@ def _scaled(rng, shape, lo, hi):
             ).astype(np.float32)
 
 
-@pytest.mark.parametrize("case", ["typical", "zeros", "low_edge", "high_edge", "below", "above", "specials"])
+@pytest.mark.parametrize("case", ["typical", "zeros", "zeros_a", "zeros_b", "low_edge", "high_edge", "below", "above",
+                                  "specials"])
 def test_fm_matmul_fast_and_special_paths(case, rng):
     a = _scaled(rng, (7, 41), -6, 3)
     b = _scaled(rng, (41, 9), -6, 3)
@@ -288,6 +289,12 @@ def test_fm_matmul_fast_and_special_paths(case, rng):
         a[a < 0] = 0
         b[rng.random(b.shape) < 0.3] = -0.0
         a[1, 2], b[3, 4] = 1e-40, -1e-41
+    elif case == "zeros_a":                   # zeros in A only (its masked tiles), in every block of rows
+        a[rng.random(a.shape) < 0.3] = 0
+        a[6, 0] = -0.0
+    elif case == "zeros_b":                   # zeros in B only
+        b[rng.random(b.shape) < 0.3] = 0
+        b[0, 8] = 1e-41
     elif case in ("low_edge", "below"):      # smallest exponents: biased sums of 128 (fast) / 127 (not)
         a[:, :] = _scaled(rng, a.shape, -63, -40)
         b[:, :] = _scaled(rng, b.shape, -63, -40)

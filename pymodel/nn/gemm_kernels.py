@@ -1,15 +1,19 @@
-"""Compiled GEMM kernels behind :func:`pymodel.nn.approx_matmul` (numba, SIMD).
+"""Compiled GEMM kernels behind :func:`pymodel.nn.approx_matmul` (numba, SIMD): the log-add
+kernels, the encoder they share with :mod:`pymodel.nn.gemm_corrected`, and the general and
+table kernels.
 
-The fast Mitchell kernel rests on one fact: the float32 bit pattern of an integer
+The log-add kernels rest on one fact: the float32 bit pattern of an integer
 ``0 < v < 2**24`` *is* its Mitchell logarithm, the exponent field holding ``k`` (plus
 the bias 127) and the mantissa field the fraction ``v / 2**k - 1``.  So each operand
-is encoded once as an int32 pattern (fraction truncated to ``frac_bits``, the bias
-taken off one side, the sign in bit 31), and each product is
+is encoded once as an int32 pattern (fraction truncated to ``keep_bits``, the design's
+set bits OR'ed in, the bias taken off one side, the sign in bit 31:
+:class:`pymodel.gemm_forms.LogAdd`), and each product is
 
     int32 add  ->  reinterpret as float32  ->  truncating float -> int32 conversion
 
 which is ``2**(ka+kb) * (1 + fa + fb)`` (or ``2**(ka+kb+1) * (fa + fb)`` after the
-carry), floored: exactly Mitchell's antilog, with its sign.  A zero operand gets a
+carry), floored: exactly Mitchell's antilog, with its sign (plus an OR and a clamp for
+designs with a set-one adder or that can reach ``product_max``).  A zero operand gets a
 pattern far below every product (the sum is a float in ``(0, 1)``, truncated to 0).
 
 Loops index 1-D row views with unsigned ``k`` so that numba emits no negative-index
@@ -81,17 +85,6 @@ def f32_bits(typingctx, x):
 
     def codegen(context, builder, signature, args):
         return builder.bitcast(args[0], ir.IntType(32))
-    return sig, codegen
-
-
-@intrinsic
-def mitchell_product(typingctx, x, y):
-    """``int(float32 bits(x + y))``: one Mitchell product from an A code and a B code."""
-    sig = types.int32(types.int32, types.int32)
-
-    def codegen(context, builder, signature, args):
-        s = builder.add(args[0], args[1])
-        return builder.fptosi(builder.bitcast(s, ir.FloatType()), ir.IntType(32))
     return sig, codegen
 
 
@@ -176,21 +169,6 @@ def logadd_product(typingctx, x, y, post):
         f = _logadd_ir(builder, args[0], args[1], args[2], signature.args[2])
         f = _clampf_ir(builder, f, args[2], signature.args[2])
         return _clamp_ir(builder, f, args[2], signature.args[2])
-    return sig, codegen
-
-
-@intrinsic
-def fm_product(typingctx, x, y, xmask):
-    """Float Mitchell fast-path product as float32: bits ``(x + y) & (y != 0 ? -1 : 0) & xmask``.
-    Straight-line IR (no select) so that LLVM vectorizes the loop instead of branching."""
-    sig = types.float32(types.int32, types.int32, types.int32)
-
-    def codegen(context, builder, signature, args):
-        x, y, xm = args
-        i32 = ir.IntType(32)
-        nz = builder.sext(builder.icmp_signed("!=", y, ir.Constant(i32, 0)), i32)
-        r = builder.and_(builder.add(x, y), builder.and_(nz, xm))
-        return builder.bitcast(r, ir.FloatType())
     return sig, codegen
 
 
