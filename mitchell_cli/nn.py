@@ -101,8 +101,12 @@ def cmd_nn(args):
                                   epochs=epochs, finetune_epochs=args.finetune_epochs, seed=args.seed,
                                   data_dir=args.data_dir, cache_dir=args.cache_dir, frac_sweep=sweep,
                                   progress=update if i == 0 else _skip_epochs(update, epochs), multiplier=cfg))
+    from pymodel.nn import gemm_path
+    for run, (_, cfg) in zip(runs, designs):
+        run["gemm_path"] = gemm_path(cfg)           # which approx_matmul kernel ran (README, NN section)
     r = runs[0]
-    text = [nn_table(runs), f"(int{args.width}, {', '.join(c.describe() for _, c in designs)}, seed {r['seed']}, "
+    text = [nn_table(runs), f"(int{args.width}, {', '.join(f'{c.describe()} [{gemm_path(c)}]' for _, c in designs)}, "
+                            f"seed {r['seed']}, "
                             f"float model {'from cache' if r['cached_float_model'] else 'trained'}: {r['cache_file']})"]
     if args.frac_sweep:
         from pymodel.plots import plot_nn_frac_sweep

@@ -61,10 +61,12 @@ def test_nn_wide_widths_and_keys_named_after_the_width(tmp_path):
     assert rc == 0, out + err
     r = json.loads(out)
     assert set(r["accuracy"]) == {"float32", "int26_exact", "int26_mitchell", "int26_mitchell_finetuned"}
+    assert r["gemm_path"] == "general"                    # past the log-add kernel's 16 bits, and it says so
     rc, out, err = run_cli("nn", "--width", "4", "--epochs", "1", "--finetune-epochs", "0",
                            "--cache-dir", str(tmp_path))
     assert rc == 0, err
     assert "int4 exact" in out and "int8" not in out
+    assert "mitchell s4 [log-add]" in out
 
 
 def test_mlp_lists_no_max_pool_among_remaining_multiplications():
