@@ -48,12 +48,33 @@ from llvmlite import ir
 from numba import njit, prange, types
 from numba.extending import intrinsic
 
-from .gemm_kernels import add32, f32_bits
 
 __all__ = ["bitwise_split_gemm", "encode_a", "encode_b", "encoded_gemm", "od_gemm_i32", "od_gemm_hilo",
            "od_product", "od_product_masked", "fraction_mask", "HILO_CHUNK"]
 
 _I32 = ir.IntType(32)
+
+
+# Own copies of two gemm_kernels intrinsics, so that this module does not depend on that file's
+# internals (numba widens int32 + int32 to int64; these stay in int32 lanes).
+@intrinsic
+def add32(typingctx, x, y):
+    """int32 + int32 -> int32, wrapping."""
+    sig = types.int32(types.int32, types.int32)
+
+    def codegen(context, builder, signature, args):
+        return builder.add(args[0], args[1])
+    return sig, codegen
+
+
+@intrinsic
+def f32_bits(typingctx, x):
+    """Reinterpret a float32 as an int32 (same bits)."""
+    sig = types.int32(types.float32)
+
+    def codegen(context, builder, signature, args):
+        return builder.bitcast(args[0], _I32)
+    return sig, codegen
 
 
 # Scales (powers of two) of the float operands: the codes of the first operand of each Mitchell
