@@ -46,10 +46,9 @@ def vectorization():
     out = {}
     e = np.zeros((4, 64), np.int32)
     ea, eb = gb.encode_a(e), gb.encode_b(e[:2])
-    for name, fn, prod in (("od_gemm_i32", gb.od_gemm_i32, gb.od_product),
-                           ("od_gemm_hilo", gb.od_gemm_hilo, gb.od_product)):
+    for name, fn in (("od_gemm_i32", gb.od_gemm_i32), ("od_gemm_hilo", gb.od_gemm_hilo)):
         f = njit(parallel=True)(fn.py_func)
-        f(ea, eb, np.zeros((4, 2), np.int64), 64, prod, np.int32(-1))
+        f(ea, eb, np.zeros((4, 2), np.int64), 64, None)
         asm = "\n".join(f.inspect_asm().values())
         out[name] = {r: len(re.findall(r"%" + r + r"\d", asm)) for r in ("xmm", "ymm", "zmm")}
         for ins in ("vcvtdq2ps", "vcvttps2dq", "vfmadd", "vpsrad"):

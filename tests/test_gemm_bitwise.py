@@ -104,8 +104,8 @@ def test_kernels_agree_on_8bit():
     ea, eb = gb.encode_a(a), gb.encode_b(bt)
     o1 = np.empty((256, 256), np.int64)
     o2 = np.empty((256, 256), np.int64)
-    gb.od_gemm_i32(ea, eb, o1, 1, gb.od_product_masked, gb.fraction_mask(4))
-    gb.od_gemm_hilo(ea, eb, o2, 1, gb.od_product_masked, gb.fraction_mask(4))
+    gb.od_gemm_i32(ea, eb, o1, 1, gb.fraction_mask(4))
+    gb.od_gemm_hilo(ea, eb, o2, 1, gb.fraction_mask(4))
     np.testing.assert_array_equal(o1, golden(a, bt, 8, True, 4))
     np.testing.assert_array_equal(o2, o1)
 
@@ -119,7 +119,7 @@ def test_wrong_variants_are_caught():
     assert not np.array_equal(kernel(a, bt, 5), want)
     ea, eb = gb.encode_a(a), gb.encode_b(bt)
     out = np.empty((256, 256), np.int64)
-    gb.od_gemm_i32(ea, eb, out, 1 << 16, gb.od_product, np.int32(-1))          # no mask: frac_bits 7
+    gb.od_gemm_i32(ea, eb, out, 1 << 16, None)          # no mask: frac_bits 7
     assert not np.array_equal(out, want)
     np.testing.assert_array_equal(out, golden(a, bt, 8, True, 7))
 

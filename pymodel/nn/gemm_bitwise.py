@@ -50,7 +50,7 @@ from numba.extending import intrinsic
 
 
 __all__ = ["bitwise_split_gemm", "encode_a", "encode_b", "encoded_gemm", "od_gemm_i32", "od_gemm_hilo",
-           "od_product", "od_product_masked", "fraction_mask", "HILO_CHUNK"]
+           "od_product", "fraction_mask", "HILO_CHUNK"]
 
 _I32 = ir.IntType(32)
 
@@ -122,20 +122,17 @@ def _od_ir(builder, args, mask):
 
 
 @intrinsic
-def _od_full(typingctx, x, fx1, sa, y, fy, sbc):
-    sig = types.int32(*(types.int32,) * 6)
+def od_product(typingctx, x, fx1, sa, y, fy, sbc, mask):
+    """Signed OD product (int32) from the planes of an A code and a B code, the float32 mantissas of
+    the four Mitchell operands cut by ``mask`` (int32); ``mask`` None keeps every fraction bit (valid
+    when ``frac_bits`` is at least the leading-one position of ``|a| | |b|``).  The kernels are
+    compiled once per type of ``mask`` (and cached: a function argument would not be)."""
+    if not (isinstance(mask, types.NoneType) or mask == types.int32):
+        raise TypeError(f"mask must be None or int32, got {mask}")
+    sig = types.int32(*(types.int32,) * 6, mask)
 
     def codegen(context, builder, signature, args):
-        return _od_ir(builder, args, None)
-    return sig, codegen
-
-
-@intrinsic
-def _od_masked(typingctx, x, fx1, sa, y, fy, sbc, mask):
-    sig = types.int32(*(types.int32,) * 7)
-
-    def codegen(context, builder, signature, args):
-        return _od_ir(builder, args[:6], args[6])
+        return _od_ir(builder, args[:6], None if isinstance(signature.args[6], types.NoneType) else args[6])
     return sig, codegen
 
 
@@ -147,19 +144,6 @@ def _sra16(typingctx, x):
     def codegen(context, builder, signature, args):
         return builder.ashr(args[0], ir.Constant(_I32, 16))
     return sig, codegen
-
-
-@njit(inline="always")
-def od_product(x, fx1, sa, y, fy, sbc, mask):
-    """Signed OD product (int32) from the planes of an A code and a B code, every fraction bit kept
-    (``mask`` ignored: valid when ``frac_bits`` is at least the leading-one position of ``|a| | |b|``)."""
-    return _od_full(x, fx1, sa, y, fy, sbc)
-
-
-@njit(inline="always")
-def od_product_masked(x, fx1, sa, y, fy, sbc, mask):
-    """Signed OD product (int32), the float32 mantissas of the four Mitchell operands cut by ``mask``."""
-    return _od_masked(x, fx1, sa, y, fy, sbc, mask)
 
 
 @njit(parallel=True, cache=True)
@@ -241,12 +225,12 @@ HILO_CHUNK = 1 << 15
 
 
 @njit(parallel=True, cache=True)
-def od_gemm_i32(ea, eb, out, kc, fn, mask):
-    """``out[i, j] = sum_k fn(ea[i, :, k], eb[j, :, k], mask)``: int32 sums over chunks of at most
+def od_gemm_i32(ea, eb, out, kc, mask):
+    """``out[i, j] = sum_k od_product(ea[i, :, k], eb[j, :, k], mask)``: int32 sums over chunks of at most
     ``kc`` products (the caller makes ``kc * max|product| < 2**31``), int64 total.
 
     ``ea`` (M, 3, K) from :func:`encode_a`, ``eb`` (N, 3, K) from :func:`encode_b`, ``out`` (M, N)
-    int64, ``fn`` :func:`od_product` or :func:`od_product_masked`.  4 x 2 register block."""
+    int64, ``mask`` as :func:`od_product`.  4 x 2 register block."""
     m, _, kk = ea.shape
     n = eb.shape[0]
     for ib in prange((m + MR - 1) // MR):
@@ -268,17 +252,17 @@ def od_gemm_i32(ea, eb, out, kc, fn, mask):
                     b0 = (y0[k], g0[k], t0[k])
                     b1 = (y1[k], g1[k], t1[k])
                     a = (x0[k], f0[k], s0[k])
-                    c00 = add32(c00, fn(*a, *b0, mask))
-                    c01 = add32(c01, fn(*a, *b1, mask))
+                    c00 = add32(c00, od_product(*a, *b0, mask))
+                    c01 = add32(c01, od_product(*a, *b1, mask))
                     a = (x1[k], f1[k], s1[k])
-                    c10 = add32(c10, fn(*a, *b0, mask))
-                    c11 = add32(c11, fn(*a, *b1, mask))
+                    c10 = add32(c10, od_product(*a, *b0, mask))
+                    c11 = add32(c11, od_product(*a, *b1, mask))
                     a = (x2[k], f2[k], s2[k])
-                    c20 = add32(c20, fn(*a, *b0, mask))
-                    c21 = add32(c21, fn(*a, *b1, mask))
+                    c20 = add32(c20, od_product(*a, *b0, mask))
+                    c21 = add32(c21, od_product(*a, *b1, mask))
                     a = (x3[k], f3[k], s3[k])
-                    c30 = add32(c30, fn(*a, *b0, mask))
-                    c31 = add32(c31, fn(*a, *b1, mask))
+                    c30 = add32(c30, od_product(*a, *b0, mask))
+                    c31 = add32(c31, od_product(*a, *b1, mask))
                 r00 += c00
                 r01 += c01
                 r10 += c10
@@ -302,7 +286,7 @@ def _join(c, h):
 
 
 @njit(parallel=True, cache=True)
-def od_gemm_hilo(ea, eb, out, kc, fn, mask):
+def od_gemm_hilo(ea, eb, out, kc, mask):
     """As :func:`od_gemm_i32` for products up to 2**30 (16-bit operands), ``kc <= HILO_CHUNK``:
     per output a wrapping int32 sum of the products and an int32 sum of their high halves
     ``P >> 16``, joined exactly per chunk (module docstring).
@@ -327,13 +311,13 @@ def od_gemm_hilo(ea, eb, out, kc, fn, mask):
                 h0 = h1 = h2 = h3 = np.int32(0)
                 for k in range(np.uint64(k0), np.uint64(k1)):
                     b = (y[k], g[k], t[k])
-                    p = fn(x0[k], f0[k], s0[k], *b, mask)
+                    p = od_product(x0[k], f0[k], s0[k], *b, mask)
                     c0, h0 = add32(c0, p), add32(h0, _sra16(p))
-                    p = fn(x1[k], f1[k], s1[k], *b, mask)
+                    p = od_product(x1[k], f1[k], s1[k], *b, mask)
                     c1, h1 = add32(c1, p), add32(h1, _sra16(p))
-                    p = fn(x2[k], f2[k], s2[k], *b, mask)
+                    p = od_product(x2[k], f2[k], s2[k], *b, mask)
                     c2, h2 = add32(c2, p), add32(h2, _sra16(p))
-                    p = fn(x3[k], f3[k], s3[k], *b, mask)
+                    p = od_product(x3[k], f3[k], s3[k], *b, mask)
                     c3, h3 = add32(c3, p), add32(h3, _sra16(p))
                 r0 += _join(c0, h0)
                 r1 += _join(c1, h1)
@@ -374,14 +358,13 @@ def encoded_gemm(ea, eb, out, frac_bits, amax, bmax):
     operand magnitudes, which pick the mask-free product and the accumulation)."""
     top = (amax | bmax).bit_length() - 1          # leading one of the largest |a| | |b|
     full = frac_bits >= top
-    mask = np.int32(-1) if full else fraction_mask(frac_bits)
-    fn = od_product if full else od_product_masked
+    mask = None if full else fraction_mask(frac_bits)
     kk = ea.shape[2]
     kc = (2 ** 31 - 1) // max(amax * bmax, 1)
     if kc >= 256:
-        od_gemm_i32(ea, eb, out, max(1, min(kc, kk)), fn, mask)
+        od_gemm_i32(ea, eb, out, max(1, min(kc, kk)), mask)
     else:
-        od_gemm_hilo(ea, eb, out, max(1, min(HILO_CHUNK, kk)), fn, mask)
+        od_gemm_hilo(ea, eb, out, max(1, min(HILO_CHUNK, kk)), mask)
     return out
 
 

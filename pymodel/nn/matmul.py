@@ -217,14 +217,16 @@ class EncodedWeights:
 
     Reuse it across calls with the same weights: ``approx_matmul(a, enc)``.  Holds what the
     path's kernel reads: transposed codes (log-add), codes and the correction table
-    (log-add-corrected), ``b`` and its residues in BLAS's dtype (residues), transposed
-    operands (bitwise-split, general), or the float matrix BLAS takes (exact multiplier).
+    (log-add-corrected), ``b`` and its residues in BLAS's dtype (residues), the operand planes
+    of the transposed ``b`` (bitwise-split), the transposed operands or their table offsets
+    (general), or ``b`` itself (exact multiplier, BLAS).
 
     Attributes
     ----------
     multiplier : the multiplier it was encoded for
     shape : (K, N)
     path : str, as :func:`gemm_path`
+    absmax : int, the largest ``|b|`` (bounds the products, for clamps and sum splitting)
     """
 
     def __init__(self, b, multiplier):
@@ -257,7 +259,7 @@ class EncodedWeights:
                 self.table = _table(multiplier)
                 self.data = gk.table_codes(np.ascontiguousarray(b.T), multiplier.operand_range[0], 0)
             elif self.path == "bitwise-split":
-                self.data = np.ascontiguousarray(b.T, np.int32)
+                self.data = gb.encode_b(np.ascontiguousarray(b.T, np.int32))
             elif self.path == "general":
                 self.data = np.ascontiguousarray(_kernel_dtype(b, multiplier).T)
             else:
@@ -344,7 +346,9 @@ def approx_matmul(a, b, multiplier=None):
             gc.corrected_gemm(ea, xa, sa, enc.data, enc.corr, out, gk.DUAL_CHUNK if dual else min(chunk, 1 << 20),
                               dual, post)
         elif path == "bitwise-split":
-            gb.bitwise_split_gemm(np.ascontiguousarray(a, np.int32), enc.data, out, form.frac_bits)
+            with gk.threads_for(a.size):
+                ea = gb.encode_a(np.ascontiguousarray(a, np.int32))
+            gb.encoded_gemm(ea, enc.data, out, form.frac_bits, _absmax(a), enc.absmax)
         elif multiplier.width <= gk.LUT_MAX_WIDTH:
             with gk.threads_for(a.size):
                 ca = gk.table_codes(a, multiplier.operand_range[0], multiplier.width)
