@@ -151,6 +151,10 @@ def main(argv=None):
     CLOCK = time.perf_counter if args.clock == "wall" else time.process_time
     if args.avx2:
         os.environ.update(NUMBA_CPU_NAME="haswell", NUMBA_CPU_FEATURES=HASWELL_FEATURES, OPENBLAS_CORETYPE="Haswell")
+    # OpenBLAS's idle threads spin for about 2**28 cycles after each call (its default timeout), taking
+    # the cores from the numba kernels timed next: with 2 threads on 2 cores that made them 10x slower
+    # for the rest of the shape.  2**4 cycles: they sleep at once.
+    os.environ.setdefault("OPENBLAS_THREAD_TIMEOUT", "4")
     if "numpy" in sys.modules and args.avx2:
         raise SystemExit("--avx2 must be set before numpy loads: run this file as a script")
     import numpy as np
@@ -163,6 +167,7 @@ def main(argv=None):
     out = {"seed": args.seed, "repeat": args.repeat, "cpu": cpu_model(), "avx2_emulation": args.avx2,
            "blas": blas, "numba_cpu": os.environ.get("NUMBA_CPU_NAME", "host"),
            "openblas_coretype": os.environ.get("OPENBLAS_CORETYPE"), "clock": args.clock,
+           "openblas_thread_timeout": os.environ.get("OPENBLAS_THREAD_TIMEOUT"),
            "load_average": os.getloadavg()[0], "vectorization": vectorization(), "results": []}
     for shape in SHAPES:
         for t in args.threads:
@@ -172,6 +177,7 @@ def main(argv=None):
         return
     print(f"seed {args.seed}, best of {args.repeat} ({args.clock} clock); CPU {out['cpu']}; BLAS {', '.join(blas)}; "
           f"numba target {out['numba_cpu']}{' (AVX2 emulation)' if args.avx2 else ''}; "
+          f"OPENBLAS_THREAD_TIMEOUT {out['openblas_thread_timeout']}; "
           f"load average {out['load_average']:.1f} at the start")
     print("SIMD in the kernels: " + "; ".join(f"{k}: " + ", ".join(f"{r} {c}" for r, c in v.items() if c)
                                                for k, v in out["vectorization"].items()))

@@ -48,33 +48,13 @@ from llvmlite import ir
 from numba import njit, prange, types
 from numba.extending import intrinsic
 
+from .gemm_kernels import add32, f32_bits
+
 
 __all__ = ["bitwise_split_gemm", "encode_a", "encode_b", "encoded_gemm", "od_gemm_i32", "od_gemm_hilo",
            "od_product", "fraction_mask", "HILO_CHUNK"]
 
 _I32 = ir.IntType(32)
-
-
-# Own copies of two gemm_kernels intrinsics, so that this module does not depend on that file's
-# internals (numba widens int32 + int32 to int64; these stay in int32 lanes).
-@intrinsic
-def add32(typingctx, x, y):
-    """int32 + int32 -> int32, wrapping."""
-    sig = types.int32(types.int32, types.int32)
-
-    def codegen(context, builder, signature, args):
-        return builder.add(args[0], args[1])
-    return sig, codegen
-
-
-@intrinsic
-def f32_bits(typingctx, x):
-    """Reinterpret a float32 as an int32 (same bits)."""
-    sig = types.int32(types.float32)
-
-    def codegen(context, builder, signature, args):
-        return builder.bitcast(args[0], _I32)
-    return sig, codegen
 
 
 # Scales (powers of two) of the float operands: the codes of the first operand of each Mitchell
@@ -194,22 +174,18 @@ def _abs32(typingctx, x):
     return sig, codegen
 
 
-@intrinsic
-def _and32(typingctx, x, y):
-    sig = types.int32(types.int32, types.int32)
+def _int32_op(op, doc):
+    """An int32 x int32 -> int32 intrinsic of one IR instruction (``builder.<op>``)."""
+    def typer(typingctx, x, y):
+        def codegen(context, builder, signature, args):
+            return getattr(builder, op)(args[0], args[1])
+        return types.int32(types.int32, types.int32), codegen
+    typer.__doc__ = doc
+    return intrinsic(typer)
 
-    def codegen(context, builder, signature, args):
-        return builder.and_(args[0], args[1])
-    return sig, codegen
 
-
-@intrinsic
-def _or32(typingctx, x, y):
-    sig = types.int32(types.int32, types.int32)
-
-    def codegen(context, builder, signature, args):
-        return builder.or_(args[0], args[1])
-    return sig, codegen
+_and32 = _int32_op("and_", "int32 & int32 in int32.")
+_or32 = _int32_op("or_", "int32 | int32 in int32.")
 
 
 def fraction_mask(frac_bits):

@@ -14,6 +14,7 @@ columns) with the A element broadcast: the A segment then picks one contiguous B
 ``corr[k, s, :]``, a plain vector load.
 """
 
+import numba
 import numpy as np
 from llvmlite import ir
 from numba import njit, prange, types
@@ -22,7 +23,7 @@ from numba.extending import intrinsic
 from . import gemm_kernels as gk
 from .gemm_kernels import ZERO_B, _pin, f32_bits, trunc32
 
-__all__ = ["encode_a", "encode_b", "corrected_gemm", "factor_patterns", "LANES", "MR"]
+__all__ = ["encode_a", "encode_b", "corrected_gemm", "factor_patterns", "task_rows", "LANES", "MR"]
 
 EXP_SIGN = -(1 << 23)             # sign and exponent fields of an int32 pattern (0xFF800000)
 # A zero factor: 2**-67, far below a unit of V for a nonzero A operand; with ZERO_A (exponent
@@ -199,22 +200,30 @@ _tile_dual = _tile_intrinsic(True, TW // 2)
 TASK_ROWS, KB = 64, 64
 
 
+def task_rows(mp):
+    """Rows per task: TASK_ROWS, or fewer so that every numba thread gets two tasks (M = 64 would
+    otherwise be one task on one thread)."""
+    return min(TASK_ROWS, max(MR, -(-mp // (2 * numba.get_num_threads() * MR)) * MR))
+
+
 @njit(parallel=True, cache=True)
-def corrected_gemm(ca, xa, sa, cbt, corr, out, kc, dual, post):
+def corrected_gemm(ca, xa, sa, cbt, corr, out, kc, dual, post, task_rows):
     """``out[i, j] = sum_k floor(V + correction)`` (module docstring), exact in int64.
 
     ``ca``, ``xa``, ``sa`` (Mp, K) from the A side, Mp a multiple of MR (padding rows: ZERO_A
     codes); ``cbt`` (K, Np) B codes (not transposed) and ``corr`` (K, S, Np), Np a multiple of
     TW; ``out`` (M, N), M <= Mp, N <= Np.  int32 sums over blocks of at most ``kc`` products;
     with ``dual`` (16-bit products) each int32 sum wraps and a float32 sum pins it (as
-    :func:`pymodel.nn.gemm_kernels.logadd_gemm_dual`)."""
+    :func:`pymodel.nn.gemm_kernels.logadd_gemm_dual`).  Each task takes ``task_rows`` rows (a multiple
+    of MR: :func:`task_rows`)."""
     mp, kk = ca.shape
     np_ = cbt.shape[1]
     m, n = out.shape
     kb = min(KB, kc)
-    for task in prange((mp + TASK_ROWS - 1) // TASK_ROWS):
-        t0 = task * TASK_ROWS
-        rows = min(TASK_ROWS, mp - t0)
+    per = task_rows
+    for task in prange((mp + per - 1) // per):
+        t0 = task * per
+        rows = min(per, mp - t0)
         acc_i = np.zeros((rows, np_), np.int32)
         acc_f = np.zeros((rows, np_), np.float32)
         total = np.zeros((rows, np_), np.int64)

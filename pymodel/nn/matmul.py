@@ -344,7 +344,7 @@ def approx_matmul(a, b, multiplier=None):
                 gc.encode_a(ea, av, form.segment_bits, xa, sa)
             dual = chunk < 64
             gc.corrected_gemm(ea, xa, sa, enc.data, enc.corr, out, gk.DUAL_CHUNK if dual else min(chunk, 1 << 20),
-                              dual, post)
+                              dual, post, gc.task_rows(mp))
         elif path == "bitwise-split":
             with gk.threads_for(a.size):
                 ea = gb.encode_a(np.ascontiguousarray(a, np.int32))
