@@ -43,8 +43,9 @@ def vector_lanes():
 # Register tile of corrected_gemm: MR rows x TW columns, eight vectors of int32 sums with AVX2 and
 # AVX-512 alike, TW / 2 columns when float sums pin them.  Measured on 256x784 @ 784x128 (AMD
 # EPYC, 1 thread): 2 x 64 best with AVX-512 (4 x 16 about 1.5x slower), 2 x 32 with AVX2 code.
+# Narrower B (a conv layer with 16 output channels) takes one-vector tiles for what is left.
 MR, TW = 2, 4 * vector_lanes()
-LANES = TW                        # B columns are padded to a multiple of this
+LANES = vector_lanes()            # B columns are padded to a multiple of this
 
 
 def factor_patterns(form):
@@ -195,6 +196,8 @@ def _tile_intrinsic(dual, tw):
 
 _tile = _tile_intrinsic(False, TW)
 _tile_dual = _tile_intrinsic(True, TW // 2)
+_tile_1 = _tile_intrinsic(False, LANES)
+_tile_dual_1 = _tile_intrinsic(True, LANES)
 # Rows per task and k per block: a k block of B and of the ``corr`` rows that a task's rows use
 # stays in L2 while all the task's rows pass over it.
 TASK_ROWS, KB = 64, 64
@@ -212,7 +215,7 @@ def corrected_gemm(ca, xa, sa, cbt, corr, out, kc, dual, post, task_rows):
 
     ``ca``, ``xa``, ``sa`` (Mp, K) from the A side, Mp a multiple of MR (padding rows: ZERO_A
     codes); ``cbt`` (K, Np) B codes (not transposed) and ``corr`` (K, S, Np), Np a multiple of
-    TW; ``out`` (M, N), M <= Mp, N <= Np.  int32 sums over blocks of at most ``kc`` products;
+    LANES; ``out`` (M, N), M <= Mp, N <= Np.  int32 sums over blocks of at most ``kc`` products;
     with ``dual`` (16-bit products) each int32 sum wraps and a float32 sum pins it (as
     :func:`pymodel.nn.gemm_kernels.logadd_gemm_dual`).  Each task takes ``task_rows`` rows (a multiple
     of MR: :func:`task_rows`)."""
@@ -230,12 +233,21 @@ def corrected_gemm(ca, xa, sa, cbt, corr, out, kc, dual, post, task_rows):
         for k0 in range(0, kk, kb):
             k1 = min(kk, k0 + kb)
             for q0 in range(0, rows, MR):
+                j0 = 0
                 if dual:
-                    for j0 in range(0, np_, TW // 2):
+                    while j0 + TW // 2 <= np_:
                         _tile_dual(ca, xa, sa, cbt, corr, acc_i, acc_f, t0 + q0, q0, k0, k1, j0, post)
+                        j0 += TW // 2
+                    while j0 < np_:
+                        _tile_dual_1(ca, xa, sa, cbt, corr, acc_i, acc_f, t0 + q0, q0, k0, k1, j0, post)
+                        j0 += LANES
                 else:
-                    for j0 in range(0, np_, TW):
+                    while j0 + TW <= np_:
                         _tile(ca, xa, sa, cbt, corr, acc_i, acc_f, t0 + q0, q0, k0, k1, j0, post)
+                        j0 += TW
+                    while j0 < np_:
+                        _tile_1(ca, xa, sa, cbt, corr, acc_i, acc_f, t0 + q0, q0, k0, k1, j0, post)
+                        j0 += LANES
             for q in range(rows):
                 for j in range(np_):
                     total[q, j] += _pin(acc_i[q, j], acc_f[q, j]) if dual else np.int64(acc_i[q, j])
