@@ -53,12 +53,16 @@ def vectorization():
     import numpy as np
     from numba import njit
 
+    from pymodel.nn import gemm_corrected as gc
     from pymodel.nn import gemm_kernels as gk
     from pymodel.nn import mfree
     out = {}
     e = np.zeros((4, 16), np.int32)
+    cb, corr = np.zeros((16, gc.TW), np.int32), np.zeros((16, 1, gc.TW), np.int32)
     for name, fn, args in (("logadd_gemm_i32", gk.logadd_gemm_i32, (e, e[:2], np.zeros((4, 2), np.int64), 64, gk.PLAIN)),
                            ("logadd_gemm_dual", gk.logadd_gemm_dual, (e, e[:2], np.zeros((4, 2), np.int64), 64, gk.PLAIN)),
+                           ("corrected_gemm", gc.corrected_gemm,
+                            (e, e, e, cb, corr, np.zeros((4, gc.TW), np.int64), 64, True, gk.PLAIN, gc.MR)),
                            ("float_mitchell", mfree._matmul_fast, (e, e, np.zeros(4, np.bool_), np.zeros((4, 16), np.float32)))):
         f = njit(parallel=True, fastmath=name.endswith("dual"))(fn.py_func)
         f(*args)

@@ -17,6 +17,7 @@ def test_designs_json_lists_every_design_with_parameters():
     assert list(info) == list(DESIGNS)
     for name, d in info.items():
         assert [p["name"] for p in d["params"]] == design_class(name).param_names()
+    assert info["realm"]["gemm_path_s16"] == "log-add-corrected" and info["inzed"]["gemm_path_s16"] is None
 
 
 @pytest.mark.parametrize("name", ["mbm", "inzed"])     # a multiplier and a divider: the path is the same for all
