@@ -169,3 +169,50 @@ def test_forms_past_their_widths(rng):
         v = edge_values(d, rng, 60)
         got = approx_matmul(v[:, None], v[None, :], d)
         assert (got == d.mul(v[:, None], v[None, :])).all()
+
+
+class Doubled:
+    """A toy log-add design that overestimates enough to saturate: Mitchell with one added to the
+    log sum (twice its product).  Its golden model is integer log arithmetic (log converters, an
+    adder, a floor antilog), not the float patterns of its GEMM form."""
+
+    def __init__(self, width, signed):
+        self.width, self.signed = width, signed
+        lo, hi = (-(1 << (width - 1)), (1 << (width - 1)) - 1) if signed else (0, (1 << width) - 1)
+        self.operand_range = (lo, hi)
+        self.product_max = (1 << (2 * width - int(signed))) - 1
+
+    def gemm_form(self):
+        return LogAdd(keep_bits=self.width - 1, add_a=1 << 23)          # one unit of the exponent field
+
+    def magnitude(self, a, b):
+        if a == 0 or b == 0:
+            return 0
+        F = self.width - 1
+        ka, kb = a.bit_length() - 1, b.bit_length() - 1
+        L = (ka << F) + ((a - (1 << ka)) << F >> ka) + (kb << F) + ((b - (1 << kb)) << F >> kb) + (1 << F)
+        k, f = L >> F, L & ((1 << F) - 1)
+        return min(((1 << F) + f) << k >> F, self.product_max)
+
+    def mul(self, a, b):
+        a, b = np.broadcast_arrays(np.asarray(a, np.int64), np.asarray(b, np.int64))
+        m = np.array([self.magnitude(abs(int(x)), abs(int(y))) for x, y in zip(a.ravel(), b.ravel())], np.int64)
+        return np.where((a.ravel() < 0) != (b.ravel() < 0), -m, m).reshape(a.shape)
+
+
+@pytest.mark.parametrize("signed", [True, False])
+def test_log_add_saturates_like_the_model(signed):
+    """The log-add kernels' clamp (no registry design reaches product_max there): every pair of the
+    toy design at 7 bits, saturated products included, and long sums of them at 15/16 bits."""
+    d = Doubled(7, signed)
+    lo, hi = d.operand_range
+    v = np.arange(lo, hi + 1, dtype=np.int64)
+    want = d.mul(v[:, None], v[None, :])
+    assert abs(want).max() == d.product_max
+    assert gemm_path(d) == "log-add"
+    assert (approx_matmul(v[:, None], v[None, :], d) == want).all()
+    w = Doubled(16 if signed else 15, signed)
+    lo, hi = w.operand_range
+    a = np.array([[lo if signed else hi, hi, 1, 0] * 1000], np.int64)
+    b = np.array([[lo if signed else hi], [hi], [hi], [5]] * 1000, np.int64)
+    assert same(approx_matmul(a, b, w), golden(a, b, w))

@@ -29,8 +29,8 @@ import numpy as np
 from numba import njit
 
 from .. import fast
-from ..reference import antilog, log_convert
 from ..gemm_forms import LogAdd, below_2_31, fraction_ulp
+from ..reference import antilog, log_convert
 from .base import Design, Param
 from .mitchw import antilog_floor
 

@@ -32,8 +32,8 @@ from typing import ClassVar
 
 from numba import njit
 
-from ..reference import antilog
 from ..gemm_forms import LogAdd, below_2_31, fraction_ulp
+from ..reference import antilog
 from .base import Design, Param
 from .mitchw import antilog_floor, log_fixed, truncate
 

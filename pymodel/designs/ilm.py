@@ -20,8 +20,8 @@ import numpy as np
 from numba import njit
 
 from .. import fast
-from ..reference import leading_one
 from ..gemm_forms import Residues
+from ..reference import leading_one
 from .base import Design, Param
 
 __all__ = ["ILM"]

@@ -22,8 +22,8 @@ import numpy as np
 from numba import njit
 
 from .. import fast
-from ..reference import floor_pow2, fraction_add, log_convert
 from ..gemm_forms import LogAdd, below_2_31
+from ..reference import floor_pow2, fraction_add, log_convert
 from .base import Design, Param, shift_floor
 
 __all__ = ["MBM", "corrected_antilog"]

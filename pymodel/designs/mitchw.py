@@ -40,8 +40,8 @@ import numpy as np
 from numba import njit
 
 from .. import fast
-from ..reference import antilog, fraction_add, log_convert
 from ..gemm_forms import LogAdd, below_2_31, fraction_ulp
+from ..reference import antilog, fraction_add, log_convert
 from .base import Design, Param
 
 __all__ = ["MitchW", "truncate", "log_fixed", "antilog_floor"]

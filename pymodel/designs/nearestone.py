@@ -34,8 +34,8 @@ import numpy as np
 from numba import njit
 
 from .. import fast
-from ..reference import leading_one
 from ..gemm_forms import Residues
+from ..reference import leading_one
 from .base import Design
 
 __all__ = ["NearestOne", "nearest_one"]
