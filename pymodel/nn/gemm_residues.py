@@ -9,7 +9,7 @@ products per chunk and a subtraction.
 import numpy as np
 from numba import njit, prange
 
-__all__ = ["blas_plan", "residue_rows", "residue_operands", "residue_gemm"]
+__all__ = ["blas_plan", "residue_rows", "residue_lookup", "residue_table", "residue_operands", "residue_gemm"]
 
 
 # Below this many products per chunk, a wider dtype in one pass beats many narrow passes.
@@ -41,11 +41,42 @@ def residue_rows(v, fn, params, x_out, r_out):
             r_out[i, k] = -q if x < 0 else q
 
 
-def residue_operands(v, form, dtype):
-    """(v, signed residues) of an integer matrix, in ``dtype``."""
+# Up to this operand magnitude the residues come from a table (one compiled, cached kernel for every
+# design; the table is filled by calling the design's function from Python, a fraction of a second
+# the first time); past it, residue_rows compiles per design.
+TABLE_MAX = 1 << 16
+_TABLES = {}
+
+
+def residue_table(form, size, dtype):
+    """``r(v)`` for ``0 <= v < size`` in ``dtype``, built once per form."""
+    key = (form.residue, tuple(form.params), size, np.dtype(dtype))
+    if key not in _TABLES:
+        params = tuple(np.int64(p) for p in form.params)
+        _TABLES[key] = np.array([form.residue(np.int64(v), params) for v in range(size)], np.int64).astype(dtype)
+    return _TABLES[key]
+
+
+@njit(parallel=True, cache=True)
+def residue_lookup(v, table, x_out, r_out):
+    """``x_out = v`` and ``r_out = sign(v) * table[|v|]`` over (R, K) arrays."""
+    r, kk = v.shape
+    for i in prange(r):
+        for k in range(kk):
+            x = np.int64(v[i, k])
+            q = table[abs(x)]
+            x_out[i, k] = x
+            r_out[i, k] = -q if x < 0 else q
+
+
+def residue_operands(v, form, dtype, vmax):
+    """(v, signed residues) of an integer matrix with ``|v| <= vmax``, in ``dtype``."""
     x = np.empty(v.shape, dtype)
     r = np.empty(v.shape, dtype)
-    residue_rows(v, form.residue, tuple(np.int64(p) for p in form.params), x, r)
+    if vmax < TABLE_MAX:
+        residue_lookup(v, residue_table(form, vmax + 1, dtype), x, r)
+    else:
+        residue_rows(v, form.residue, tuple(np.int64(p) for p in form.params), x, r)
     return x, r
 
 

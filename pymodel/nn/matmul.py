@@ -254,7 +254,7 @@ class EncodedWeights:
             elif self.path == "residues":
                 lo, hi = multiplier.operand_range
                 self.blas_dtype, self.chunk = gr.blas_plan(k, max(lo * lo, hi * hi))
-                self.data, self.residues = gr.residue_operands(b, form, self.blas_dtype)
+                self.data, self.residues = gr.residue_operands(b, form, self.blas_dtype, max(-lo, hi))
             elif self.path == "general" and multiplier.width <= gk.LUT_MAX_WIDTH:
                 self.table = _table(multiplier)
                 self.data = gk.table_codes(np.ascontiguousarray(b.T), multiplier.operand_range[0], 0)
@@ -319,7 +319,8 @@ def approx_matmul(a, b, multiplier=None):
         return _exact(a, enc.data, k * max_product)
     if path == "residues":
         with gk.threads_for(a.size):
-            xa, ra = gr.residue_operands(a, _form(multiplier), enc.blas_dtype)
+            lo, hi = multiplier.operand_range
+            xa, ra = gr.residue_operands(a, _form(multiplier), enc.blas_dtype, max(-lo, hi))
         return gr.residue_gemm(xa, ra, enc.data, enc.residues, enc.chunk)
     out = np.empty((m, n), np.int64)
     form = _form(multiplier)
