@@ -73,22 +73,29 @@ def encode_a(codes, v, segment_bits, xa, sa):
 @njit(parallel=True, cache=True)
 def encode_b(v, pats, segment_bits, corr):
     """B side (K, N) operands to ``corr`` (K, S, Np): ``pats[s, ib] * 2**kb`` with the sign of b, or
-    ZERO_B for b = 0 (padding columns too)."""
+    ZERO_B for b = 0 (padding columns too).  Each operand's fields are computed once (``base``:
+    its exponent and sign, ``seg``: its segment, -1 for zero), then the rows of ``corr`` are
+    written one at a time, contiguously."""
     kk, s_n, np_ = corr.shape
     n = v.shape[1]
+    smask = (1 << segment_bits) - 1
+    base = np.empty((kk, np_), np.int32)
+    seg = np.full((kk, np_), -1, np.int32)
     for k in prange(kk):
-        for j in range(np_):
-            x = np.int64(v[k, j]) if j < n else np.int64(0)
-            if x == 0:
-                for s in range(s_n):
-                    corr[k, s, j] = ZERO_B
-                continue
+        src = v[k]
+        for j in range(n):
+            x = np.int64(src[j])
             bits = np.int64(f32_bits(np.float32(abs(x))))
-            kb = (bits >> 23) - 127
-            ib = (bits >> (23 - segment_bits)) & ((1 << segment_bits) - 1)
-            sign = np.int64(-(1 << 31)) if x < 0 else np.int64(0)
-            for s in range(s_n):
-                corr[k, s, j] = trunc32((np.int64(pats[s, ib]) + (kb << 23)) | sign)
+            base[k, j] = trunc32((((bits >> 23) - 127) << 23) | (np.int64(-(1 << 31)) if x < 0 else np.int64(0)))
+            seg[k, j] = np.int32((bits >> (23 - segment_bits)) & smask) if x != 0 else np.int32(-1)
+        for s in range(s_n):
+            row = corr[k, s]
+            ps = pats[s]
+            bk, sk = base[k], seg[k]
+            for j in range(np_):
+                q = sk[j]
+                row[j] = trunc32(np.int64(ps[max(q, 0)]) + np.int64(bk[j])) if q >= 0 else ZERO_B
+    return corr
 
 
 def _tile_intrinsic(dual, tw):
