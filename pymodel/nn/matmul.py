@@ -227,9 +227,12 @@ class EncodedWeights:
     shape : (K, N)
     path : str, as :func:`gemm_path`
     absmax : int, the largest ``|b|`` (bounds the products, for clamps and sum splitting)
+
+    ``work``: the operation count of the GEMM it is encoded for, when that is one call
+    (``approx_matmul`` passes it): encoding then uses the threads the GEMM will wake anyway.
     """
 
-    def __init__(self, b, multiplier):
+    def __init__(self, b, multiplier, *, work=None):
         self.path = gemm_path(multiplier)
         self.multiplier = multiplier
         b = _check_operand(multiplier, "b", b)
@@ -239,7 +242,7 @@ class EncodedWeights:
         k, n = b.shape
         form = _form(multiplier)
         self.absmax = _absmax(b)
-        with gk.threads_for(b.size):
+        with gk.threads_for(work or b.size):
             if self.path == "log-add":
                 # transposed first (a cheap copy of narrow integers) so that the encoder reads rows
                 bt = np.ascontiguousarray(_kernel_dtype(b, multiplier).T)
@@ -314,11 +317,11 @@ def approx_matmul(a, b, multiplier=None):
     if m * n == 0 or k == 0:
         return np.zeros((m, n), np.int64)
     if enc is None:
-        enc = EncodedWeights(b_arr, multiplier)
+        enc = EncodedWeights(b_arr, multiplier, work=m * n * k)
     if path == "blas":
         return _exact(a, enc.data, k * max_product)
     if path == "residues":
-        with gk.threads_for(a.size):
+        with gk.threads_for(m * n * k):
             lo, hi = multiplier.operand_range
             xa, ra = gr.residue_operands(a, _form(multiplier), enc.blas_dtype, max(-lo, hi))
         return gr.residue_gemm(xa, ra, enc.data, enc.residues, enc.chunk)
@@ -327,32 +330,29 @@ def approx_matmul(a, b, multiplier=None):
     if isinstance(form, LogAdd):
         post = _post(multiplier, form, _absmax(a), enc.absmax)
     chunk = (2 ** 31 - 1) // max_product            # products an int32 sum holds without overflow
+    # A's encoders run on the threads the kernel wakes (or not) for the whole product
     with gk.threads_for(m * n * k):
         if path == "log-add":
-            with gk.threads_for(a.size):          # encoding is cheap: threads only for a huge operand
-                ea = gk.encode_rows(_kernel_dtype(a, multiplier), form.keep_bits, form.or_code, form.add_a, True,
-                                    _round_up(m, gk.MR))
+            ea = gk.encode_rows(_kernel_dtype(a, multiplier), form.keep_bits, form.or_code, form.add_a, True,
+                                _round_up(m, gk.MR))
             if chunk >= 64:
                 gk.logadd_gemm_i32(ea, enc.data, out, min(chunk, 1 << 20), post)
             else:
                 gk.logadd_gemm_dual(ea, enc.data, out, gk.DUAL_CHUNK, post)
         elif path == "log-add-corrected":
             av = _kernel_dtype(a, multiplier)
-            with gk.threads_for(a.size):
-                mp = _round_up(m, gc.MR)
-                ea = gk.encode_rows(av, form.keep_bits, form.or_code, form.add_a, True, mp)
-                xa, sa = np.empty((mp, k), np.int32), np.empty((mp, k), np.int32)
-                gc.encode_a(ea, av, form.segment_bits, xa, sa)
+            mp = _round_up(m, gc.MR)
+            ea = gk.encode_rows(av, form.keep_bits, form.or_code, form.add_a, True, mp)
+            xa, sa = np.empty((mp, k), np.int32), np.empty((mp, k), np.int32)
+            gc.encode_a(ea, av, form.segment_bits, xa, sa)
             dual = chunk < 64
             gc.corrected_gemm(ea, xa, sa, enc.data, enc.corr, out, gk.DUAL_CHUNK if dual else min(chunk, 1 << 20),
                               dual, post, gc.task_rows(mp))
         elif path == "bitwise-split":
-            with gk.threads_for(a.size):
-                ea = gb.encode_a(np.ascontiguousarray(a, np.int32))
+            ea = gb.encode_a(np.ascontiguousarray(a, np.int32))
             gb.encoded_gemm(ea, enc.data, out, form.frac_bits, _absmax(a), enc.absmax)
         elif multiplier.width <= gk.LUT_MAX_WIDTH:
-            with gk.threads_for(a.size):
-                ca = gk.table_codes(a, multiplier.operand_range[0], multiplier.width)
+            ca = gk.table_codes(a, multiplier.operand_range[0], multiplier.width)
             gk.table_gemm(ca, enc.data, enc.table, out)
         else:
             fn, params = _magnitude_fn(multiplier)
