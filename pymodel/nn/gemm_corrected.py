@@ -30,6 +30,8 @@ EXP_SIGN = -(1 << 23)             # sign and exponent fields of an int32 pattern
 # field 206, sign set) the exponent field wraps past 255 to a tiny positive float, as every
 # nonzero factor's does (2**-126 would not wrap, and become a huge negative float).
 TINY = 60 << 23
+
+
 def vector_lanes():
     """int32 lanes of the widest vector register numba compiles for: 16 with AVX-512, else 8
     (``NUMBA_CPU_NAME``/``NUMBA_CPU_FEATURES`` when set, as for an AVX2 build on a newer CPU)."""
