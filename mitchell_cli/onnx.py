@@ -78,4 +78,7 @@ def cmd_onnx(args):
                       seed=args.seed, scale=args.scale, mean=flat(args.mean), std=flat(args.std), batch=args.batch)
     with progress(args, desc="onnx", unit="img", total=study.total) as update:
         r = study.run(update)
-    emit(args, r, onnx_table(r))
+    from pymodel.nn import gemm_path
+    r["gemm_path"] = {name: gemm_path(cfg) for name, cfg in designs}      # which approx_matmul kernel ran
+    emit(args, r, onnx_table(r) + "\napprox_matmul kernels: "
+         + ", ".join(f"{name} {path}" for name, path in r["gemm_path"].items()))

@@ -458,11 +458,13 @@ def test_cli_onnx_json_and_errors(tmp_path, capsys):
     assert [x["name"] for x in r["results"]] == ["float32", "int8 exact", "int8 mitchell"]
     assert all(0 <= x["top1"] <= x["top5"] <= 1 for x in r["results"])
     assert r["macs_per_image"] == 32 * 32 * 8 * 27 + 8 * 20
+    assert r["gemm_path"] == {"mitchell": "log-add"}
     # the rest in-process (same main(), without a new interpreter each time)
     from mitchell_cli import main
     assert main(["nn", "--onnx", str(tmp_path / "m.onnx"), "--data", str(c100), "--width", "6", "--limit", "5"]) == 0
     out = capsys.readouterr().out
     assert "int6 mitchell" in out and "top-5" in out and "no approximation-aware fine-tuning" in out
+    assert "approx_matmul kernels: mitchell log-add" in out
     onnx.save(model([node("Sin", ["x"])], {}, (3,)), tmp_path / "sin.onnx")
     for args, msg in [((), "--onnx needs --data"), (("--data", str(tmp_path / "none")), "none does not exist"),
                       (("--data", str(c100), "--limit", "0"), "--limit must be an int >= 1"),
