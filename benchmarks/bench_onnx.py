@@ -7,7 +7,8 @@ Images are random.  Measures images/s of the float32 numpy path and of the integ
 every product from the signed 8-bit Mitchell model (exact int64 accumulation), in the same run.
 
 Targets (issue 14): 1,000 images on the Mitchell path in <= 60 s, and <= 20x the float32 time.
-``--json`` prints one object.
+``--design NAME ...`` also times other registry designs (signed 8-bit, default parameters) on the
+same images.  ``--json`` prints one object.
 """
 
 import argparse
@@ -16,14 +17,20 @@ import os
 import sys
 import time
 
-import numpy as np
+# OpenBLAS's idle threads spin for about 2**28 cycles after each call and take the cores from the
+# numba kernels that follow (see bench_matmul.py): 2**4 cycles, and they sleep at once.
+os.environ.setdefault("OPENBLAS_THREAD_TIMEOUT", "4")
+
+import numpy as np  # noqa: E402
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 
 from pymodel import Mitchell  # noqa: E402
+from pymodel.nn import gemm_path  # noqa: E402
 from pymodel.nn.layers import FLOAT, Mode  # noqa: E402
 from pymodel.nn.onnx_export import resnet20  # noqa: E402
 from pymodel.nn.onnx_import import load_onnx  # noqa: E402
+from pymodel.registry import designs_with, make_design  # noqa: E402
 
 
 def timed(fn):
@@ -40,6 +47,8 @@ def main(argv=None):
     ap.add_argument("--batch", type=int, default=64, help="images per forward (default 64)")
     ap.add_argument("--calib", type=int, default=64, help="calibration images (default 64)")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--design", action="extend", nargs="+", default=[], choices=designs_with("mul"), metavar="NAME",
+                    help="also time these designs: " + ", ".join(designs_with("mul")))
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args(argv)
     if args.images < 1 or args.batch < 1 or args.calib < 1:
@@ -73,12 +82,19 @@ def main(argv=None):
         res["float32_vs_onnxruntime_rel_err"] = None
     res["targets_met"] = {"1000_images_le_60s": res["seconds_per_1000_mitchell"] <= 60,
                           "ratio_le_20x": res["ratio"] <= 20}
+    res["designs"] = {}
+    for name in dict.fromkeys(args.design):
+        d = make_design(name, width=8, signed=True)
+        net.logits(x[:2], Mode("int", d))                 # compile / warm up
+        _, t, c = timed(lambda: net.logits(x, Mode("int", d), batch=args.batch))
+        res["designs"][name] = {"seconds": t, "cpu_seconds": c, "ratio": t / t_float, "gemm_path": gemm_path(d)}
     if args.json:
         print(json.dumps(res))
         return
     print(f"ResNet-20 (CIFAR-10 shape), {macs / 1e6:.1f} M MACs/image, {n} random images, batch {args.batch}, "
           f"seed {args.seed}")
-    print(f"load average {res['load_average_1min']:.1f} on {res['cpus']} CPUs")
+    print(f"load average {res['load_average_1min']:.1f} on {res['cpus']} CPUs; "
+          f"OPENBLAS_THREAD_TIMEOUT {os.environ.get('OPENBLAS_THREAD_TIMEOUT')}")
     print(f"float32 numpy        {t_float:8.2f} s (CPU {c_float:7.2f} s)  {n / t_float:8.1f} images/s")
     print(f"int8 Mitchell        {t_mitchell:8.2f} s (CPU {c_mitchell:7.2f} s)  {n / t_mitchell:8.1f} images/s  "
           f"{res['mitchell_s8']['gmac_per_s']:.2f} GMAC/s")
@@ -89,6 +105,9 @@ def main(argv=None):
               "of the largest logit")
     print(f"int8 Mitchell logits vs float32: max error {res['mitchell_vs_float32_logit_rel_err']:.1e} of the "
           "largest logit (random weights: a sanity check, not an accuracy)")
+    for name, r in res["designs"].items():
+        print(f"int8 {name:<16} {r['seconds']:8.2f} s (CPU {r['cpu_seconds']:7.2f} s)  {r['ratio']:5.1f}x float32  "
+              f"[{r['gemm_path']}]")
 
 
 if __name__ == "__main__":

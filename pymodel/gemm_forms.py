@@ -120,13 +120,10 @@ class Residues:
         (``@njit(inline="always")``, like ``mul_magnitude``).
     params : tuple of int
         The ``params`` passed to ``residue``.
-    name : str
-        What ``r`` is, for messages.
     """
 
     residue: object
     params: tuple
-    name: str
 
 
 @dataclass(frozen=True)

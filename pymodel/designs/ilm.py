@@ -92,8 +92,7 @@ class ILM(Design):
 
     def gemm_form(self):
         """``a*b - R(a) R(b)`` (see :func:`residue`); never above ``a*b``, so nothing saturates."""
-        return Residues(residue=residue, params=(self.corrections + 1,),
-                        name=f"operand less its top {self.corrections + 1} set bits")
+        return Residues(residue=residue, params=(self.corrections + 1,))
 
     def mul_unsigned(self, a, b):
         """The specification: ``corrections + 1`` basic blocks, each on the previous residues."""

@@ -98,7 +98,7 @@ class NearestOne(Design):
         """``a*b - q1*q2``.  It overestimates (``q1 q2 < 0``) but never reaches ``product_max``: with
         ``a >= 3 * 2**(w-2)`` (rounded up to ``2**w``, ``q1 <= -1``) the product is
         ``2**w * b + 2**n2 * q1 < 2**w (2**w - 1)``; with both below, ``a*b - q1 q2 < (9/16 + 1/16) 2**(2w)``."""
-        return Residues(residue=residue, params=(), name="operand less its nearest power of two")
+        return Residues(residue=residue, params=())
 
     def mul_unsigned(self, a, b):
         """The specification: two nearest-one detectors, two residue shifters, one adder."""

@@ -48,7 +48,7 @@ from llvmlite import ir
 from numba import njit, prange, types
 from numba.extending import intrinsic
 
-from .gemm_kernels import add32, f32_bits
+from .gemm_kernels import add32, f32_bits, ir_op
 
 
 __all__ = ["bitwise_split_gemm", "encode_a", "encode_b", "encoded_gemm", "od_gemm_i32", "od_gemm_hilo",
@@ -116,14 +116,8 @@ def od_product(typingctx, x, fx1, sa, y, fy, sbc, mask):
     return sig, codegen
 
 
-@intrinsic
-def _sra16(typingctx, x):
-    """int32 >> 16 (arithmetic), in int32."""
-    sig = types.int32(types.int32)
-
-    def codegen(context, builder, signature, args):
-        return builder.ashr(args[0], ir.Constant(_I32, 16))
-    return sig, codegen
+_sra16 = ir_op(types.int32(types.int32), lambda b, x: b.ashr(x, ir.Constant(_I32, 16)),
+               "int32 >> 16 (arithmetic), in int32.")
 
 
 @njit(parallel=True, cache=True)
@@ -163,29 +157,12 @@ def encode_b(bt):
     return out
 
 
-@intrinsic
-def _abs32(typingctx, x):
-    sig = types.int32(types.int32)
-
-    def codegen(context, builder, signature, args):
-        zero = ir.Constant(_I32, 0)
-        v = args[0]
-        return builder.select(builder.icmp_signed("<", v, zero), builder.sub(zero, v), v)
-    return sig, codegen
+_abs32 = ir_op(types.int32(types.int32),
+               lambda b, x: b.select(b.icmp_signed("<", x, ir.Constant(_I32, 0)), b.neg(x), x), "|int32| in int32.")
 
 
-def _int32_op(op, doc):
-    """An int32 x int32 -> int32 intrinsic of one IR instruction (``builder.<op>``)."""
-    def typer(typingctx, x, y):
-        def codegen(context, builder, signature, args):
-            return getattr(builder, op)(args[0], args[1])
-        return types.int32(types.int32, types.int32), codegen
-    typer.__doc__ = doc
-    return intrinsic(typer)
-
-
-_and32 = _int32_op("and_", "int32 & int32 in int32.")
-_or32 = _int32_op("or_", "int32 | int32 in int32.")
+_and32 = ir_op(types.int32(types.int32, types.int32), lambda b, x, y: b.and_(x, y), "int32 & int32 in int32.")
+_or32 = ir_op(types.int32(types.int32, types.int32), lambda b, x, y: b.or_(x, y), "int32 | int32 in int32.")
 
 
 def fraction_mask(frac_bits):

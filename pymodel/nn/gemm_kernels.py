@@ -58,34 +58,29 @@ ZERO_B = 100 << 23
 SIGN = -(1 << 31)           # bit 31 as an int32
 
 
-@intrinsic
-def add32(typingctx, x, y):
-    """int32 + int32 -> int32, wrapping (numba alone would widen to int64)."""
-    sig = types.int32(types.int32, types.int32)
-
-    def codegen(context, builder, signature, args):
-        return builder.add(args[0], args[1])
-    return sig, codegen
-
-
-@intrinsic
-def as_f32(typingctx, x):
-    """Reinterpret an int32 as a float32 (same bits)."""
-    sig = types.float32(types.int32)
-
-    def codegen(context, builder, signature, args):
-        return builder.bitcast(args[0], ir.FloatType())
-    return sig, codegen
+def ir_op(sig, emit, doc):
+    """A one- or two-argument intrinsic of signature ``sig`` whose body is ``emit(builder, *args)``: a
+    single IR instruction or two, in the argument's own width (numba would widen int32 to int64)."""
+    if len(sig.args) == 1:
+        def typer(typingctx, x):
+            return sig, lambda context, builder, signature, args: emit(builder, *args)
+    else:
+        def typer(typingctx, x, y):
+            return sig, lambda context, builder, signature, args: emit(builder, *args)
+    typer.__doc__ = doc
+    return intrinsic(typer)
 
 
-@intrinsic
-def f32_bits(typingctx, x):
-    """Reinterpret a float32 as an int32 (same bits)."""
-    sig = types.int32(types.float32)
-
-    def codegen(context, builder, signature, args):
-        return builder.bitcast(args[0], ir.IntType(32))
-    return sig, codegen
+add32 = ir_op(types.int32(types.int32, types.int32), lambda b, x, y: b.add(x, y),
+              "int32 + int32 -> int32, wrapping (numba alone would widen to int64).")
+as_f32 = ir_op(types.float32(types.int32), lambda b, x: b.bitcast(x, ir.FloatType()),
+               "Reinterpret an int32 as a float32 (same bits).")
+f32_bits = ir_op(types.int32(types.float32), lambda b, x: b.bitcast(x, ir.IntType(32)),
+                 "Reinterpret a float32 as an int32 (same bits).")
+trunc32 = ir_op(types.int32(types.int64), lambda b, x: b.trunc(x, ir.IntType(32)),
+                "int64 -> int32, keeping the low 32 bits.")
+f64_bits = ir_op(types.int64(types.float64), lambda b, x: b.bitcast(x, ir.IntType(64)),
+                 "Reinterpret a float64 as an int64 (same bits).")
 
 
 # ``post`` = (or_sum, sat, satf): what follows the add of two codes, each None when the design
@@ -169,16 +164,6 @@ def logadd_product(typingctx, x, y, post):
         f = _logadd_ir(builder, args[0], args[1], args[2], signature.args[2])
         f = _clampf_ir(builder, f, args[2], signature.args[2])
         return _clamp_ir(builder, f, args[2], signature.args[2])
-    return sig, codegen
-
-
-@intrinsic
-def trunc32(typingctx, x):
-    """int64 -> int32, keeping the low 32 bits."""
-    sig = types.int32(types.int64)
-
-    def codegen(context, builder, signature, args):
-        return builder.trunc(args[0], ir.IntType(32))
     return sig, codegen
 
 
@@ -359,16 +344,6 @@ def logadd_gemm_dual(ea, eb, out, kc, post):
 
 
 # --- the general kernel: any design's magnitude function --------------------------------
-
-@intrinsic
-def f64_bits(typingctx, x):
-    """Reinterpret a float64 as an int64 (same bits)."""
-    sig = types.int64(types.float64)
-
-    def codegen(context, builder, signature, args):
-        return builder.bitcast(args[0], ir.IntType(64))
-    return sig, codegen
-
 
 @njit(inline="always")
 def mitchell_magnitude(ma, mb, P):
