@@ -7,7 +7,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] && echo "" || (command -v sudo >/dev/null &&
 APT_TOOLS := iverilog:iverilog verilator:verilator yosys:yosys nextpnr-ice40:nextpnr-ice40 chromium:chromium gcc:gcc g++:g++
 PYTEST_WORKERS ?= 2
 
-.PHONY: setup tools demo test test-fast bench figures clean
+.PHONY: setup tools demo test test-fast bench figures docs clean
 
 setup: tools $(STAMP)
 
@@ -46,6 +46,10 @@ bench: setup
 	$(PY) benchmarks/bench_od_kernel.py
 	$(PY) benchmarks/bench_verify.py
 	$(PY) benchmarks/bench_onnx.py
+
+# The documentation site (build/site/index.html): the pages in docs/ and the API reference from the docstrings.
+docs: setup
+	$(VENV)/bin/mkdocs build --strict
 
 # The README's figures (docs/), from the same commands users run.
 figures: setup

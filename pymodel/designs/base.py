@@ -174,6 +174,8 @@ class Design(OperandChecks):
         Two's-complement operands; magnitudes go through the unsigned core and the sign
         is applied by exact negation.
 
+    Notes
+    -----
     Products are ``2*width`` bits.  A design that can overestimate saturates the product
     magnitude at ``product_max`` rather than wrap.
     """
