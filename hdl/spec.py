@@ -134,7 +134,8 @@ def check_spec(config, op):
     """Raise ValueError when there is no hardware specification of ``op`` on ``config`` (builds nothing)."""
     from pymodel import Mitchell
     if not isinstance(config, Mitchell):
-        raise ValueError(f"no hardware specification for {type(config).__name__} yet (hdl/spec.py): "
+        name = getattr(config, "NAME", None) or type(config).__name__
+        raise ValueError(f"no hardware specification for {name} yet (hdl/spec.py): "
                          "--prove and the proof-based checks need one")
     if op not in ("mul", "div"):
         raise ValueError(f"op must be 'mul' or 'div', got {op!r}")

@@ -125,12 +125,13 @@ def explore(args, sw):
             cluster.close()
     wall = time.perf_counter() - t0
     objs = pareto_flags(rows)
-    failed = [{"kind": t["kind"], "config": t["config"], "error": t["error"]} for t in tasks if t["status"] != "ok"]
+    failed = [{"kind": t["kind"], "config": t["config"], "error": t["error"]} for t in tasks if t["status"] == "error"]
+    na = [{"kind": t["kind"], "config": t["config"], "reason": t["reason"]} for t in tasks if t["status"] == "n/a"]
     hits = sum(t["cached"] for t in tasks)
     obj = {"command": sweep_command(sw, out),
            "sweep": sw, "engine": engine, "configurations": len(rows), "tasks": len(tasks),
-           "cache": {"dir": cache, "hits": hits, "computed": len(tasks) - hits - len(failed)},
-           "failed": failed, "wall_seconds": round(wall, 2), "cluster_start_seconds": round(t_start, 2),
+           "cache": {"dir": cache, "hits": hits, "computed": len(tasks) - hits - len(failed) - len(na)},
+           "failed": failed, "not_available": na, "wall_seconds": round(wall, 2), "cluster_start_seconds": round(t_start, 2),
            "load_average": list(os.getloadavg()), "tools": tool_versions(sw["fmax"]), "objectives": objs,
            "rows": rows}
     obj["files"] = write_results(obj, out)
@@ -173,12 +174,16 @@ def _table(obj):
             return "-" if r.get(k) is None else fmt.format(r[k])
         lines.append(f"{r['label'][:32]:<32} {f('mred', '{:.3%}'):>9} {f('bias', '{:+.3%}'):>9} {f('cells', '{}'):>6} "
                      f"{f('exact_cells', '{}'):>6} {f('ice40_luts', '{}'):>5} {f('fmax_mhz', '{:.1f}'):>6}  "
-                     f"{'*' if r.get('pareto') else ('FAILED' if not r['ok'] else '')}")
+                     f"{'FAILED' if not r['ok'] else ('*' if r.get('pareto') else '')}")
     for t in obj["failed"]:
         lines.append(f"failed: {t['kind']} of {t['config']['design']} w{t['config']['width']}: {t['error'].splitlines()[0]}")
+    for t in obj.get("not_available", []):
+        lines.append(f"not available: {t['kind']} of {t['config']['design']} w{t['config']['width']}: {t['reason']}")
     c = obj["cache"]
+    na = len(obj.get("not_available", []))
     lines.append(f"{obj['configurations']} configurations, {obj['tasks']} tasks on {obj['engine']}: {c['hits']} from the "
-                 f"cache, {c['computed']} computed, {len(obj['failed'])} failed; {obj['wall_seconds']} s")
+                 f"cache, {c['computed']} computed, {len(obj['failed'])} failed" + (f", {na} not available" if na else "")
+                 + f"; {obj['wall_seconds']} s")
     lines.append("written: " + ", ".join(obj["files"].values()))
     return "\n".join(lines)
 

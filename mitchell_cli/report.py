@@ -38,9 +38,10 @@ def _one_design(args):
         rows, tasks = run_sweep(sw, args.cache_dir, client=None, update=update)
     objs = pareto_flags(rows)
     hits = sum(t["cached"] for t in tasks)
-    failed = [{"kind": t["kind"], "config": t["config"], "error": t["error"]} for t in tasks if t["status"] != "ok"]
-    obj = {"sweep": sw, "rows": rows, "engine": "in-process", "tasks": len(tasks), "failed": failed,
-           "cache": {"dir": args.cache_dir, "hits": hits, "computed": len(tasks) - hits - len(failed)},
+    failed = [{"kind": t["kind"], "config": t["config"], "error": t["error"]} for t in tasks if t["status"] == "error"]
+    na = [{"kind": t["kind"], "config": t["config"], "reason": t["reason"]} for t in tasks if t["status"] == "n/a"]
+    obj = {"sweep": sw, "rows": rows, "engine": "in-process", "tasks": len(tasks), "failed": failed, "not_available": na,
+           "cache": {"dir": args.cache_dir, "hits": hits, "computed": len(tasks) - hits - len(failed) - len(na)},
            "wall_seconds": round(time.perf_counter() - t0, 2), "load_average": list(os.getloadavg()),
            "tools": tool_versions(sw["fmax"]), "objectives": objs, "command": None}
     return obj, plot_pareto

@@ -30,7 +30,7 @@ import tomllib
 from pathlib import Path
 
 __all__ = ["KINDS", "load_sweep", "make_sweep", "expand", "run_task", "run_sweep", "pareto_flags",
-           "write_results", "config_label", "reproduce_commands", "ROW_KEYS"]
+           "write_results", "config_label", "reproduce_commands", "ROW_KEYS", "NotAvailable"]
 
 KINDS = ("errors", "cost", "nn", "verify")
 CACHE_VERSION = 1
@@ -39,6 +39,11 @@ SWEEP_KEYS = {"designs", "widths", "stages", "signed", "op", "params", "fmax", "
               "samples", "seed", "timeout"}
 ERROR_KEYS = ("pairs", "exhaustive", "method", "mred", "bias", "min_re", "max_re", "mae", "wce", "nmed", "ep", "mse")
 COST_KEYS = ("cells", "depth", "ice40_luts", "fmax_mhz")
+
+
+class NotAvailable(Exception):
+    """A task that cannot run for a configuration (no hardware specification to prove against): recorded
+    with status ``"n/a"``, not as a failure."""
 
 
 # -- the sweep ------------------------------------------------------------------------------------------------
@@ -252,7 +257,12 @@ def compute(kind, c, sw, cache_dir):
             out[f"nn_{model}_int8_exact"] = r["accuracy"]["int8_exact"]
             out[f"nn_{model}_int8"] = r["accuracy"]["int8_mitchell"]
         return out
+    from hdl.spec import check_spec
     from sim.prove import prove
+    try:
+        check_spec(cfg, c["op"])
+    except ValueError as e:
+        raise NotAvailable(str(e).split(":")[0]) from None     # "no hardware specification for X yet (hdl/spec.py)"
     r = prove(cfg, c["op"], stages=c["stages"], timeout=sw["timeout"] or 600,
               build_root=os.path.join(cache_dir, "prove_build"))
     return {"verify": r["result"], "verify_seconds": r["seconds"],
@@ -276,14 +286,17 @@ def _compute_in_subprocess(kind, c, sw, cache_dir, timeout):
         tail = "\n".join(err.strip().splitlines()[-5:])
         raise RuntimeError(f"{kind} task process failed (exit {p.returncode}): {tail}")
     r = json.loads(out.strip().splitlines()[-1])
+    if "not_available" in r:
+        raise NotAvailable(r["not_available"])
     if "error" in r:
         raise RuntimeError(r["error"])
     return r["result"]
 
 
 def run_task(kind, c, sw, cache_dir):
-    """One task, through the cache: ``{"kind", "config", "status": "ok"|"error", "cached", "key",
-    "result" | "error", "seconds"}``.  Never raises: a failure is the result."""
+    """One task, through the cache: ``{"kind", "config", "status": "ok"|"error"|"n/a", "cached", "key",
+    "result" | "error" | "reason", "seconds"}``.  Never raises: a failure is the result; a task that cannot
+    run for the design (:class:`NotAvailable`) has status ``"n/a"`` and its reason."""
     t0 = time.perf_counter()
     base = {"kind": kind, "config": c}
     try:
@@ -302,6 +315,8 @@ def run_task(kind, c, sw, cache_dir):
         os.replace(tmp, path)          # atomic: an interrupted sweep never leaves half a result
         return {**base, "status": "ok", "cached": False, "key": key, "result": result,
                 "seconds": round(time.perf_counter() - t0, 3)}
+    except NotAvailable as e:
+        return {**base, "status": "n/a", "cached": False, "reason": str(e), "seconds": round(time.perf_counter() - t0, 3)}
     except Exception as e:         # noqa: BLE001 -- every failure is recorded, the sweep goes on
         return {**base, "status": "error", "cached": False, "error": f"{type(e).__name__}: {e}",
                 "seconds": round(time.perf_counter() - t0, 3)}
@@ -348,16 +363,19 @@ def build_rows(configs, tasks):
     for i, c in enumerate(configs):
         row = {"id": i, "label": config_label(c), "design": c["design"], "op": c["op"], "width": c["width"],
                "signed": c["signed"], "stages": c["stages"], "params": dict(c["params"])}
-        errs = {}
+        errs, na = {}, {}
         for t in tasks:
             if t["config"] != c:
                 continue
             if t["status"] == "ok":
                 row.update(t["result"])
+            elif t["status"] == "n/a":
+                na[t["kind"]] = t["reason"]
             else:
                 errs[t["kind"]] = t["error"]
             row[f"{t['kind']}_status"] = t["status"]
         row["errors_of_tasks"] = errs or None
+        row["not_available"] = na or None
         row["ok"] = not errs
         rows.append(row)
     return rows
@@ -378,15 +396,19 @@ def objectives(rows):
 
 
 def pareto_flags(rows):
-    """Set ``row["pareto"]``: True for the non-dominated rows (per op) over :func:`objectives`;
-    rows missing an objective (a failed task) are not candidates.  Returns the objective names."""
+    """Set ``row["pareto"]``: True for the non-dominated rows (per op) over :func:`objectives`.
+
+    A row with a failed task (``ok`` false), a row missing an objective, and a row whose proof found a
+    counterexample are not candidates: they are neither in the set nor dominate others.  A task that is
+    not available (``"n/a"``: no spec to prove against) does not exclude a row.  Returns the objective names."""
     objs = objectives(rows)
     for op in {r["op"] for r in rows}:
         group = [r for r in rows if r["op"] == op]
         vecs = {}
         for r in group:
             v = [f(r) for _, f in objs]
-            vecs[r["id"]] = None if any(x is None for x in v) else v
+            usable = r.get("ok", True) and r.get("verify") != "counterexample" and all(x is not None for x in v)
+            vecs[r["id"]] = v if usable else None
         for r in group:
             v = vecs[r["id"]]
             if v is None:
@@ -486,6 +508,7 @@ def plot_pareto(rows, path, *, title=""):
 # -- output ---------------------------------------------------------------------------------------------------
 
 ROW_KEYS = ("id", "label", "design", "op", "width", "signed", "stages", "params", "ok", "pareto",
+            *(f"{k}_status" for k in KINDS), "errors_of_tasks", "not_available",
             *ERROR_KEYS, "seed", *COST_KEYS, *(f"exact_{k}" for k in COST_KEYS), *(f"ratio_{k}" for k in COST_KEYS),
             "cost_notes", "verify", "verify_seconds", "verify_counterexample")
 
@@ -505,9 +528,9 @@ def _csv_value(v):
     return "" if v is None else v
 
 
-def write_csv(rows, path):
+def write_csv(rows, path, cols=None):
     import csv
-    cols = _columns(rows)
+    cols = cols or _columns(rows)
     with open(path, "w", newline="") as f:
         w = csv.DictWriter(f, fieldnames=cols)
         w.writeheader()
@@ -523,8 +546,9 @@ def write_results(obj, out_dir):
     tmp = out / "results.json.tmp"
     tmp.write_text(json.dumps(obj, indent=1, sort_keys=False, allow_nan=False))
     os.replace(tmp, out / "results.json")
-    write_csv(obj["rows"], out / "results.csv")
-    write_csv([r for r in obj["rows"] if r.get("pareto")], out / "pareto.csv")
+    cols = _columns(obj["rows"])        # one column order for both tables
+    write_csv(obj["rows"], out / "results.csv", cols)
+    write_csv([r for r in obj["rows"] if r.get("pareto")], out / "pareto.csv", cols)
     (out / "sweep.toml").write_text(sweep_toml(obj["sweep"]))
     return {"sweep": str(out / "sweep.toml"), "json": str(out / "results.json"), "csv": str(out / "results.csv"), "pareto_csv": str(out / "pareto.csv")}
 
@@ -572,6 +596,8 @@ if __name__ == "__main__":
     req = json.loads(sys.stdin.read())
     try:
         res = {"result": compute(req["kind"], req["config"], req["sweep"], req["cache_dir"])}
+    except NotAvailable as e:
+        res = {"not_available": str(e)}
     except Exception as e:         # noqa: BLE001
         res = {"error": f"{type(e).__name__}: {e}"}
     print(json.dumps(res))

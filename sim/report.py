@@ -20,7 +20,7 @@ body{font-family:sans-serif;margin:2em;max-width:1400px;color:#222}
 table{border-collapse:collapse;margin:1em 0;font-size:13px}
 th,td{border:1px solid #bbb;padding:3px 7px;text-align:right}
 th{background:#eee}td.l,th.l{text-align:left}
-tr.pareto td{background:#e8f4e8}tr.failed td{background:#fbe3e3}
+tr.pareto td{background:#e8f4e8}tr.failed td{background:#fbe3e3}.na{color:#777}
 img{max-width:100%;border:1px solid #ddd;margin:0.5em 0}
 .pair img{width:49%;margin-right:0.5%}
 pre,code{background:#f6f6f6;font-size:12px}pre{padding:0.6em;overflow-x:auto}
@@ -56,7 +56,17 @@ def _table(head, rows, classes=None):
 
 
 def _row_class(r):
-    return "pareto" if r.get("pareto") else ("failed" if not r.get("ok", True) else "")
+    """Red for a row with a failed task (never green: such a row is not a Pareto candidate), else green
+    for the Pareto set."""
+    return "failed" if not r.get("ok", True) else ("pareto" if r.get("pareto") else "")
+
+
+def _verify_status(r):
+    """The verification cell: proven (green), not available (grey, with the reason), else red."""
+    if r.get("verify_status") == "n/a":
+        return f'<span class="na" title="{_e((r.get("not_available") or {}).get("verify", ""))}">not available</span>'
+    v = r.get("verify") or ("failed" if r.get("verify_status") == "error" else "—")
+    return f'<span class="{"ok" if v == "proven" else "bad"}">{_e(v)}</span>'
 
 
 def _design_figures(rows, fig_dir, seed):
@@ -104,7 +114,8 @@ def write_report(obj, path, *, pareto_png=None, title=None, report_command=None)
     cls = [_row_class(r) for r in rows]
     parts.append("<h2>Errors</h2><p>Relative error of every configuration (exact: every pair, without visiting "
                  "them; sweep: every pair visited; sample: seeded random pairs). Green rows: the Pareto set; red: a "
-                 "task failed.</p>")
+                 "task failed (such a configuration is not a Pareto candidate); <span class=\"na\">n/a</span>: a task "
+                 "that cannot run for the design (not a failure).</p>")
     parts.append(_table(["configuration", "method", "pairs", "MRED", "bias", "min RE", "max RE", "EP", "WCE"],
                         [[_e(r["label"]), _e(r.get("method", "—")), _num(r.get("pairs")), _pct(r.get("mred")),
                           _pct(r.get("bias"), True), _pct(r.get("min_re"), True), _pct(r.get("max_re"), True),
@@ -153,13 +164,19 @@ def write_report(obj, path, *, pareto_png=None, title=None, report_command=None)
                      "(<code>mitchell verify --prove</code>).</p>")
         parts.append(_table(["configuration", "stages", "status", "seconds", "counterexample"],
                             [[_e(r["label"]), r["stages"],
-                              f'<span class="{"ok" if r.get("verify") == "proven" else "bad"}">'
-                              f'{_e(r.get("verify") or "failed")}</span>', _num(r.get("verify_seconds")),
+                              _verify_status(r), _num(r.get("verify_seconds")),
                               _e(r.get("verify_counterexample") or "")] for r in rows], cls))
     else:
         parts.append("<p>Not run in this sweep (<code>--verify</code> runs a yosys equivalence proof per "
                      "configuration).</p>")
 
+    na = obj.get("not_available") or []
+    if na:
+        parts.append("<h2>Tasks not available</h2><p>Tasks that cannot run for the design (not failures; the "
+                     "configuration stays a Pareto candidate).</p>" + _table(
+                         ["task", "configuration", "reason"],
+                         [[_e(t["kind"]), _e(f"{t['config']['design']} w{t['config']['width']} st{t['config']['stages']} "
+                                             f"{json.dumps(t['config']['params'])}"), _e(t["reason"])] for t in na]))
     failed = obj.get("failed") or []
     parts.append("<h2>Failed tasks</h2>" + ("<p>None.</p>" if not failed else _table(
         ["task", "configuration", "error"],
