@@ -7,7 +7,13 @@ post-training quantization as :mod:`pymodel.nn.layers` does: activations per ten
 from the calibrated range, constant weights per output channel, symmetric to
 ``[-qmax, qmax]``, every product through ``approx_matmul(a_int, w_int, multiplier)``
 with exact int64 accumulation, and float requantization ``acc * s_x * s_w + bias``.
-Everything else (ReLU, pools, residual adds, scaling by constants, softmax) stays float32.
+That includes MatMul between two activations (a transformer's attention scores
+``Q @ K^T`` and attention-weighted values ``P @ V``): both operands per tensor, batched
+(3-D, 4-D) products one ``approx_matmul`` per matrix of the batch.
+Everything else (ReLU, pools, residual adds, scaling by constants, softmax,
+normalisation, GELU) stays float32; each step says which (``Step.arithmetic``).
+
+:class:`LayerErrors` measures, per MAC node, how far an int run is from the float path.
 """
 
 import numpy as np
@@ -16,7 +22,7 @@ from .layers import FLOAT, Mode, quantize
 from .matmul import approx_matmul
 from .onnx_ops import im2col_nhwc, pad, spatial_pads
 
-__all__ = ["OnnxNet", "Step", "ConvStep", "LinearStep", "DynMatMulStep", "topk_correct"]
+__all__ = ["OnnxNet", "Step", "ConvStep", "LinearStep", "DynMatMulStep", "LayerErrors", "topk_correct"]
 
 
 def _int_dtype(qmax):
@@ -24,17 +30,37 @@ def _int_dtype(qmax):
     return np.int8 if qmax < 2 ** 7 else np.int16 if qmax < 2 ** 15 else np.int32
 
 
+def as_input(x, dtype, name):
+    """``x`` as the graph input ``name`` of ``dtype``; refuses what would change value in the cast
+    (fractions or out-of-range values into an integer input, strings, complex numbers)."""
+    a = np.asarray(x)
+    if a.dtype.kind not in "biuf":
+        raise ValueError(f"input {name!r}: {a.dtype} data, the model takes {dtype} numbers")
+    if dtype.kind in "iub" and a.dtype.kind == "f" and a.size:
+        if not np.isfinite(a).all() or (a != np.round(a)).any():
+            raise ValueError(f"input {name!r}: the model takes {dtype}, the data has fractional or non-finite values")
+    if dtype.kind in "iu" and a.dtype.kind in "iuf" and a.size:
+        info = np.iinfo(dtype)
+        if a.min() < info.min or a.max() > info.max:
+            raise ValueError(f"input {name!r}: values {a.min()}..{a.max()} do not fit the model's {dtype} "
+                             f"({info.min}..{info.max})")
+    return a.astype(dtype, copy=False)
+
+
 class Step:
     """One executable node: ``fn(*inputs) -> output or tuple of outputs`` (float arithmetic)."""
 
     macs = 0
+    arithmetic = "float32"      # what computes it in an int run: "float32" or "approx_matmul"
+    quantization = None         # how a MAC node's operands are quantized (None: not quantized)
 
     def __init__(self, name, op, inputs, outputs, fn):
         self.name, self.op, self.inputs, self.outputs, self.fn = name, op, inputs, outputs, fn
 
     def run(self, vals, mode):
         out = self.fn(*vals)
-        return out if isinstance(out, tuple) else (out,)
+        # numpy hands back scalars for 0-d operands: outputs are always arrays
+        return tuple(np.asarray(o) for o in out) if isinstance(out, tuple) else (np.asarray(out),)
 
     def __repr__(self):
         return f"{self.op}({self.name})"
@@ -42,6 +68,9 @@ class Step:
 
 class _MacStep(Step):
     """Shared by the MAC operators: calibration of the dynamic operands and their quantization."""
+
+    arithmetic = "approx_matmul"
+    quantization = "input per tensor, weights per output channel"
 
     def __init__(self, name, op, inputs, outputs, n_dynamic=1):
         super().__init__(name, op, inputs, outputs, None)
@@ -183,12 +212,20 @@ class ConvStep(_MacStep):
 
 
 class DynMatMulStep(_MacStep):
-    """MatMul (or Gemm) of two tensors that are not both constant weights: both operands quantized
-    per tensor from their calibrated ranges; batched shapes broadcast as numpy.matmul."""
+    """MatMul (or Gemm) of two tensors that are not a computed ``A`` by a constant 2-D ``B`` (that is
+    :class:`LinearStep`): attention's ``Q @ K^T`` and ``P @ V``, batched shapes broadcast as
+    numpy.matmul.
+
+    In the int mode a computed operand is quantized per tensor from its calibrated range, a constant
+    one per output channel (``B``: per column of each matrix, ``A``: per row), and each matrix
+    product of the batch goes through ``approx_matmul`` (one call for a 2-D ``B`` shared by the
+    whole batch)."""
 
     def __init__(self, name, op, inputs, outputs, const=(None, None), alpha=1.0, trans=(False, False), bias=None):
         super().__init__(name, op, inputs, outputs, n_dynamic=2)
         self.const, self.alpha, self.trans, self.bias = const, alpha, trans, bias
+        self.quantization = (f"A {'constant, per row' if const[0] is not None else 'per tensor'}, "
+                             f"B {'constant, per output column' if const[1] is not None else 'per tensor'}")
 
     def run(self, vals, mode):
         ops = [self.const[i] if self.const[i] is not None else vals[i] for i in range(2)]
@@ -199,21 +236,58 @@ class DynMatMulStep(_MacStep):
             self.record(1, b, mode)
             y = np.matmul(a, b).astype(np.float32)
         else:
-            (aq, s_a), (bq, s_b) = self.act_quant(0, a, mode), self.act_quant(1, b, mode)
-            a1, b1 = (aq[None] if aq.ndim == 1 else aq), (bq[:, None] if bq.ndim == 1 else bq)
-            lead = np.broadcast_shapes(a1.shape[:-2], b1.shape[:-2])
-            a3 = np.broadcast_to(a1, lead + a1.shape[-2:]).reshape((-1,) + a1.shape[-2:])
-            b3 = np.broadcast_to(b1, lead + b1.shape[-2:]).reshape((-1,) + b1.shape[-2:])
-            acc = np.stack([approx_matmul(a3[i], b3[i], mode.multiplier) for i in range(len(a3))])
-            y = (acc * (s_a * s_b)).astype(np.float32).reshape(lead + (a1.shape[-2], b1.shape[-1]))
-            if aq.ndim == 1:
-                y = y[..., 0, :]
-            if bq.ndim == 1:
-                y = y[..., 0]
+            y = self._int_matmul(a, b, mode)
         self.macs = int(y.size) * int(a.shape[-1])
         if self.alpha != 1.0:
             y = y * np.float32(self.alpha)
         return (y if self.bias is None else y + self.bias,)
+
+    def _operand_q(self, i, v, mode):
+        """(integers, scale): per tensor for a computed operand; a constant one per output channel
+        (the scale broadcasts against the product: ``(..., M, 1)`` for A, ``(..., 1, N)`` for B)."""
+        if self.const[i] is None:
+            return self.act_quant(i, v, mode)
+        key = (i, mode.qmax)
+        if key not in self._wq:
+            s = np.maximum(np.abs(v).max(axis=-1 if i == 0 else -2, keepdims=True), 1e-12) / mode.qmax
+            self._wq[key] = (quantize(v, s, mode.qmax).astype(_int_dtype(mode.qmax)), s.astype(np.float32))
+        return self._wq[key]
+
+    def _int_matmul(self, a, b, mode):
+        a1, b1 = (a[None] if a.ndim == 1 else a), (b[:, None] if b.ndim == 1 else b)
+        if a1.shape[-1] != b1.shape[-2]:
+            raise ValueError(f"inner dimensions differ: {a.shape} @ {b.shape}")
+        (aq, s_a), (bq, s_b) = self._operand_q(0, a1, mode), self._operand_q(1, b1, mode)
+        m, n = a1.shape[-2], b1.shape[-1]
+        lead = np.broadcast_shapes(a1.shape[:-2], b1.shape[:-2])
+        if b1.ndim == 2 and np.ndim(s_a) < 2:
+            # one B for the whole batch (and A's scale does not vary over it): a single GEMM
+            acc = approx_matmul(np.ascontiguousarray(aq).reshape(-1, aq.shape[-1]), self._b_side(bq, 0, mode),
+                                mode.multiplier).reshape(lead + (m, n))
+        else:
+            a3 = np.broadcast_to(aq, lead + aq.shape[-2:]).reshape((-1,) + aq.shape[-2:])
+            b3 = bq.reshape((-1,) + bq.shape[-2:])
+            # which of B's own matrices each product takes (a constant B is encoded once per matrix)
+            b_of = np.broadcast_to(np.arange(len(b3)).reshape(bq.shape[:-2]), lead).ravel()
+            acc = np.empty((len(a3), m, n), np.int64)
+            for j in range(len(a3)):
+                acc[j] = approx_matmul(a3[j], self._b_side(b3[b_of[j]], b_of[j], mode), mode.multiplier)
+            acc = acc.reshape(lead + (m, n))
+        y = (acc * (s_a * s_b)).astype(np.float32)
+        if a.ndim == 1:
+            y = y[..., 0, :]
+        if b.ndim == 1:
+            y = y[..., 0]
+        return y
+
+    def _b_side(self, bq_j, j, mode):
+        """A constant B's j-th matrix encoded once per multiplier; a computed one as it is."""
+        if self.const[1] is None:
+            return bq_j
+        key = ("enc", j, mode.qmax, repr(mode.multiplier))
+        if key not in self._wq:
+            self._wq[key] = _encoded(bq_j, mode.multiplier)
+        return self._wq[key]
 
 
 class OnnxNet:
@@ -224,9 +298,11 @@ class OnnxNet:
     N-bit multiplier: every Conv/Gemm/MatMul product through ``approx_matmul``).
     """
 
-    def __init__(self, *, steps, consts, input_name, input_shape, output_name, opset, source=""):
+    def __init__(self, *, steps, consts, input_name, input_shape, output_name, opset, source="",
+                 input_dtype=np.float32):
         self.steps, self.consts = steps, consts
         self.input_name, self.input_shape, self.output_name = input_name, input_shape, output_name
+        self.input_dtype = np.dtype(input_dtype)
         self.opset, self.source = opset, source
         last = {}
         for i, s in enumerate(steps):
@@ -241,8 +317,9 @@ class OnnxNet:
     def mac_steps(self):
         return [s for s in self.steps if isinstance(s, _MacStep)]
 
-    def forward(self, x, mode=FLOAT):
-        env = {self.input_name: np.asarray(x, np.float32)}
+    def forward(self, x, mode=FLOAT, probe=None):
+        """The graph output for input ``x``; ``probe`` (a :class:`LayerErrors`) sees every MAC node."""
+        env = {self.input_name: as_input(x, self.input_dtype, self.input_name)}
         for step, drop in zip(self.steps, self._drop):
             vals = []
             for name in step.inputs:
@@ -255,7 +332,10 @@ class OnnxNet:
             try:
                 outs = step.run(vals, mode)
             except (ValueError, IndexError) as e:
-                raise ValueError(f"node {step.name!r} ({step.op}): {e}") from e
+                where = f"node {step.name!r} ({step.op}): "
+                raise ValueError(str(e) if str(e).startswith(where) else where + str(e)) from e
+            if probe is not None and isinstance(step, _MacStep):
+                probe.observe(step, vals, outs[0], mode)
             for name, v in zip(step.outputs, outs):
                 if name:
                     env[name] = v
@@ -279,14 +359,91 @@ class OnnxNet:
         for s in self.mac_steps:
             s.calibrated_max = list(s.act_max)
 
-    def logits(self, x, mode=FLOAT, batch=64, progress=None):
+    def logits(self, x, mode=FLOAT, batch=64, progress=None, layers=None):
+        """Outputs over ``x`` in batches, flattened per image.  ``layers`` (a :class:`LayerErrors`),
+        with an int ``mode``: each batch also runs the float path, and every MAC node's error
+        against it is added to ``layers``."""
         out = []
+        probe = layers if layers is not None and mode.kind == "int" else None
         for i in range(0, len(x), batch):
-            y = self.forward(x[i:i + batch], mode)
+            if probe is not None:
+                probe.begin_batch()
+                ref = self.forward(x[i:i + batch], FLOAT, probe)
+            y = self.forward(x[i:i + batch], mode, probe)
+            if probe is not None:
+                probe.observe_output(y, ref)
             out.append(np.asarray(y, np.float32).reshape(len(x[i:i + batch]), -1))
             if progress is not None:
                 progress(len(x[i:i + batch]))
         return np.concatenate(out) if out else np.zeros((0, 0), np.float32)
+
+
+def _sq(v):
+    return float(np.square(np.asarray(v, np.float64)).sum())
+
+
+class LayerErrors:
+    """Each MAC node's output error in an int run against the float path, summed over batches.
+
+    Two figures per node, each as relative RMS ``sqrt(sum e**2 / sum r**2)`` and as SNR
+    ``10 log10(sum r**2 / sum e**2)`` dB (the same number on two scales):
+
+    own
+        the node's int output against its float output on the same inputs (those the int run
+        gave it): what this node's quantization and products add.
+    accumulated
+        the node's int output against the float network's value of the same tensor: everything
+        up to and including this node.
+
+    and the network output (accumulated).  Fill it with ``OnnxNet.logits(x, mode, layers=...)``.
+    """
+
+    def __init__(self):
+        self._ref = {}          # float outputs of the current batch, by tensor name
+        self._sums = {}         # tensor name -> [own ref^2, own err^2, acc ref^2, acc err^2]
+        self._nodes = {}        # tensor name -> (node name, op), in the order the int run met them
+        self._out = [0.0, 0.0]
+
+    def begin_batch(self):
+        self._ref = {}
+
+    def observe(self, step, vals, out, mode):
+        key = step.outputs[0]
+        if mode.kind == "float":
+            self._ref[key] = out
+            return
+        own = step.run(vals, FLOAT)[0]            # the same node in float32 on this run's inputs
+        ref = self._ref[key]
+        s = self._sums.setdefault(key, [0.0] * 4)
+        self._nodes.setdefault(key, (step.name, step.op))
+        for i, v in enumerate((own, out - own, ref, out - ref)):
+            s[i] += _sq(v)
+
+    def observe_output(self, y, ref):
+        self._out[0] += _sq(ref)
+        self._out[1] += _sq(np.asarray(y, np.float64) - ref)
+
+    @staticmethod
+    def _figures(ref2, err2):
+        rel = float(np.sqrt(err2 / ref2)) if ref2 > 0 else (0.0 if err2 == 0 else float("inf"))
+        # an error of exactly zero has no finite SNR: None (JSON null), as does a zero reference
+        snr = 10 * float(np.log10(ref2 / err2)) if ref2 > 0 and err2 > 0 else None
+        return rel, snr
+
+    def rows(self):
+        """One dict per MAC node, in execution order, then ``"(output)"``: ``name``, ``op``,
+        ``rel_rms``, ``snr_db``, ``accumulated_rel_rms``, ``accumulated_snr_db``."""
+        out = []
+        for key, (name, op) in self._nodes.items():
+            s = self._sums[key]
+            rel, snr = self._figures(s[0], s[1])
+            arel, asnr = self._figures(s[2], s[3])
+            out.append({"name": name, "op": op, "tensor": key, "rel_rms": rel, "snr_db": snr,
+                        "accumulated_rel_rms": arel, "accumulated_snr_db": asnr})
+        arel, asnr = self._figures(*self._out)
+        out.append({"name": "(output)", "op": "", "tensor": None, "rel_rms": None, "snr_db": None,
+                    "accumulated_rel_rms": arel, "accumulated_snr_db": asnr})
+        return out
 
 
 def topk_correct(logits, y, k):

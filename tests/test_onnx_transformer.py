@@ -1,0 +1,116 @@
+"""Transformers through the ONNX path: MatMul between two activations on the approximate path (against the
+golden model, product by product), the per-layer error report, and a small ViT-style encoder (float path
+against onnxruntime, every multiplying design of the registry through the int path)."""
+
+import json
+
+import numpy as np
+import pytest
+
+onnx = pytest.importorskip("onnx")
+ort = pytest.importorskip("onnxruntime")
+from onnx import TensorProto, helper, numpy_helper  # noqa: E402
+
+from pymodel.nn import ExactMultiplier  # noqa: E402
+from pymodel.nn.layers import FLOAT, Mode, quantize  # noqa: E402
+from pymodel.nn.onnx_exec import LayerErrors  # noqa: E402
+from pymodel.nn.onnx_import import load_onnx  # noqa: E402
+from pymodel.registry import designs_with, make_design  # noqa: E402
+
+EXACT8 = ExactMultiplier(width=8, signed=True)
+DESIGNS8 = [(name, make_design(name, width=8, signed=True)) for name in designs_with("mul")]
+
+
+def graph(nodes, inits, in_shape, opset=17):
+    g = helper.make_graph(nodes, "t", [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", *in_shape])],
+                          [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)],
+                          [numpy_helper.from_array(np.asarray(v), k) for k, v in inits.items()])
+    m = helper.make_model(g, opset_imports=[helper.make_opsetid("", opset)])
+    m.ir_version = 8
+    return m
+
+
+def node(op, ins, out, **attrs):
+    return helper.make_node(op, ins, [out], name=f"{op}_{out}", **attrs)
+
+
+def golden_matmul(aq, bq, mult):
+    """``sum_k mult.mul(a[..., i, k], b[..., k, j])`` with the design's scalar reference ``mul`` on Python
+    ints (cached per operand pair), batched dims broadcast as numpy.matmul."""
+    lead = np.broadcast_shapes(aq.shape[:-2], bq.shape[:-2])
+    a3 = np.broadcast_to(aq, lead + aq.shape[-2:]).reshape((-1,) + aq.shape[-2:])
+    b3 = np.broadcast_to(bq, lead + bq.shape[-2:]).reshape((-1,) + bq.shape[-2:])
+    table = {}
+
+    def mul(x, y):
+        key = (int(x), int(y))
+        if key not in table:
+            table[key] = mult.mul(*key)
+        return table[key]
+    acc = np.array([[[sum(mul(a3[j, i, t], b3[j, t, k]) for t in range(a3.shape[2])) for k in range(b3.shape[2])]
+                     for i in range(a3.shape[1])] for j in range(len(a3))], np.int64)
+    return acc.reshape(lead + acc.shape[1:])
+
+
+def per_tensor(v, qmax=127):
+    s = float(np.abs(v).max()) / qmax
+    return quantize(v, s, qmax), s
+
+
+# ---- MatMul between two activations (and batched constants) against the golden model ----------------------
+
+def act_act_cases(rng):
+    """(name, model, x, fn(x) -> (a, b, a_scale_axis, b_scale_axis)): a and b the float operands of the one
+    MatMul, the scale axes None for per tensor (computed operands), else the axis a constant one is
+    quantized over (per output channel)."""
+    x = rng.standard_normal((2, 4, 6)).astype(np.float32)
+    # attention scores: heads split by Reshape + Transpose, Q (here ReLU of the heads) @ K^T, 4-D
+    yield "scores 4-D", graph(
+        [node("Reshape", ["x", "shp"], "r"), node("Transpose", ["r"], "h", perm=[0, 2, 1, 3]),
+         node("Relu", ["h"], "q"), node("Transpose", ["h"], "kt", perm=[0, 1, 3, 2]), node("MatMul", ["q", "kt"], "y")],
+        {"shp": np.array([0, 4, 2, 3], np.int64)}, (4, 6)), x, lambda x: (
+            np.maximum(x.reshape(2, 4, 2, 3).transpose(0, 2, 1, 3), 0), x.reshape(2, 4, 2, 3).transpose(0, 2, 3, 1),
+            None, None)
+    xv = rng.standard_normal((2, 2, 4, 4)).astype(np.float32)
+    # attention-weighted values: P (non-negative) @ V, 4-D
+    yield "values 4-D", graph([node("Relu", ["x"], "p"), node("MatMul", ["p", "x"], "y")], {}, (2, 4, 4)), xv, \
+        lambda x: (np.maximum(x, 0), x, None, None)
+    # 3-D activations by a computed 2-D matrix: one GEMM for the whole batch
+    yield "3-D by computed 2-D", graph(
+        [node("Reshape", ["x", "shp"], "f"), node("Transpose", ["f"], "ft", perm=[1, 0]), node("MatMul", ["x", "ft"], "y")],
+        {"shp": np.array([-1, 3], np.int64)}, (4, 3)), x[:, :, :3].copy(), lambda x: (x, x.reshape(-1, 3).T, None, None)
+    W = rng.standard_normal((2, 3, 5)).astype(np.float32) * np.array([0.1, 1, 10, 3, 0.5], np.float32)
+    # a constant 3-D B broadcast over the batch: per output column of each matrix
+    yield "by constant 3-D B", graph(
+        [node("Reshape", ["x", "shp"], "r"), node("MatMul", ["r", "W"], "y")],
+        {"shp": np.array([0, 1, 4, 3], np.int64), "W": W}, (4, 3)), x[:, :, :3].copy(), \
+        lambda x: (x.reshape(2, 1, 4, 3), W, None, -2)
+    A = rng.standard_normal((5, 4)).astype(np.float32) * np.array([[0.1], [1], [10], [3], [0.5]], np.float32)
+    # a constant A times activations: per row of A
+    yield "constant A", graph([node("MatMul", ["A", "x"], "y")], {"A": A}, (4, 6)), x, lambda x: (A, x, -1, None)
+
+
+def _quantized(v, axis):
+    if axis is None:
+        return per_tensor(v)
+    s = np.maximum(np.abs(v).max(axis=axis, keepdims=True), 1e-12) / 127
+    return quantize(v, s, 127), s.astype(np.float32)
+
+
+@pytest.mark.parametrize("case", range(5))
+def test_activation_matmul_int_path_is_the_golden_model(case):
+    name, m, x, operands = list(act_act_cases(np.random.default_rng(case)))[case]
+    net = load_onnx(m)
+    assert [s.arithmetic for s in net.mac_steps] == ["approx_matmul"]
+    net.calibrate(x)                          # the calibration images are x itself: scales from max |operand|
+    a, b, ax_a, ax_b = operands(x)
+    (aq, s_a), (bq, s_b) = _quantized(a, ax_a), _quantized(b, ax_b)
+    # exact int8: the integer product of the quantized operands
+    exact = net.forward(x, Mode("int", EXACT8))
+    np.testing.assert_allclose(exact, (np.matmul(aq, bq) * (s_a * s_b)).astype(np.float32), rtol=1e-6, atol=1e-7)
+    for dname, mult in DESIGNS8:
+        got = net.forward(x, Mode("int", mult))
+        want = (golden_matmul(aq, bq, mult) * (s_a * s_b)).astype(np.float32)
+        np.testing.assert_allclose(got, want, rtol=1e-6, atol=1e-7, err_msg=f"{name}, {dname}")
+        if dname == "mitchell":
+            assert np.abs(got - exact).max() > 1e-3 * np.abs(exact).max()       # the design is in the loop
