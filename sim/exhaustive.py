@@ -23,6 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
+from hdl.tools import MAP_MEMORIES, ToolError, ToolMissing, log_reason
 from hdl.verilog import generate, ports_of
 
 from .golden import data_outputs, expected, operand_patterns_to_values
@@ -37,13 +38,13 @@ _HANDSHAKE = {"i_valid", "i_ready", "o_valid", "o_ready", "clk", "rst"}
 
 def check_yosys():
     if shutil.which("yosys") is None:
-        raise FileNotFoundError("yosys not found: install the Debian package 'yosys' (or run 'make setup')")
+        raise ToolMissing("yosys not found: install the Debian package 'yosys' (or run 'make setup')")
 
 
 def check_verilator():
     for tool in ("verilator", "g++", "make"):
         if shutil.which(tool) is None:
-            raise FileNotFoundError(f"{tool} not found: install the Debian packages 'verilator' and 'g++' "
+            raise ToolMissing(f"{tool} not found: install the Debian packages 'verilator' and 'g++' "
                                     "(or run 'make setup')")
 
 
@@ -142,11 +143,12 @@ def _aig_of(verilog_text, module, d):
     """``(header, inputs, outputs, ands)`` of the combinational Verilog as an and-inverter graph (yosys)."""
     check_yosys()
     (d / f"{module}.v").write_text(verilog_text)
-    script = (f"read_verilog {module}.v; prep -flatten -top {module}; techmap; opt -fast; aigmap; opt_clean; "
-              "write_aiger -ascii -map aig.map aig.aag")
+    script = (f"read_verilog {module}.v; prep -flatten -top {module}; {MAP_MEMORIES}; techmap; opt -fast; aigmap; "
+              "opt_clean; write_aiger -ascii -map aig.map aig.aag")
     r = subprocess.run(["yosys", "-q", "-l", "yosys.log", "-p", script], cwd=d, capture_output=True, text=True)
     if r.returncode != 0:
-        raise RuntimeError(f"yosys failed to map {module} to an AIG; see {d / 'yosys.log'}")
+        raise ToolError(f"yosys failed to map {module} to an AIG", log_reason(r.stderr, path=d / "yosys.log"),
+                        d / "yosys.log")
     lines = (d / "aig.aag").read_text().split("\n")
     _, M, I, L, O, A = lines[0].split()[:6]
     I, L, O, A = int(I), int(L), int(O), int(A)
@@ -333,7 +335,7 @@ def build_harness(verilog_text, module, width, outs, stages, latency, *, engine=
         (d / "harness.c").write_text(src)
         cc = shutil.which("cc") or shutil.which("gcc")
         if cc is None:
-            raise FileNotFoundError("no C compiler (cc/gcc) found: install the Debian package 'gcc'")
+            raise ToolMissing("no C compiler (cc/gcc) found: install the Debian package 'gcc'")
         cmd = [cc, "-O2", "-march=native", "-o", "harness", "harness.c"]
     else:
         check_verilator()
@@ -344,7 +346,8 @@ def build_harness(verilog_text, module, width, outs, stages, latency, *, engine=
     r = subprocess.run(cmd, cwd=d, capture_output=True, text=True)
     (d / "build.log").write_text(" ".join(cmd) + "\n" + r.stdout + r.stderr)
     if r.returncode != 0 or not exe.exists():
-        raise RuntimeError(f"building the {engine} harness failed; see {d / 'build.log'}")
+        raise ToolError(f"building the {engine} harness failed ({cmd[0]})", log_reason(r.stderr, r.stdout),
+                        d / "build.log")
     return exe, engine
 
 
@@ -432,7 +435,7 @@ def run_exhaustive(cfg, op, *, stages=0, verilog=None, engine="auto", chunk_pair
         proc.stdout.close()
         rc = proc.wait()
     if short is None and rc not in (0,):
-        raise RuntimeError(f"the harness {exe} exited with {rc}")
+        raise ToolError(f"the harness {exe} exited with {rc}")
     seconds = time.perf_counter() - t0
     cpu = _cpu() - cpu0
     return {"module": module, "op": op, "stages": stages, "engine": engine, "config": cfg.as_dict(), "pairs": n * n,

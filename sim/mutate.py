@@ -25,6 +25,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+from hdl.tools import MAP_MEMORIES, ToolError, log_reason
 from hdl.verilog import generate, ports_of
 
 from .golden import data_outputs
@@ -47,17 +48,17 @@ def _mutants(text, module, n, seed, d):
     """``[(mutate command, mutant Verilog)]``: ``n`` mutations of the flattened netlist."""
     (d / "design.v").write_text(text)
     rc, out, err = _yosys(["read_verilog design.v", "setattr -mod -unset top", f"prep -flatten -top {module}",
-                           "opt_clean", "write_rtlil prepped.il", f"write_verilog -noattr orig.v",
+                           MAP_MEMORIES, "opt_clean", "write_rtlil prepped.il", f"write_verilog -noattr orig.v",
                            f"mutate -list {n} -seed {seed} -o mutations.ys"], d, "list")
     if rc:
-        raise RuntimeError(f"yosys mutate -list failed; see {d / 'list.log'}\n{err[-1500:]}")
+        raise ToolError("yosys mutate -list failed", log_reason(err, out), d / "list.log")
     cmds = [ln.strip() for ln in (d / "mutations.ys").read_text().splitlines() if ln.startswith("mutate ")]
     script = ["read_rtlil prepped.il", "design -save orig"]
     for i, c in enumerate(cmds):
         script += ["design -load orig", c, f"write_verilog -noattr mutant_{i}.v"]
     rc, out, err = _yosys(script, d, "apply")
     if rc:
-        raise RuntimeError(f"yosys could not apply the mutations; see {d / 'apply.log'}\n{err[-1500:]}")
+        raise ToolError("yosys could not apply the mutations", log_reason(err, out), d / "apply.log")
     return [(c, (d / f"mutant_{i}.v").read_text()) for i, c in enumerate(cmds)]
 
 
@@ -89,14 +90,14 @@ def _equivalent(i, mutant, module, ports, outs, stages, d, timeout):
     head = ["read_verilog ../orig.v", "rename " + module + " gold", "read_verilog gate.v", f"rename {module} gate"]
     if not stages:
         (md / "iprove.abc").write_text("strash; iprove\n")
-        script = head + ["proc", "miter -equiv -flatten -make_outputs gold gate miter", "hierarchy -top miter",
-                         "opt -fast", "techmap", "opt -fast", "abc -script iprove.abc", "opt_clean",
-                         "sat -prove trigger 0"]
+        script = head + ["proc", MAP_MEMORIES, "miter -equiv -flatten -make_outputs gold gate miter",
+                         "hierarchy -top miter", "opt -fast", "techmap", "opt -fast", "abc -script iprove.abc",
+                         "opt_clean", "sat -prove trigger 0"]
     else:
         depth = 3 * stages + 6
         (md / "miter.v").write_text(_seq_miter(module, ports, outs))
-        script = head + ["read_verilog miter.v", "hierarchy -top seq_miter", "proc", "flatten", "opt -fast",
-                         f"sat -seq {depth} -set-init-zero -set-at 1 in_rst 1 -prove trigger 0"]
+        script = head + ["read_verilog miter.v", "hierarchy -top seq_miter", "proc", MAP_MEMORIES, "flatten",
+                         "opt -fast", f"sat -seq {depth} -set-init-zero -set-at 1 in_rst 1 -prove trigger 0"]
     try:
         rc, out, err = _yosys(script, md, "equiv", timeout=timeout)
     except subprocess.TimeoutExpired:
@@ -105,7 +106,7 @@ def _equivalent(i, mutant, module, ports, outs, stages, d, timeout):
         return True
     if "FAIL!" in out:
         return False
-    raise RuntimeError(f"the prover did not finish on mutant {i}; see {md / 'equiv.log'}\n{err[-1500:]}")
+    raise ToolError(f"the prover did not finish on mutant {i}", log_reason(err, out), md / "equiv.log")
 
 
 def _killed(s, stages, latency):

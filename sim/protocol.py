@@ -36,6 +36,7 @@ import subprocess
 import time
 from pathlib import Path
 
+from hdl.tools import MAP_MEMORIES, ToolError, ToolMissing, log_reason
 from hdl.verilog import generate, ports_of
 
 from .golden import data_outputs
@@ -124,7 +125,7 @@ def check_protocol(cfg, op, *, stages, max_stall=2, max_steps=None, timeout=600,
         raise ValueError(f"stages must be >= 1 for a protocol check (a combinational unit has no stream), "
                          f"got {stages!r}")
     if shutil.which("yosys") is None:
-        raise FileNotFoundError("yosys not found: install the Debian package 'yosys' (or run 'make setup')")
+        raise ToolMissing("yosys not found: install the Debian package 'yosys' (or run 'make setup')")
     t0 = time.perf_counter()
     if isinstance(max_stall, bool) or not isinstance(max_stall, int) or max_stall < 1:
         raise ValueError(f"max_stall must be an int >= 1, got {max_stall!r}")
@@ -140,7 +141,7 @@ def check_protocol(cfg, op, *, stages, max_stall=2, max_steps=None, timeout=600,
     show = " ".join(f"-show {s}" for s in ("rst", "a", "b", "i_valid", "i_ready", "o_valid", "o_ready", "pick",
                                           *outs, *PROPS))
     script = ["read_verilog unit.v", "read_verilog twin.v", "read_verilog checker.v", "setattr -mod -unset top",
-              "hierarchy -top proto_check", "proc", "flatten", "opt -fast",
+              "hierarchy -top proto_check", "proc", MAP_MEMORIES, "flatten", "opt -fast",
               f"sat -tempinduct -prove ok 1 -set-init-zero -maxsteps {max_steps} {show}"]
     (d / "protocol.ys").write_text("\n".join(script) + "\n")
     log = d / "protocol.log"
@@ -163,8 +164,8 @@ def check_protocol(cfg, op, *, stages, max_stall=2, max_steps=None, timeout=600,
     elif "Reached maximum number of time steps" in out:
         summary.update(result="unknown", depth=max_steps)
     else:
-        raise RuntimeError(f"yosys did not finish the protocol proof (exit {r.returncode}); see {log}\n"
-                           f"{r.stderr[-2000:]}")
+        raise ToolError(f"yosys did not finish the protocol proof (exit {r.returncode})",
+                        log_reason(r.stderr, out), log)
     summary.update(proven=summary["result"] == "proven", seconds=round(time.perf_counter() - t0, 2))
     return summary
 

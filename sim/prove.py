@@ -35,6 +35,7 @@ from pathlib import Path
 from amaranth.back import verilog as amaranth_verilog
 
 from hdl.spec import spec_for
+from hdl.tools import MAP_MEMORIES, ToolError, ToolMissing, log_reason
 from hdl.verilog import generate, ports_of
 
 from .golden import data_outputs
@@ -47,7 +48,7 @@ DEFAULT_BUILD_ROOT = Path("build") / "prove"
 
 def _check_yosys():
     if shutil.which("yosys") is None:
-        raise FileNotFoundError("yosys not found: install the Debian package 'yosys' (or run 'make setup')")
+        raise ToolMissing("yosys not found: install the Debian package 'yosys' (or run 'make setup')")
 
 
 def _decl(p):
@@ -146,7 +147,7 @@ def prove(cfg, op, *, stages=0, verilog=None, spec=None, method="auto", timeout=
     (d / "gold.v").write_text(gold_text)
     # Amaranth marks every module (* top *): unset it, or flatten may delete one of the two designs.
     head = ["read_verilog gate.v", "read_verilog gold.v", "setattr -mod -unset top",
-            "proc", "flatten", "opt_clean",
+            "proc", MAP_MEMORIES, "flatten", "opt_clean",
             f"select -assert-any {gold}", f"select -assert-any {module}"]
     osig = {p["name"]: p["signed"] for p in ports}
     signed = bool(getattr(cfg, "signed", False))
@@ -176,7 +177,7 @@ def prove(cfg, op, *, stages=0, verilog=None, spec=None, method="auto", timeout=
         return _summary(cfg, op, module, stages, method, "counterexample", cex, t0, d / "prove.log")
 
     (d / "wrapper.v").write_text(_pipeline_wrapper(module, gold, ports, stages, outs))
-    seq = head + ["read_verilog wrapper.v", "hierarchy -top pipe_miter", "proc", "flatten", "opt -fast"]
+    seq = head + ["read_verilog wrapper.v", "hierarchy -top pipe_miter", "proc", MAP_MEMORIES, "flatten", "opt -fast"]
     method = "abc" if method == "auto" else method
     if method == "abc":
         # ABC unrolls S+1 frames with a free initial state (frames without -i), keeps the last frame's
@@ -185,7 +186,7 @@ def prove(cfg, op, *, stages=0, verilog=None, spec=None, method="auto", timeout=
                              "write_aiger -zinit wrapper.aig"], d, "aiger", timeout)
         abc = shutil.which("yosys-abc") or shutil.which("berkeley-abc")
         if abc is None:
-            raise FileNotFoundError("yosys-abc not found: install the Debian package 'yosys' (or run 'make setup')")
+            raise ToolMissing("yosys-abc not found: install the Debian package 'yosys' (or run 'make setup')")
         cmd = f"read_aiger wrapper.aig; strash; frames -F {stages + 1}; cone -O {stages}; print_stats; iprove"
         try:
             r = subprocess.run([abc, "-c", cmd], cwd=d, capture_output=True, text=True, timeout=timeout)
@@ -196,7 +197,7 @@ def prove(cfg, op, *, stages=0, verilog=None, spec=None, method="auto", timeout=
         if "UNSATISFIABLE" in r.stdout and m and int(m.group(3)) == 0:
             return _summary(cfg, op, module, stages, "abc-frames", "proven", None, t0, d / "abc.log")
         if "SATISFIABLE" not in r.stdout:
-            raise RuntimeError(f"ABC did not finish the proof; see {d / 'abc.log'}")
+            raise ToolError("ABC did not finish the proof", log_reason(r.stderr, r.stdout), d / "abc.log")
         # a difference: sat -seq finds it and names the operands (fast when there is one)
     res, out = _run(seq + [f"sat -seq {stages + 1} -prove-skip {stages} -prove trigger 0 -show-inputs"
                            + "".join(f" -show gate.{o} -show gold.{o}" for o in outs)], d, "prove", timeout)
@@ -227,7 +228,7 @@ def _run(script, d, name, timeout):
     if "SAT proof finished - model found: FAIL!" in out:
         return "counterexample", out
     if r.returncode != 0 or " -prove " in script[-1]:
-        raise RuntimeError(f"yosys did not finish (exit {r.returncode}); see {log}\n{r.stderr[-2000:]}")
+        raise ToolError(f"yosys did not finish the {name} script (exit {r.returncode})", log_reason(r.stderr, out), log)
     return "done", out
 
 

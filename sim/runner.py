@@ -5,6 +5,7 @@ import os
 import shutil
 from pathlib import Path
 
+from hdl.tools import ToolError, ToolMissing, log_reason
 from hdl.verilog import generate
 from pymodel import FloatMitchell
 from pymodel.designs.base import Design
@@ -17,7 +18,7 @@ DEFAULT_BUILD_ROOT = Path("build") / "cocotb"
 def check_icarus():
     for tool in ("iverilog", "vvp"):
         if shutil.which(tool) is None:
-            raise FileNotFoundError(f"{tool} not found: install Icarus Verilog (Debian package 'iverilog', "
+            raise ToolMissing(f"{tool} not found: install Icarus Verilog (Debian package 'iverilog', "
                                     "or run 'make setup')")
 
 
@@ -57,8 +58,12 @@ def run_bench(cfg, op, *, stages=0, kinds=("directed", "random"), n_random=20_00
               "kinds": list(kinds), "n_random": n_random, "seed": seed, "gaps": gaps,
               "backpressure": backpressure, "reset": reset, "summary_path": str(summary_path)}
     runner = get_runner("icarus")
-    runner.build(sources=[src], hdl_toplevel=name, build_dir=build_dir, timescale=("1ns", "1ps"),
-                 waves=waves, always=True, log_file=build_dir / "build.log")
+    try:
+        runner.build(sources=[src], hdl_toplevel=name, build_dir=build_dir, timescale=("1ns", "1ps"),
+                     waves=waves, always=True, log_file=build_dir / "build.log")
+    except RuntimeError as e:      # cocotb says only "Command failed with return code: N"; iverilog's log says why
+        raise ToolError(f"iverilog could not build {name}", log_reason(path=build_dir / "build.log", default=str(e)),
+                        build_dir / "build.log") from None
     tick()
     # cocotb's default COCOTB_REWRITE_ASSERTION_FILES="*.py" runs pytest's assertion rewriting over every
     # module the bench imports (numpy, numba, ...); with PYTHONDONTWRITEBYTECODE nothing is cached, so each
@@ -71,7 +76,7 @@ def run_bench(cfg, op, *, stages=0, kinds=("directed", "random"), n_random=20_00
         pass   # under pytest the runner exits on a failed bench; the summary says why
     tick()
     if not summary_path.exists():
-        raise RuntimeError(f"the bench wrote no summary; see {build_dir / 'sim.log'}")
+        raise ToolError("the bench wrote no summary", log_reason(path=build_dir / "sim.log"), build_dir / "sim.log")
     summary = json.loads(summary_path.read_text())
     summary.update({"module": name, "build_dir": str(build_dir), "op": op, "stages": stages,
                     "config": cfg.as_dict(), "waves": _waves_file(build_dir, name) if waves else None})
