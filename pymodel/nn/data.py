@@ -134,12 +134,25 @@ def read_npz(path):
     with f:
         if "x" not in f.files or "y" not in f.files:
             raise DataFormatError(f"{path}: a .npz needs arrays 'x' and 'y', it has {f.files}")
-        x, y = f["x"], f["y"]
-        calib = f["x_calib"] if "x_calib" in f.files else None
+        try:
+            x, y = f["x"], f["y"]
+            calib = f["x_calib"] if "x_calib" in f.files else None
+        except ValueError as e:          # object arrays: refused without unpickling
+            raise DataFormatError(f"{path}: {e}") from None
+    for key, a in (("x", x), ("x_calib", calib)):
+        # numpy would turn numeric strings and complex numbers into floats without a word
+        if a is not None and a.dtype.kind not in "biuf":
+            raise DataFormatError(f"{path}: {key!r} must hold numbers (int or float), it holds {a.dtype} "
+                                  f"({_kind_name(a.dtype)})")
     if y.ndim != 1 or len(x) != len(y) or x.ndim < 2 or y.dtype.kind not in "iu":
         raise DataFormatError(f"{path}: 'x' must be (N, ...) and 'y' (N,) integer labels, got x {x.shape} and "
                               f"y {y.shape} {y.dtype}")
     return x, y.astype(np.int64), calib
+
+
+def _kind_name(dtype):
+    return {"U": "strings", "S": "byte strings", "c": "complex numbers", "O": "Python objects",
+            "M": "dates", "m": "time deltas", "V": "raw records"}.get(dtype.kind, "not numbers")
 
 
 def load_eval_data(path):

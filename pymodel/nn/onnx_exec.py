@@ -425,7 +425,7 @@ class LayerErrors:
 
     @staticmethod
     def _figures(ref2, err2):
-        rel = float(np.sqrt(err2 / ref2)) if ref2 > 0 else (0.0 if err2 == 0 else float("inf"))
+        rel = float(np.sqrt(err2 / ref2)) if ref2 > 0 else (0.0 if err2 == 0 else None)   # None: no reference
         # an error of exactly zero has no finite SNR: None (JSON null), as does a zero reference
         snr = 10 * float(np.log10(ref2 / err2)) if ref2 > 0 and err2 > 0 else None
         return rel, snr

@@ -5,7 +5,7 @@ and :mod:`pymodel.nn.onnx_exec`.  At import: initializers and ``Constant`` nodes
 constants, nodes whose inputs are all constant are evaluated once, BatchNormalization
 right after a Conv or Gemm (sole consumer) is folded into its weights and bias, and
 nodes that do not reach the output are dropped.  An operator, domain or attribute value
-outside :data:`SUPPORTED_OPS` is refused with the node's name and op type, never run wrong.
+outside :data:`SUPPORTED_OPS` (the keys of the builder table) is refused with the node's name and op type, never run wrong.
 """
 
 import os
@@ -15,13 +15,7 @@ import numpy as np
 from . import onnx_ops as K
 from .onnx_exec import ConvStep, DynMatMulStep, LinearStep, OnnxNet, Step
 
-__all__ = ["load_onnx", "OnnxImportError", "SUPPORTED_OPS", "SHAPE_OPS"]
-
-SUPPORTED_OPS = ("Conv", "Gemm", "MatMul", "Add", "Sub", "Mul", "Div", "Relu", "Clip", "LeakyRelu", "MaxPool",
-                 "AveragePool", "GlobalAveragePool", "BatchNormalization", "Flatten", "Reshape", "Transpose",
-                 "Concat", "Softmax", "Identity", "Dropout")
-# shape plumbing that exporters emit around Reshape (e.g. PyTorch's x.view(x.size(0), -1))
-SHAPE_OPS = ("Constant", "Shape", "Gather", "Unsqueeze", "Squeeze")
+__all__ = ["load_onnx", "OnnxImportError", "SUPPORTED_OPS"]
 
 
 class OnnxImportError(ValueError):
@@ -56,8 +50,28 @@ class _Attrs:
 
 
 def _float(a):
+    """Constants as the executor holds them: float16 (and other narrow floats) as float32; every other
+    dtype (float32, float64, integers, bool) as it is."""
     a = np.asarray(a)
-    return a.astype(np.float32) if a.dtype.kind == "f" else a
+    return a.astype(np.float32) if a.dtype.kind == "f" and a.dtype.itemsize < 4 else a
+
+
+def _np_dtype(elem_type, what):
+    """The numpy dtype the executor uses for an ONNX tensor type (float16 and bfloat16 compute as float32)."""
+    import onnx
+    if elem_type == onnx.TensorProto.UNDEFINED:
+        return np.dtype(np.float32)
+    if elem_type in (onnx.TensorProto.FLOAT16, onnx.TensorProto.BFLOAT16):
+        return np.dtype(np.float32)
+    try:
+        dt = np.dtype(onnx.helper.tensor_dtype_to_np_dtype(elem_type))
+    except Exception:
+        dt = None
+    if dt is None or dt.kind not in "biuf":
+        name = onnx.TensorProto.DataType.Name(elem_type) if elem_type in onnx.TensorProto.DataType.values() \
+            else str(elem_type)
+        raise OnnxImportError(f"{what}: tensor type {name} is not supported (only bool, integers, float16/32/64)")
+    return dt
 
 
 def _node_name(node, i):
@@ -101,6 +115,7 @@ def load_onnx(source):
     inp = data_inputs[0]
     dims = inp.type.tensor_type.shape.dim
     input_shape = tuple(d.dim_value if d.HasField("dim_value") else None for d in dims)
+    input_dtype = _np_dtype(inp.type.tensor_type.elem_type, f"{path}: input {inp.name!r}")
     output_name = g.output[0].name
     consumers = {}
     for node in g.node:
@@ -116,12 +131,12 @@ def load_onnx(source):
         if node.domain not in ("", "ai.onnx"):
             raise OnnxImportError(f"node {_node_name(node, i)!r} ({node.op_type}): operator domain "
                                   f"{node.domain!r} is not supported")
-        if node.op_type not in SUPPORTED_OPS + SHAPE_OPS:
+        if node.op_type not in _BUILDERS:
             raise OnnxImportError(f"node {_node_name(node, i)!r} ({node.op_type}): operator {node.op_type} is not "
                                   f"supported (supported: {', '.join(SUPPORTED_OPS)})")
         at = _Attrs(node)
         at.node.name = _node_name(node, i)
-        step = _build(node, at, consts, opset, used)
+        step = _BUILDERS[node.op_type](_Node(node, at, consts, opset, used))
         at.done()
         if step is None:
             continue
@@ -135,7 +150,7 @@ def load_onnx(source):
     steps = _live(steps, output_name)
     if output_name not in consts and not any(output_name in s.outputs for s in steps) and output_name != inp.name:
         raise OnnxImportError(f"{path}: the graph output {output_name!r} is not computed by any node")
-    return OnnxNet(steps=steps, consts=consts, input_name=inp.name, input_shape=input_shape,
+    return OnnxNet(steps=steps, consts=consts, input_name=inp.name, input_shape=input_shape, input_dtype=input_dtype,
                    output_name=output_name, opset=opset, source=path)
 
 
@@ -166,159 +181,246 @@ def _geometry(at, nd, kernel, *, dilations=True):
     return list(kernel), strides, dil, pads, auto_pad
 
 
-def _build(node, at, consts, opset, used):
-    """A Step for ``node`` (None for Constant, which only adds a constant)."""
-    op, name = node.op_type, node.name
-    ins, outs = list(node.input), list(node.output)
+class _Node:
+    """What a builder sees of one node: its attributes (``at``), inputs, outputs and the constants so far."""
 
-    def step(fn, inputs=None, outputs=None):
-        return Step(name, op, ins if inputs is None else inputs, outs[:1] if outputs is None else outputs, fn)
+    def __init__(self, node, at, consts, opset, used):
+        self.node, self.at, self.consts, self.opset, self.used = node, at, consts, opset, used
+        self.op, self.name = node.op_type, node.name
+        self.ins, self.outs = list(node.input), list(node.output)
 
-    def only_first_output(what):
-        for extra in outs[1:]:
-            if used(extra):
-                at.refuse(f"the {what} output {extra!r}")
+    def step(self, fn, inputs=None, outputs=None):
+        return Step(self.name, self.op, self.ins if inputs is None else inputs,
+                    self.outs[:1] if outputs is None else outputs, fn)
 
-    if op == "Constant":
-        for key in ("value", "value_float", "value_floats", "value_int", "value_ints"):
-            v = at.take(key)
-            if v is not None:
-                consts[outs[0]] = _float(np.asarray(v, np.float32 if "float" in key else None))
-                return None
-        at.refuse("a Constant without a value/value_float(s)/value_int(s)")
-    if op == "Conv":
-        W = _const(at, consts, ins[1], "weight")
-        b = _const(at, consts, ins[2], "bias") if len(ins) > 2 and ins[2] else None
-        if W.ndim not in (3, 4):
-            at.refuse(f"a {W.ndim - 2}-D convolution (only 1-D and 2-D)")
-        nd = W.ndim - 2
-        ks = at.take("kernel_shape")
-        if ks is not None and list(ks) != list(W.shape[2:]):
-            at.refuse(f"kernel_shape={list(ks)} with weights of shape {W.shape}")
-        group = int(at.take("group", 1))
-        if group < 1 or W.shape[0] % group:
-            at.refuse(f"group={group} with {W.shape[0]} output channels")
-        kernel, strides, dil, pads, auto_pad = _geometry(at, nd, W.shape[2:])
-        return ConvStep(name, ins[:1], outs, W[:, :, None, :] if nd == 1 else W, b, group=group, strides=strides,
-                        dilations=dil, pads=pads, auto_pad=auto_pad, one_d=nd == 1)
-    if op in ("Gemm", "MatMul"):
-        alpha, beta = float(at.take("alpha", 1.0)), float(at.take("beta", 1.0))
-        ta, tb = bool(at.take("transA", 0)), bool(at.take("transB", 0))
-        if op == "Gemm":
-            at.take("broadcast")           # opset < 7: numpy broadcasting of C is what it means
-        bias = None
-        if len(ins) > 2 and ins[2]:
-            bias = (np.float64(beta) * _const(at, consts, ins[2], "C")).astype(np.float32)
-        a_c, b_c = consts.get(ins[0]), consts.get(ins[1])
-        if b_c is not None and b_c.ndim == 2 and a_c is None:
-            W = (b_c if tb else b_c.T).astype(np.float64) * alpha
-            return LinearStep(name, op, ins[:1], outs, W.astype(np.float32), bias, trans_a=ta)
-        return DynMatMulStep(name, op, ins[:2], outs, const=(a_c, b_c), alpha=alpha, trans=(ta, tb), bias=bias)
-    if op in ("Add", "Sub", "Mul", "Div"):
-        if "axis" in at.values:
-            at.refuse(f"legacy broadcast axis={at.values['axis']}")
-        at.take("broadcast")
-        at.take("consumed_inputs")
-        if op == "Mul" and ins[0] not in consts and ins[1] not in consts:
-            at.refuse("Mul of two computed tensors (only by a constant: a product outside the MAC array)")
-        if op == "Div" and ins[1] not in consts:
-            at.refuse("Div by a computed tensor (only by a constant)")
-        fn = {"Add": np.add, "Sub": np.subtract, "Mul": np.multiply, "Div": np.divide}[op]
-        return step(lambda a, b: fn(a, b).astype(np.result_type(a, b)))
-    if op == "Relu":
-        at.take("consumed_inputs")
-        return step(lambda x: np.maximum(x, np.float32(0)))
-    if op == "LeakyRelu":
-        alpha = np.float32(at.take("alpha", 0.01))
-        at.take("consumed_inputs")
-        return step(lambda x: np.where(x >= 0, x, x * alpha))
-    if op == "Clip":
-        if opset < 11:
-            lo, hi = at.take("min", -np.inf), at.take("max", np.inf)
-            at.take("consumed_inputs")
-            return step(lambda x: K.clip(x, lo, hi), inputs=ins[:1])
-        return step(lambda x, lo=None, hi=None: K.clip(x, lo, hi))
-    if op in ("MaxPool", "AveragePool"):
-        ks = at.take("kernel_shape")
-        if ks is None or len(ks) != 2:
-            at.refuse(f"kernel_shape={ks} (only 2-D pooling)")
-        ceil_mode = int(at.take("ceil_mode", 0))
-        kernel, strides, dil, pads, auto_pad = _geometry(at, 2, ks)
-        if op == "MaxPool":
-            at.take("storage_order")       # only affects the Indices output, refused below
-            only_first_output("Indices")
-            return step(lambda x: K.max_pool(x, kernel, strides, dil, pads, auto_pad, ceil_mode))
-        if ceil_mode:
-            at.refuse("ceil_mode=1")
-        cip = int(at.take("count_include_pad", 0))
-        return step(lambda x: K.avg_pool(x, kernel, strides, dil, pads, auto_pad, cip))
-    if op == "GlobalAveragePool":
-        return step(lambda x: x.mean(axis=tuple(range(2, x.ndim)), keepdims=True, dtype=np.float32))
-    if op == "BatchNormalization":
-        eps = float(at.take("epsilon", 1e-5))
-        at.take("momentum")
-        at.take("is_test")
-        at.take("consumed_inputs")
-        if int(at.take("spatial", 1)) != 1:
-            at.refuse("spatial=0")
-        if int(at.take("training_mode", 0)) != 0:
-            at.refuse("training_mode=1")
-        only_first_output("training-statistics")
-        params = [_const(at, consts, n, "scale/bias/mean/var") for n in ins[1:5]]
-        s = step(lambda x: K.batch_norm(x, *params, eps), inputs=ins[:1])
-        s.bn = (params, eps)
-        return s
-    if op == "Flatten":
-        axis = int(at.take("axis", 1))
-        return step(lambda x: K.flatten(x, axis))
-    if op == "Reshape":
-        allowzero = int(at.take("allowzero", 0))
-        if opset < 5:
-            shape = at.take("shape")
-            return step(lambda x: K.reshape(x, shape, allowzero), inputs=ins[:1])
-        return step(lambda x, shape: K.reshape(x, shape, allowzero))
-    if op == "Transpose":
-        perm = at.take("perm")
-        return step(lambda x: np.transpose(x, perm))
-    if op == "Concat":
-        axis = at.take("axis")
-        if axis is None:
-            at.refuse("a Concat without axis")
-        return step(lambda *xs: np.concatenate(xs, axis=int(axis)))
-    if op == "Softmax":
-        axis = int(at.take("axis", -1 if opset >= 13 else 1))
-        return step(lambda x: K.softmax(x, axis, opset).astype(np.float32))
-    if op in ("Identity", "Dropout"):
-        if op == "Dropout":
-            at.take("ratio")
-            at.take("seed")
-            if int(at.take("is_test", 1)) == 0 and opset < 7:
-                at.refuse("is_test=0 (training)")
-            if len(ins) > 2 and ins[2] and (ins[2] not in consts or bool(consts[ins[2]])):
-                at.refuse(f"training_mode input {ins[2]!r} (only a constant false)")
-            only_first_output("mask")
-        return step(lambda x, *rest: x, inputs=ins[:1])
-    if op == "Shape":
-        start, end = at.take("start", 0), at.take("end")
-        return step(lambda x: np.asarray(x.shape[start:end], np.int64))
-    if op == "Gather":
-        axis = int(at.take("axis", 0))
-        return step(lambda x, idx: np.take(x, np.asarray(idx, np.int64), axis=axis))
-    if op in ("Unsqueeze", "Squeeze"):
-        axes = at.take("axes")
-        fn = np.expand_dims if op == "Unsqueeze" else np.squeeze
+    def refuse(self, what):
+        self.at.refuse(what)
 
-        def sq(x, ax=None):
-            ax = axes if ax is None else ax
-            if ax is None:
-                return np.squeeze(x)
-            ax = [int(a) for a in np.atleast_1d(ax)]
-            if op == "Unsqueeze":
-                nd = x.ndim + len(ax)
-                return np.expand_dims(x, tuple(sorted(a % nd for a in ax)))
-            return fn(x, tuple(a % x.ndim for a in ax))
-        return step(sq)
-    raise AssertionError(op)
+    def const(self, i, what):
+        """Input ``i``, which must be a constant (initializer, Constant or folded)."""
+        return _const(self.at, self.consts, self.ins[i], what)
+
+    def has(self, i):
+        return len(self.ins) > i and bool(self.ins[i])
+
+    def only_first_output(self, what):
+        for extra in self.outs[1:]:
+            if self.used(extra):
+                self.refuse(f"the {what} output {extra!r}")
+
+
+# op type -> builder(_Node) returning a Step, or None for a node that only adds constants.  The operators the
+# importer accepts are exactly this table's keys (SUPPORTED_OPS, and the "supported:" list of the error).
+_BUILDERS = {}
+
+
+def _op(*names):
+    def register(fn):
+        for name in names:
+            _BUILDERS[name] = fn
+        return fn
+    return register
+
+
+@_op("Constant")
+def _constant(n):
+    for key in ("value", "value_float", "value_floats", "value_int", "value_ints"):
+        v = n.at.take(key)
+        if v is not None:
+            n.consts[n.outs[0]] = _float(np.asarray(v, np.float32 if "float" in key else np.int64 if "int" in key
+                                                    else None))
+            return None
+    n.refuse("a Constant without a value/value_float(s)/value_int(s)")
+
+
+@_op("Conv")
+def _conv(n):
+    W = n.const(1, "weight")
+    b = n.const(2, "bias") if n.has(2) else None
+    if W.ndim not in (3, 4):
+        n.refuse(f"a {W.ndim - 2}-D convolution (only 1-D and 2-D)")
+    nd = W.ndim - 2
+    ks = n.at.take("kernel_shape")
+    if ks is not None and list(ks) != list(W.shape[2:]):
+        n.refuse(f"kernel_shape={list(ks)} with weights of shape {W.shape}")
+    group = int(n.at.take("group", 1))
+    if group < 1 or W.shape[0] % group:
+        n.refuse(f"group={group} with {W.shape[0]} output channels")
+    kernel, strides, dil, pads, auto_pad = _geometry(n.at, nd, W.shape[2:])
+    return ConvStep(n.name, n.ins[:1], n.outs, W[:, :, None, :] if nd == 1 else W, b, group=group, strides=strides,
+                    dilations=dil, pads=pads, auto_pad=auto_pad, one_d=nd == 1)
+
+
+@_op("Gemm", "MatMul")
+def _gemm(n):
+    at, consts, ins = n.at, n.consts, n.ins
+    alpha, beta = float(at.take("alpha", 1.0)), float(at.take("beta", 1.0))
+    ta, tb = bool(at.take("transA", 0)), bool(at.take("transB", 0))
+    if n.op == "Gemm":
+        at.take("broadcast")           # opset < 7: numpy broadcasting of C is what it means
+    bias = None
+    if n.has(2):
+        bias = (np.float64(beta) * n.const(2, "C")).astype(np.float32)
+    a_c, b_c = consts.get(ins[0]), consts.get(ins[1])
+    if b_c is not None and b_c.ndim == 2 and a_c is None:
+        W = (b_c if tb else b_c.T).astype(np.float64) * alpha
+        return LinearStep(n.name, n.op, ins[:1], n.outs, W.astype(np.float32), bias, trans_a=ta)
+    return DynMatMulStep(n.name, n.op, ins[:2], n.outs, const=(a_c, b_c), alpha=alpha, trans=(ta, tb), bias=bias)
+
+
+@_op("Add", "Sub", "Mul", "Div")
+def _arith(n):
+    if "axis" in n.at.values:
+        n.refuse(f"legacy broadcast axis={n.at.values['axis']}")
+    n.at.take("broadcast")
+    n.at.take("consumed_inputs")
+    fn = {"Add": np.add, "Sub": np.subtract, "Mul": np.multiply, "Div": K.div}[n.op]
+    return n.step(lambda a, b: np.asarray(fn(a, b)))
+
+
+@_op("Relu")
+def _relu(n):
+    n.at.take("consumed_inputs")
+    return n.step(lambda x: np.maximum(x, x.dtype.type(0)))
+
+
+@_op("LeakyRelu")
+def _leaky_relu(n):
+    alpha = n.at.take("alpha", 0.01)
+    n.at.take("consumed_inputs")
+    return n.step(lambda x: np.where(x >= 0, x, x * x.dtype.type(alpha)))
+
+
+@_op("Clip")
+def _clip(n):
+    if n.opset < 11:
+        lo, hi = n.at.take("min"), n.at.take("max")
+        n.at.take("consumed_inputs")
+        return n.step(lambda x: K.clip(x, lo, hi), inputs=n.ins[:1])
+    return n.step(lambda x, lo=None, hi=None: K.clip(x, lo, hi))
+
+
+@_op("MaxPool", "AveragePool")
+def _pool(n):
+    at = n.at
+    ks = at.take("kernel_shape")
+    if ks is None or len(ks) != 2:
+        n.refuse(f"kernel_shape={ks} (only 2-D pooling)")
+    ceil_mode = int(at.take("ceil_mode", 0))
+    kernel, strides, dil, pads, auto_pad = _geometry(at, 2, ks)
+    if n.op == "MaxPool":
+        at.take("storage_order")       # only affects the Indices output, refused below
+        n.only_first_output("Indices")
+        return n.step(lambda x: K.max_pool(x, kernel, strides, dil, pads, auto_pad, ceil_mode))
+    if ceil_mode:
+        n.refuse("ceil_mode=1")
+    cip = int(at.take("count_include_pad", 0))
+    return n.step(lambda x: K.avg_pool(x, kernel, strides, dil, pads, auto_pad, cip))
+
+
+@_op("GlobalAveragePool")
+def _global_avg_pool(n):
+    return n.step(lambda x: x.mean(axis=tuple(range(2, x.ndim)), keepdims=True, dtype=np.float32).astype(x.dtype))
+
+
+@_op("BatchNormalization")
+def _batch_norm(n):
+    at = n.at
+    eps = float(at.take("epsilon", 1e-5))
+    at.take("momentum")
+    at.take("is_test")
+    at.take("consumed_inputs")
+    if int(at.take("spatial", 1)) != 1:
+        n.refuse("spatial=0")
+    if int(at.take("training_mode", 0)) != 0:
+        n.refuse("training_mode=1")
+    n.only_first_output("training-statistics")
+    params = [n.const(i, "scale/bias/mean/var") for i in range(1, 5)]
+    s = n.step(lambda x: K.batch_norm(x, *params, eps), inputs=n.ins[:1])
+    s.bn = (params, eps)
+    return s
+
+
+@_op("Flatten")
+def _flatten(n):
+    axis = int(n.at.take("axis", 1))
+    return n.step(lambda x: K.flatten(x, axis))
+
+
+@_op("Reshape")
+def _reshape(n):
+    allowzero = int(n.at.take("allowzero", 0))
+    if n.opset < 5:
+        shape = n.at.take("shape")
+        return n.step(lambda x: K.reshape(x, shape, allowzero), inputs=n.ins[:1])
+    return n.step(lambda x, shape: K.reshape(x, shape, allowzero))
+
+
+@_op("Transpose")
+def _transpose(n):
+    perm = n.at.take("perm")
+    return n.step(lambda x: np.transpose(x, perm))
+
+
+@_op("Concat")
+def _concat(n):
+    axis = n.at.take("axis")
+    if axis is None:
+        n.refuse("a Concat without axis")
+    return n.step(lambda *xs: np.concatenate(xs, axis=int(axis)))
+
+
+@_op("Softmax")
+def _softmax(n):
+    axis = int(n.at.take("axis", -1 if n.opset >= 13 else 1))
+    return n.step(lambda x: K.softmax(x, axis, n.opset).astype(x.dtype))
+
+
+@_op("Identity", "Dropout")
+def _identity(n):
+    if n.op == "Dropout":
+        n.at.take("ratio")
+        n.at.take("seed")
+        if int(n.at.take("is_test", 1)) == 0 and n.opset < 7:
+            n.refuse("is_test=0 (training)")
+        if n.has(2) and (n.ins[2] not in n.consts or bool(n.consts[n.ins[2]])):
+            n.refuse(f"training_mode input {n.ins[2]!r} (only a constant false)")
+        n.only_first_output("mask")
+    return n.step(lambda x, *rest: x, inputs=n.ins[:1])
+
+
+@_op("Shape")
+def _shape(n):
+    start, end = n.at.take("start", 0), n.at.take("end")
+    return n.step(lambda x: np.asarray(x.shape[start:end], np.int64))
+
+
+@_op("Gather")
+def _gather(n):
+    axis = int(n.at.take("axis", 0))
+    return n.step(lambda x, idx: K.gather(x, idx, axis))
+
+
+@_op("Unsqueeze", "Squeeze")
+def _squeeze(n):
+    axes = n.at.take("axes")
+    unsqueeze = n.op == "Unsqueeze"
+
+    def sq(x, ax=None):
+        ax = axes if ax is None else ax
+        if ax is None:
+            if unsqueeze:
+                raise ValueError("Unsqueeze needs axes")
+            return np.squeeze(x)
+        ax = [int(a) for a in np.atleast_1d(ax)]
+        if unsqueeze:
+            nd = x.ndim + len(ax)
+            return np.expand_dims(x, tuple(sorted(a % nd for a in ax)))
+        return np.squeeze(x, tuple(a % x.ndim for a in ax))
+    return n.step(sq)
+
+
+SUPPORTED_OPS = tuple(sorted(_BUILDERS))
 
 
 def _fold_batch_norm(steps, consts, graph_outputs):

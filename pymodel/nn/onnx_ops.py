@@ -8,7 +8,7 @@ through ``approx_matmul``; these helpers give them their im2col columns.
 import numpy as np
 
 __all__ = ["spatial_pads", "pad", "im2col_nhwc", "max_pool", "avg_pool", "softmax", "flatten", "reshape",
-           "batch_norm", "clip"]
+           "batch_norm", "clip", "div", "gather"]
 
 
 def spatial_pads(in_size, kernel, strides, dilations, pads, auto_pad):
@@ -64,7 +64,10 @@ def im2col_nhwc(xp, kernel, strides, dilations):
         # one copy per kernel row: for an output pixel, the kw x c values of a kernel row are one
         # contiguous run of the NHWC input
         xp = np.ascontiguousarray(xp)
-        bn, bh, bw, bc = xp.strides
+        # strides from the shape, not ``xp.strides``: numpy calls an array contiguous whatever the stride
+        # of a size-1 axis (a one-channel or one-image NHWC view of an NCHW tensor keeps the NCHW stride)
+        bc = xp.itemsize
+        bw, bh, bn = c * bc, w * c * bc, h * w * c * bc
         run = np.lib.stride_tricks.as_strided
         for i in range(kh):
             src = run(xp[:, i * dh:], shape=(n, oh, ow, kw * c), strides=(bn, bh * sh, bw * sw, bc), writeable=False)
@@ -93,7 +96,8 @@ def max_pool(x, kernel, strides, dilations, pads, auto_pad, ceil_mode):
     if ceil_mode:
         ends = [e + _ceil_extra(x.shape[2 + i], kernel[i], strides[i], dilations[i], begins[i], e)
                 for i, e in enumerate(ends)]
-    xp = pad(x, begins, ends, value=-np.inf)
+    lowest = -np.inf if x.dtype.kind == "f" else np.iinfo(x.dtype).min        # integer tensors stay integer
+    xp = pad(x, begins, ends, value=lowest)
     return _windows(xp, kernel, strides, dilations).max(axis=(4, 5))
 
 
@@ -140,8 +144,35 @@ def batch_norm(x, scale, bias, mean, var, epsilon):
 
 
 def clip(x, lo, hi):
-    if lo is not None:
-        x = np.maximum(x, np.asarray(lo, x.dtype))
-    if hi is not None:
-        x = np.minimum(x, np.asarray(hi, x.dtype))
-    return x
+    """``min(max(x, lo), hi)`` in the dtype of ``x`` (a missing or infinite bound is no bound)."""
+    for bound, fn in ((lo, np.maximum), (hi, np.minimum)):
+        if bound is None:
+            continue
+        b = np.asarray(bound)
+        if b.size != 1:
+            raise ValueError(f"Clip bounds must be scalars, got shape {b.shape}")
+        if b.dtype.kind == "f" and np.isinf(b).all() and x.dtype.kind != "f":
+            continue
+        x = fn(x, b.astype(x.dtype).reshape(()))
+    return np.asarray(x)
+
+
+def div(a, b):
+    """ONNX Div: integer operands divide truncating toward zero (C and onnxruntime), floats as numpy."""
+    a, b = np.asarray(a), np.asarray(b)
+    if a.dtype.kind in "iu" and b.dtype.kind in "iu":
+        if (b == 0).any():
+            raise ValueError("integer division by zero")
+        q = np.floor_divide(a, b)
+        # floor and truncation differ where the remainder is nonzero and the signs differ
+        return q + ((a - q * b != 0) & ((a < 0) != (b < 0))).astype(q.dtype)
+    return np.divide(a, b)
+
+
+def gather(x, idx, axis):
+    """ONNX Gather: ``idx`` may be negative (counts from the end); out of range is an error, not a wrap."""
+    idx = np.asarray(idx, np.int64)
+    size = x.shape[axis]
+    if idx.size and (idx.min() < -size or idx.max() >= size):
+        raise ValueError(f"Gather indices {idx.min()}..{idx.max()} out of range for axis {axis} of size {size}")
+    return np.take(x, np.where(idx < 0, idx + size, idx), axis=axis)
