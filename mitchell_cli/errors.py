@@ -7,6 +7,11 @@ from .common import add_config_args, clean, config, emit, pct, progress_wanted, 
 MAX_SAMPLES = 1 << 26     # memory is O(samples): about 2 GB here
 
 
+def ci(m, key):
+    """`` ± x % (95 % CI)`` for a sampled figure, else nothing."""
+    return f"  ± {100 * m[key]:.4f} % (95 % CI)" if key in m else ""
+
+
 def errors_table(m):
     rows = [
         ("configuration", f"{m.get('design', 'mitchell')} {m['op']} " + " ".join(
@@ -16,8 +21,8 @@ def errors_table(m):
                                         else f"sampled, seed {m.get('seed')}") + ")"),
         ("min relative error", f"{pct(m['min_re'])}  at {m['min_re_operands']}  (= {m['min_re_exact']})"),
         ("max relative error", f"{pct(m['max_re'])}  at {m['max_re_operands']}  (= {m['max_re_exact']})"),
-        ("bias (mean rel. err.)", pct(m["bias"])),
-        ("MRED", pct(m["mred"]).replace("+", "")),
+        ("bias (mean rel. err.)", pct(m["bias"]) + ci(m, "bias_ci95")),
+        ("MRED", pct(m["mred"]).replace("+", "") + ci(m, "mred_ci95")),
         ("MAE", f"{m['mae']:.6g} {m['error_unit']}"),
         ("WCE", f"{m['wce']:.6g} at {m['wce_operands']}"),
         ("NMED", f"{m['nmed']:.6g}"),
@@ -29,20 +34,23 @@ def errors_table(m):
 
 
 def check_method(args, cfg):
-    """The method to run (``--method``, or the default for the operator and width), checked before any work."""
+    """The method to run (``--method``, or the default for the design, operator and width), checked before
+    any work: exact wherever the design offers an exact form for the operator."""
     from pymodel.metrics import EXHAUSTIVE_MAX_WIDTH
     method = args.method
+    exact_ok = cfg.exact_form(args.op) is not None
     if method is None:
         if args.samples is not None:
             return "sample"
-        if args.op == "mul" and cfg.NAME == "mitchell":
+        if exact_ok:
             return "exact"
         return "sweep" if cfg.width <= EXHAUSTIVE_MAX_WIDTH else "sample"
-    if method == "exact" and (args.op != "mul" or cfg.NAME != "mitchell"):
-        raise ValueError("--method exact applies to --design mitchell --op mul only (here: use sweep or sample)")
+    if method == "exact" and not exact_ok:
+        raise ValueError(f"--method exact is not available for --design {cfg.NAME} --op {args.op} "
+                         "(use --method sweep up to 16 bits, or sample)")
     if method == "sweep" and cfg.width > EXHAUSTIVE_MAX_WIDTH:
         raise ValueError(f"--method sweep visits all 4^width pairs: --width must be 2..{EXHAUSTIVE_MAX_WIDTH}, "
-                         f"got {cfg.width} (use --method exact for mul, or sample)")
+                         f"got {cfg.width} (use --method " + ("exact or sample)" if exact_ok else "sample)"))
     if method != "sample" and args.samples is not None:
         raise ValueError(f"--samples applies to --method sample only, not --method {method}")
     return method
@@ -78,9 +86,9 @@ def add_parser(sub):
     p = sub.add_parser("errors", help="error metrics over every (or a seeded sample of) operand pair")
     add_config_args(p)
     p.add_argument("--method", choices=("exact", "sweep", "sample"), default=None,
-                   help="exact: every pair at any width from block sums (mul, the default for mul); "
-                        "sweep: visit every pair (width <= 16, the default for div up to 16 bits); "
-                        "sample: --samples random pairs")
+                   help="exact: every pair at any width from the design's exact form (the default wherever the "
+                        "design has one for the operator); sweep: visit every pair (width <= 16); "
+                        "sample: --samples random pairs, with 95%% confidence intervals of bias and MRED")
     p.add_argument("--samples", type=int_in("--samples", 1, MAX_SAMPLES), default=None,
                    help="random pairs (implies --method sample), 1..2^26 "
                         "(default 2^24 when sampling)")

@@ -62,6 +62,7 @@ class Mitchell(Design):
               " (at most 2*width, and width + quotient_frac_bits <= 64)"),
     )
     HARDWARE: ClassVar[dict] = {"mul": "hdl.mitchell:MitchellMultiplier", "div": "hdl.mitchell:MitchellDivider"}
+    SPEC: ClassVar[dict] = {"mul": "hdl.specs.mitchell:MitchellMulSpec", "div": "hdl.specs.mitchell:MitchellDivSpec"}
 
     mul_magnitude = fast.mul_magnitude_p
     div_magnitude = fast.div_magnitude_p
@@ -75,6 +76,12 @@ class Mitchell(Design):
     @below_2_31
     def gemm_form(self):
         return LogAdd(keep_bits=self.frac_bits)
+
+    def exact_form(self, op):
+        if op != "mul":
+            return None
+        from .exact.mitchell import exact_metrics
+        return exact_metrics
 
     def div_unsigned(self, a, b):
         return reference.div_unsigned(a, b, self.width, self.frac_bits, self.quotient_frac_bits)

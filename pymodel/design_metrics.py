@@ -1,15 +1,14 @@
-"""Error metrics of any registered design, by the same definitions as :func:`pymodel.metrics.error_metrics`.
+"""The sweep and the sampler of :func:`pymodel.metrics.error_metrics`, for every registered design.
 
-The Mitchell sweep of :mod:`pymodel.metrics` is specialised (log tables, an exact
-enumerator); this one calls a design's own compiled datapath, ``mul_magnitude`` or
-``div_magnitude``, so a new design needs nothing here.  It accumulates the same columns
-per row of pairs and shares the reduction, so every key means the same.
+Both call the design's own compiled datapath, ``mul_magnitude`` or ``div_magnitude``, so a new
+design needs nothing here.  They accumulate the columns of :mod:`pymodel.metric_defs` per row of
+pairs and share its reduction (and its definitions) with the exact forms of :mod:`pymodel.exact`.
 """
 
 import numpy as np
 from numba import njit, prange
 
-from . import metrics as M
+from . import metric_defs as M
 
 __all__ = ["design_error_metrics"]
 
@@ -18,25 +17,26 @@ __all__ = ["design_error_metrics"]
 def _add(acc, idx, j, w, err, ex, re):
     """Accumulate one pair (weight ``w``) into the row's columns; ``idx`` keeps the argmin/argmax ``j``."""
     ae = abs(err)
-    acc[M._NPAIR] += w
-    acc[M._SAE] += w * ae
-    acc[M._SSE] += w * ae * ae
+    acc[M.NPAIR] += w
+    acc[M.SAE] += w * ae
+    acc[M.SSE] += w * ae * ae
     if ae != 0.0:
-        acc[M._NERR] += w
-    if ae > acc[M._WCE]:
-        acc[M._WCE] = ae
+        acc[M.NERR] += w
+    if ae > acc[M.WCE]:
+        acc[M.WCE] = ae
         idx[2] = j
-    if ex > acc[M._MAXEX]:
-        acc[M._MAXEX] = ex
+    if ex > acc[M.MAXEX]:
+        acc[M.MAXEX] = ex
     if re == re:
-        acc[M._NREL] += w
-        acc[M._SRE] += w * re
-        acc[M._SABS_RE] += w * abs(re)
-        if re < acc[M._MIN_RE]:
-            acc[M._MIN_RE] = re
+        acc[M.NREL] += w
+        acc[M.SRE] += w * re
+        acc[M.SABS_RE] += w * abs(re)
+        acc[M.SRE2] += w * re * re
+        if re < acc[M.MIN_RE]:
+            acc[M.MIN_RE] = re
             idx[0] = j
-        if re > acc[M._MAX_RE]:
-            acc[M._MAX_RE] = re
+        if re > acc[M.MAX_RE]:
+            acc[M.MAX_RE] = re
             idx[1] = j
 
 
@@ -45,10 +45,10 @@ def _sweep(fn, is_div, avals, bvals, a_row, a_step, b_row, b_step, length, n, sy
            qscale, fa, ia):
     """Rows of pairs as in :mod:`pymodel.metrics` (grid or list); ``sym_row0 >= 0``: commutative, square grid."""
     for r in prange(fa.shape[0]):
-        acc = np.zeros(M._NF)
-        acc[M._MIN_RE] = np.inf
-        acc[M._MAX_RE] = -np.inf
-        acc[M._WCE] = -1.0
+        acc = np.zeros(M.NF)
+        acc[M.MIN_RE] = np.inf
+        acc[M.MAX_RE] = -np.inf
+        acc[M.WCE] = -1.0
         idx = np.zeros(3, np.int64)
         m_len = min(length, n - r * length)
         j0 = sym_row0 + r if sym_row0 >= 0 else 0
@@ -98,10 +98,10 @@ def design_error_metrics(cfg, op="mul", *, samples=None, seed=0, progress=False)
         vals = np.arange(lo, hi + 1, dtype=np.int64)
         bvals = vals[vals != 0] if is_div else vals
         total = vals.size * bvals.size
-        fa = np.empty((vals.size, M._NF))
-        ia = np.empty((vals.size, M._NI), np.int64)
+        fa = np.empty((vals.size, M.NF))
+        ia = np.empty((vals.size, M.NI), np.int64)
         step = max(1, vals.size // 64)
-        bar = M._progress(total, progress, desc)
+        bar = M.progress_bar(total, progress, desc)
         for r0 in range(0, vals.size, step):
             sl = slice(r0, r0 + step)
             rows = vals[sl].size
@@ -112,7 +112,7 @@ def design_error_metrics(cfg, op="mul", *, samples=None, seed=0, progress=False)
     else:
         total = M.DEFAULT_SAMPLES if samples is None else samples
         rng = np.random.default_rng(seed)
-        bar = M._progress(total, progress, desc)
+        bar = M.progress_bar(total, progress, desc)
         chunk = 1 << 16
         fas, ias = [], []
         for start in range(0, total, 1 << 22):
@@ -125,8 +125,8 @@ def design_error_metrics(cfg, op="mul", *, samples=None, seed=0, progress=False)
                     b[z] = rng.integers(lo, hi, size=int(z.sum()), endpoint=True, dtype=np.int64)
                     z = b == 0
             rows = -(-m // chunk)
-            fa_c = np.empty((rows, M._NF))
-            ia_c = np.empty((rows, M._NI), np.int64)
+            fa_c = np.empty((rows, M.NF))
+            ia_c = np.empty((rows, M.NI), np.int64)
             _sweep(fn, is_div, a, b, chunk, 1, chunk, 1, chunk, m, -1, cfg.signed, P, sat, qscale, fa_c, ia_c)
             fas.append(fa_c)
             ias.append(ia_c)
@@ -135,6 +135,4 @@ def design_error_metrics(cfg, op="mul", *, samples=None, seed=0, progress=False)
         fa, ia = np.concatenate(fas), np.concatenate(ias)
     if bar is not None:
         bar.close()
-    out = M._reduce(cfg, op, fa, ia, total, exhaustive, None if exhaustive else seed)
-    out = {**out, "method": "sweep" if exhaustive else "sample"}
-    return out
+    return M.reduce_rows(cfg, op, fa, ia, total, exhaustive, None if exhaustive else seed)

@@ -1,4 +1,4 @@
-"""The exact enumerator (pymodel.exact_stats) against the brute-force sweep, exact rational sums, a numpy
+"""Mitchell's exact multiplier enumerator (pymodel.exact.mitchell) against the brute-force sweep, exact rational sums, a numpy
 brute force over single block pairs, and sampling at 32 bits."""
 
 import json
@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 from pymodel import Mitchell
-from pymodel import exact_stats as es
-from pymodel.exact_stats import exact_mul_metrics
+from pymodel.exact import mitchell as es
+from pymodel.exact.mitchell import exact_mul_metrics
 from pymodel.metrics import METRIC_KEYS, error_metrics
 
 from conftest import run_cli
@@ -173,10 +173,7 @@ def test_method_choice_and_refusals():
     cfg = Mitchell(width=6)
     assert error_metrics(cfg, "mul")["method"] == "exact"
     assert error_metrics(cfg, "mul", samples=100)["method"] == "sample"
-    assert error_metrics(cfg, "div")["method"] == "sweep"
     assert set(METRIC_KEYS) <= set(error_metrics(cfg, "mul"))
-    with pytest.raises(ValueError, match="'exact' is available for the Mitchell multiplier"):
-        error_metrics(cfg, "div", method="exact")
     with pytest.raises(ValueError, match="width must be <= 16"):
         error_metrics(Mitchell(width=17), "mul", method="sweep")
     with pytest.raises(ValueError, match="samples applies to method 'sample' only"):
@@ -190,8 +187,6 @@ def test_cli_reports_the_method():
     assert rc == 0, err
     m = json.loads(out)
     assert m["method"] == "exact" and m["exhaustive"] is True and m["pairs"] == 2 ** 48
-    rc, out, _ = run_cli("errors", "--op", "div", "--width", "20", "--method", "exact", "--json")
-    assert rc == 2 and "--method exact applies to" in json.loads(out)["error"]
     rc, out, _ = run_cli("errors", "--width", "20", "--method", "sweep", "--json")
     assert rc == 2 and "--width must be 2..16" in json.loads(out)["error"]
     rc, out, _ = run_cli("errors", "--width", "6", "--method", "sweep")

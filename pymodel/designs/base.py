@@ -13,6 +13,8 @@ A design is a frozen, keyword-only dataclass that subclasses :class:`Design`.  I
   magnitudes (int64) and ``P = kernel_params()`` that returns the same magnitude (uint64),
   written branch-free where it can be so that GEMM kernels vectorize;
 - ``HARDWARE``: ``{"mul": "hdl.module:Class"}``, resolved by ``hdl.create``.
+- ``SPEC``: ``{"mul": "hdl.specs.module:Class"}``, its hardware specification for proofs
+  (a combinational component built as ``Class(config)``), resolved by ``hdl.spec.spec_for``.
 
 Dividers give ``div_unsigned``/``div_magnitude`` and ``quotient_frac_bits`` likewise.
 Signed designs are sign-magnitude around the unsigned core, two's complement outside.
@@ -20,12 +22,13 @@ Signed designs are sign-magnitude around the unsigned core, two's complement out
 
 import numbers
 from dataclasses import dataclass, fields
-from typing import ClassVar
+from typing import ClassVar, NamedTuple
 
 import numpy as np
 from numba import njit, prange
 
-__all__ = ["Design", "Param", "OperandChecks", "MAX_WIDTH", "check_int", "dtype_for", "shift_floor"]
+__all__ = ["Design", "Param", "OperandChecks", "MAX_WIDTH", "check_int", "dtype_for", "shift_floor", "Boundary",
+           "region_edge", "grid_lines"]
 
 MAX_WIDTH = 32
 ON_ZERO = ("raise", "saturate")
@@ -127,6 +130,56 @@ class OperandChecks:
         return v.astype(np.int64)
 
 
+class Boundary(NamedTuple):
+    """One case boundary of a design in the log-fraction plane ``(x1, x2)`` in ``[0, 1]^2``.
+
+    ``x1`` and ``x2`` are the vertices of a polyline (float arrays of one length); a NaN
+    breaks it into pieces.  ``label`` says what changes across it (a legend entry).
+    """
+
+    label: str
+    x1: np.ndarray
+    x2: np.ndarray
+
+
+EDGE_STEPS = 512    # below a pixel of the figures: a finer fraction grid is sampled at this many steps
+
+
+def region_edge(bits, inside, label, max_steps=EDGE_STEPS):
+    """The lower edge of a region of the fraction plane given on ``bits``-bit fraction codes.
+
+    ``inside(i, j)`` (numpy-vectorised over int64 codes ``i`` of ``x1`` and ``j`` of ``x2``,
+    ``0..2**bits - 1``) says whether the pair lies in the region; for each ``i`` the region must
+    be closed upwards in ``j`` (a carry: ``x1 + x2 >= 1``; a borrow: ``x1 < x2``).  The edge is
+    a staircase with one step per code, exact on the codes; above ``max_steps`` codes it is
+    sampled at ``max_steps`` evenly spaced codes (off by at most ``1 / max_steps``).  Columns
+    where the region is empty leave a gap.
+    """
+    n = 1 << bits
+    m = min(n, max_steps)
+    codes = (np.arange(m, dtype=np.int64) * n) // m
+    ins = np.asarray(inside(codes[:, None], codes[None, :]), bool)
+    edges = np.append(codes, n) / n
+    has = ins.any(axis=1)
+    y = np.where(has, edges[ins.argmax(axis=1)], np.nan)
+    x1 = np.repeat(edges, 2)[1:-1]            # each column's left and right edge
+    return Boundary(label, x1, np.repeat(y, 2))
+
+
+def grid_lines(values, label, axes=(0, 1)):
+    """Lines ``x1 = v`` (axis 0) and ``x2 = v`` (axis 1) across the plane for each ``v`` in ``values``,
+    as one :class:`Boundary` (NaN-separated)."""
+    x1, x2 = [], []
+    for v in values:
+        if 0 in axes:
+            x1 += [v, v, np.nan]
+            x2 += [0.0, 1.0, np.nan]
+        if 1 in axes:
+            x1 += [0.0, 1.0, np.nan]
+            x2 += [v, v, np.nan]
+    return Boundary(label, np.array(x1, float), np.array(x2, float))
+
+
 @njit(inline="always")
 def shift_floor(mant, e):
     """``floor(mant * 2**e)`` for ``mant >= 0`` (int64) and any int ``e``, as uint64; past 2**64 - 1 it
@@ -190,6 +243,7 @@ class Design(OperandChecks):
     OPS: ClassVar[tuple] = ("mul",)
     PARAMS: ClassVar[tuple] = ()
     HARDWARE: ClassVar[dict] = {}
+    SPEC: ClassVar[dict] = {}
     MIN_WIDTH: ClassVar[int] = 2
     MAX_WIDTH: ClassVar[int] = MAX_WIDTH
 
@@ -251,6 +305,31 @@ class Design(OperandChecks):
     def gemm_form(self):
         """How ``approx_matmul`` runs this design fast (:mod:`pymodel.gemm_forms`), or None for
         the general kernel (one call of ``mul_magnitude`` per product)."""
+        return None
+
+    def fraction_boundaries(self, op):
+        """Where this design's datapath changes case, in the log-fraction plane ``(x1, x2)``.
+
+        ``a = 2**k1 (1 + x1)`` and ``b = 2**k2 (1 + x2)``; across a boundary the error follows
+        another formula, so ``mitchell plot --kind fraction`` draws them over the error.  The
+        default is Mitchell's: the fraction adder's carry (``mul``: ``x1 + x2 >= 1``) or the
+        subtractor's borrow (``div``: ``x1 < x2``), on the fractions truncated to ``frac_bits``
+        where the design has it (every bit otherwise).  A design whose cases differ overrides it.
+
+        Returns
+        -------
+        list of Boundary
+            Possibly empty (one formula over the whole plane, or no curve to draw).
+        """
+        bits = getattr(self, "frac_bits", self.width - 1)
+        if op == "div":
+            return [region_edge(bits, lambda i, j: i < j, "borrow: x1 < x2 (below: no borrow)")]
+        return [region_edge(bits, lambda i, j: i + j >= 1 << bits, "carry: x1 + x2 >= 1 (above)")]
+
+    def exact_form(self, op):
+        """This design's exact error statistics for ``op`` (:mod:`pymodel.exact`): a callable
+        ``f(cfg, op, progress=None)`` returning every key of the sweep, or None (the default) when
+        the design has none and :func:`pymodel.metrics.error_metrics` sweeps or samples."""
         return None
 
     def _operands(self, a, b):

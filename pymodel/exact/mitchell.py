@@ -1,6 +1,6 @@
 """Exact error statistics of Mitchell's multiplier over all ``2**(2*width)`` operand pairs, block by block.
 
-:func:`exact_mul_metrics` returns every key of :func:`pymodel.metrics.error_metrics` for ``op="mul"``
+Mitchell's exact form (:meth:`pymodel.Mitchell.exact_form`): :func:`exact_metrics`.  :func:`exact_mul_metrics` returns every key of :func:`pymodel.metrics.error_metrics` for ``op="mul"``
 (unsigned and signed, every ``frac_bits``, widths 2..32) without visiting the pairs one by one.
 
 The structure (derived here, checked against the brute-force sweep by ``tests/test_exact_stats.py``)
@@ -72,7 +72,9 @@ from fractions import Fraction
 import numpy as np
 from numba import njit, prange
 
-__all__ = ["exact_mul_metrics", "EM_ABOVE"]
+from ..metric_defs import exact_re as _exact_re, header as _header
+
+__all__ = ["exact_metrics", "exact_mul_metrics", "n_block_pairs", "EM_ABOVE"]
 
 EM_ABOVE = 14          # blocks with more than 2**EM_ABOVE outer runs may sum them by Euler-Maclaurin
 TABLE_MAX = 1 << 22    # prefix tables for inner blocks with runs of L > 1 up to this many runs
@@ -429,8 +431,7 @@ def exact_mul_metrics(cfg, *, em_above=EM_ABOVE, table_max=TABLE_MAX, progress=N
     small widths).  ``progress``: an optional callable, called with the number of block pairs done.
     Memory: O(2**min(frac_bits, 22)) for the prefix tables (under 150 MB at any width).
     """
-    from .config import Mitchell
-    from .metrics import _exact_re, _header
+    from ..config import Mitchell
     if not isinstance(cfg, Mitchell):
         raise TypeError(f"cfg must be a pymodel.Mitchell, got {type(cfg).__name__}")
     w, F, signed = cfg.width, cfg.frac_bits, cfg.signed
@@ -530,3 +531,13 @@ def n_block_pairs(cfg):
     """Block pairs :func:`exact_mul_metrics` visits (its progress total)."""
     nb = cfg.width - 1 if cfg.signed else cfg.width
     return nb * (nb + 1) // 2
+
+
+def exact_metrics(cfg, op, progress=None):
+    """Mitchell's exact form: every key of the sweep for ``op`` ("mul" here; "div" in
+    :mod:`pymodel.exact.logdiv`).  ``progress(done, total)`` is called as block pairs complete."""
+    if op == "div":
+        from .logdiv import exact_div_metrics
+        return exact_div_metrics(cfg, 0, 0, progress=progress)
+    total = n_block_pairs(cfg)
+    return exact_mul_metrics(cfg, progress=None if progress is None else (lambda n: progress(n, total)))
