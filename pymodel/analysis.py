@@ -109,8 +109,9 @@ def fraction_grid(cfg, op, *, points=256):
     bits below it, so the error depends only on ``(x1, x2)`` (the relative error
     of Mitchell's method is scale-free).  The grid has ``min(points, 2**frac_bits)``
     values per axis.  Returns ``{"x1", "x2", "re", "min", "max", "argmin", "argmax",
-    "boundary"}`` where ``boundary`` names the carry (mul: ``x1 + x2 = 1``) or borrow
-    (div: ``x1 = x2``) line.
+    "boundaries", "boundary"}``: ``boundaries`` are the design's own case boundaries
+    (``cfg.fraction_boundaries(op)``, e.g. Mitchell's carry ``x1 + x2 >= 1`` or borrow
+    ``x1 < x2``) and ``boundary`` their labels joined by "; " ("none" without any).
     """
     _check(cfg, op)
     w = cfg.width
@@ -123,9 +124,10 @@ def fraction_grid(cfg, op, *, points=256):
     re = relative_error(cfg, op, vals[:, None], vals[None, :])
     i = np.unravel_index(np.nanargmin(re), re.shape)
     j = np.unravel_index(np.nanargmax(re), re.shape)
+    bounds = cfg.fraction_boundaries(op)
     return {"x1": x, "x2": x, "re": re, "min": float(re[i]), "max": float(re[j]),
             "argmin": (float(x[i[0]]), float(x[i[1]])), "argmax": (float(x[j[0]]), float(x[j[1]])),
-            "boundary": "x1 + x2 = 1 (carry)" if op == "mul" else "x1 = x2 (borrow)"}
+            "boundaries": bounds, "boundary": "; ".join(b.label for b in bounds) or "none"}
 
 
 def error_distribution(cfg, op, *, samples=None, seed=0, exhaustive_max_width=10):

@@ -108,18 +108,20 @@ def plot_fraction(cfg, op, path, *, points=256):
                      cmap="RdBu_r", norm=_norm(f["re"]), aspect="auto", interpolation="nearest")
     cb = fig.colorbar(mesh, ax=ax)
     cb.set_label("relative error (%)", fontsize=13)
-    t = np.linspace(0, 1, 2)
-    if op == "mul":
-        ax.plot(t, 1 - t, "k--", lw=1.5, label="carry boundary x1 + x2 = 1")
-        worst, label = f["argmin"], f"min {100 * f['min']:.3f} %"
-    else:
-        ax.plot(t, t, "k--", lw=1.5, label="borrow boundary x1 = x2")
-        worst, label = f["argmax"], f"max +{100 * f['max']:.3f} %"
-    # clip_on=False: the divider's worst case sits on the edge x1 = 0
-    ax.plot(*worst, marker="x", color="k", ms=14, mew=2.5, label=f"{label} at {worst}", clip_on=False, zorder=5)
+    # the design's own case boundaries (cfg.fraction_boundaries), each in its own line style
+    styles = (dict(color="k", ls="--", lw=1.8), dict(color="0.25", ls=":", lw=1.5), dict(color="k", ls="-.", lw=1.2))
+    for k, b in enumerate(f["boundaries"]):
+        ax.plot(b.x1, b.x2, label=b.label, **styles[k % len(styles)])
+    if not f["boundaries"]:
+        ax.plot([], [], " ", label="no case boundary to draw")
+    # both extremes; clip_on=False: a worst case can sit on an edge (the divider's at x1 = 0)
+    for key, mark in (("min", "v"), ("max", "^")):
+        at = f[f"arg{key}"]
+        ax.plot(*at, marker=mark, mfc="none", mec="k", ms=14, mew=2.2, ls="none", clip_on=False, zorder=5,
+                label=f"{key} {100 * f[key]:+.3f} % at ({at[0]:.4g}, {at[1]:.4g})")
     ax.set_xlim(0, 1)
     ax.set_ylim(0, 1)
-    ax.legend(loc="upper right", fontsize=12, framealpha=0.9)
+    ax.legend(loc="upper right", fontsize=11, framealpha=0.9)
     ax.set_xlabel("log fraction x1 of a  (a = 2^k1 (1 + x1))", fontsize=13)
     ax.set_ylabel("log fraction x2 of b  (b = 2^k2 (1 + x2))", fontsize=13)
     ax.set_title(_title(cfg, op, f"relative error over the fraction plane, {len(x)} x {len(x)} points"), fontsize=14)

@@ -62,6 +62,61 @@ def test_fraction_plane_extremes(signed):
     assert "carry" in m["boundary"] and "borrow" in d["boundary"]
 
 
+def _above(b, x1, x2):
+    """Whether ``(x1, x2)`` lies on or above a staircase :func:`pymodel.designs.base.region_edge`."""
+    left, y = b.x1[0::2], b.x2[0::2]
+    k = np.searchsorted(left, x1, side="right") - 1
+    with np.errstate(invalid="ignore"):
+        return x2 >= y[k]                                 # NaN (empty column): never
+
+
+@pytest.mark.parametrize("name,params", [("mitchell", {}), ("mitchell", {"frac_bits": 3}), ("mitch-w", {"w": 5}),
+                                         ("mitch-w", {"w": 5, "unbias": False}), ("dr-alm", {"t": 5}),
+                                         ("alm-soa", {"m": 3}), ("alm-soa", {"m": 0})])
+def test_carry_boundary_is_the_models_own_carry(name, params):
+    """Issue 24, item 6: each design's drawn carry edge is where its model carries.  Both leading ones at
+    bit 7, the product reaches 2^15 exactly when the fraction adder carries (these designs add nothing
+    after the carry)."""
+    from pymodel.registry import make_design
+    cfg = make_design(name, width=8, **params)
+    v = np.arange(128, dtype=np.int64) | 128
+    carry = cfg.mul(v[:, None], v[None, :]) >= 1 << 15
+    assert carry.any() and not carry.all()
+    x = (v - 128) / 128
+    (b,) = cfg.fraction_boundaries("mul")
+    assert np.array_equal(_above(b, x[:, None], x[None, :]), carry)
+
+
+def test_borrow_boundary_is_the_dividers_borrow():
+    from pymodel.registry import make_design
+    for name in ("mitchell", "inzed"):
+        cfg = make_design(name, width=8, frac_bits=3)
+        v = np.arange(128, dtype=np.int64) | 128
+        q = cfg.div(v[:, None], v[None, :])
+        x = (v - 128) / 128
+        (b,) = cfg.fraction_boundaries("div")
+        borrow = _above(b, x[:, None], x[None, :])
+        assert borrow.any() and not borrow.all()
+        if name == "mitchell":                           # without a borrow the quotient is 1 + x1 - x2 >= 1
+            assert np.array_equal(borrow, q < 1 << cfg.quotient_frac_bits)
+
+
+def test_boundaries_of_the_other_designs():
+    """ILM's residue lines, REALM's segment grid, none for OD: checked against the model's jumps."""
+    from pymodel.registry import make_design
+    assert make_design("od", width=8).fraction_boundaries("mul") == []
+    assert make_design("ilm", width=8, corrections=0).fraction_boundaries("mul") == []
+    (b,) = make_design("ilm", width=8, corrections=1).fraction_boundaries("mul")
+    assert set(b.x1[np.isfinite(b.x1)]) >= {1 / 2, 1 / 4, 1 / 8, 1 / 16}
+    ilm = make_design("ilm", width=8, corrections=1)
+    v = np.arange(128, dtype=np.int64) | 128
+    re = relative_error(ilm, "mul", v, v[-1])            # along x1, x2 = 127/128: jumps at 1/2, 1/4, ...
+    jumps = {float(v[k + 1] - 128) / 128 for k in np.flatnonzero(np.diff(re) > 1e-12)}
+    assert jumps == {1 / 2, 1 / 4, 1 / 8, 1 / 16, 1 / 32}     # (below 1/32 the residue is 0 or 1 LSB)
+    carry, seg = make_design("realm", width=8).fraction_boundaries("mul")
+    assert "segment" in seg.label and set(seg.x1[np.isfinite(seg.x1)]) >= {k / 8 for k in range(1, 8)}
+
+
 def test_distribution_matches_the_metrics():
     cfg = Mitchell(width=8, frac_bits=4)
     d = error_distribution(cfg, "mul")

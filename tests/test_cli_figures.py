@@ -61,12 +61,29 @@ def test_fraction_plane_fills_the_axes_and_shows_the_marker(figures, op):
     fig.draw_without_rendering()                        # runs the constrained layout
     box = ax.get_position()
     assert box.width > 0.7                              # the plane spans most of the width next to its colorbar
-    worst = res["argmin"] if op == "mul" else res["argmax"]
-    marker = [ln for ln in ax.get_lines() if ln.get_marker() == "x"]
-    assert len(marker) == 1 and list(marker[0].get_xydata()[0]) == worst
-    assert not marker[0].get_clip_on()                  # the divider's worst case sits on x1 = 0
+    for key, mark in (("argmin", "v"), ("argmax", "^")):   # both extremes are marked (issue 24, item 6)
+        marker = [ln for ln in ax.get_lines() if ln.get_marker() == mark]
+        assert len(marker) == 1 and list(marker[0].get_xydata()[0]) == res[key]
+        assert not marker[0].get_clip_on()              # the divider's worst case sits on x1 = 0
     if op == "div":
-        assert worst == [0.0, 0.5]
+        assert res["argmax"] == [0.0, 0.5]
+    labels = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert any(t.startswith("min ") for t in labels) and any(t.startswith("max +") for t in labels)
+
+
+def test_fraction_plane_draws_the_designs_own_boundaries(figures):
+    """Issue 24, item 6: nearest-one has no carry; its rounding line x = 1/2 is drawn, not Mitchell's."""
+    from pymodel.registry import make_design
+    res = plots.plot_fraction(make_design("nearest-one", width=8), "mul", "f.png")
+    labels = [t.get_text() for t in figures[0].axes[0].get_legend().get_texts()]
+    assert not any("x1 + x2" in t for t in labels) and any("1/2" in t for t in labels)
+    assert "carry" not in res["boundary"]
+    lines = [ln for ln in figures[0].axes[0].get_lines() if "1/2" in str(ln.get_label())]
+    xy = lines[0].get_xydata()
+    assert set(xy[np.isfinite(xy[:, 0]), 0]) >= {0.5} and set(xy[np.isfinite(xy[:, 1]), 1]) >= {0.5}
+    plots.plot_fraction(make_design("od", width=8), "mul", "f.png")
+    labels = [t.get_text() for t in figures[1].axes[0].get_legend().get_texts()]
+    assert "no case boundary to draw" in labels
 
 
 def test_surface_keeps_every_8bit_pair(figures):

@@ -31,7 +31,7 @@ from numba import njit
 from .. import fast
 from ..gemm_forms import LogAdd, below_2_31, fraction_ulp
 from ..reference import antilog, log_convert
-from .base import Design, Param
+from .base import Design, Param, region_edge
 from .mitchw import antilog_floor
 
 __all__ = ["ALMSOA", "set_one_add"]
@@ -84,6 +84,7 @@ class ALMSOA(Design):
               "0: Mitchell)", "m"),
     )
     HARDWARE: ClassVar[dict] = {"mul": "hdl.designs.almsoa:ALMSOAMultiplier"}
+    SPEC: ClassVar[dict] = {"mul": "hdl.specs.almsoa:ALMSOASpec"}
 
     mul_magnitude = mul_magnitude
 
@@ -101,6 +102,15 @@ class ALMSOA(Design):
         if m == 0:
             return LogAdd(keep_bits=F)
         return LogAdd(keep_bits=F - m + 1, or_sum=sum(fraction_ulp(i) for i in range(F - m + 1, F + 1)))
+
+    def fraction_boundaries(self, op):
+        """The set-one adder's carry out: the upper ``F - m`` bits and the carry-in ``x1[m-1] & x2[m-1]``
+        carry exactly when the fractions truncated to ``F - m + 1`` bits sum to 1 or more (the low
+        ``m - 1`` bits never carry)."""
+        F, m = self.frac_bits, self.m
+        bits = F - m + 1 if m else F
+        return [region_edge(bits, lambda i, j: i + j >= 1 << bits,
+                            f"carry: x1 + x2 >= 1 on the top {bits} fraction bits (above)")]
 
     def mul_unsigned(self, a, b):
         """The specification: two log converters, the set-one adder, a floor antilog."""

@@ -34,7 +34,7 @@ from numba import njit
 
 from ..gemm_forms import LogAdd, below_2_31, fraction_ulp
 from ..reference import antilog
-from .base import Design, Param
+from .base import Design, Param, region_edge
 from .mitchw import antilog_floor, log_fixed, truncate
 
 __all__ = ["DRALM", "compensated_add"]
@@ -82,6 +82,7 @@ class DRALM(Design):
               "and a set-one bit (fraction adder: t-1 bits)", "t"),
     )
     HARDWARE: ClassVar[dict] = {"mul": "hdl.designs.dralm:DRALMMultiplier"}
+    SPEC: ClassVar[dict] = {"mul": "hdl.specs.dralm:DRALMSpec"}
     MIN_WIDTH: ClassVar[int] = 3
 
     mul_magnitude = mul_magnitude
@@ -95,6 +96,13 @@ class DRALM(Design):
     def gemm_form(self):
         """``t - 2`` kept bits and the set one in each code, the compensation LSB on the sum."""
         return LogAdd(keep_bits=self.t - 2, or_code=fraction_ulp(self.t - 1), add_a=fraction_ulp(self.t - 1))
+
+    def fraction_boundaries(self, op):
+        """The carry of the compensated adder: on ``t - 2`` kept bits ``i, j``,
+        ``(2i + 1) + (2j + 1) + 1 >= 2**(t-1)``, i.e. ``i + j >= 2**(t-2) - 1``."""
+        n = 1 << (self.t - 2)
+        return [region_edge(self.t - 2, lambda i, j: i + j >= n - 1,
+                            "carry: g1 + g2 + 2^-(t-1) >= 1, g = x truncated, last bit 1 (above)")]
 
     def mul_unsigned(self, a, b):
         """The specification: two dynamic truncation units (set-one), the compensated adder, a floor antilog."""

@@ -22,7 +22,7 @@ from numba import njit
 from .. import fast
 from ..gemm_forms import Residues
 from ..reference import leading_one
-from .base import Design, Param
+from .base import Design, Param, grid_lines
 
 __all__ = ["ILM"]
 
@@ -87,12 +87,26 @@ class ILM(Design):
               "(0: the basic block alone)", "i"),
     )
     HARDWARE: ClassVar[dict] = {"mul": "hdl.designs.ilm:ILMMultiplier"}
+    SPEC: ClassVar[dict] = {"mul": "hdl.specs.ilm:ILMSpec"}
 
     mul_magnitude = mul_magnitude
 
     def gemm_form(self):
         """``a*b - R(a) R(b)`` (see :func:`residue`); never above ``a*b``, so nothing saturates."""
         return Residues(residue=residue, params=(self.corrections + 1,))
+
+    def fraction_boundaries(self, op):
+        """No carry case; the error ``R(a) R(b)`` jumps where the top ``corrections`` set bits of a
+        fraction move, i.e. at fractions with at most ``corrections`` set bits (none for the basic
+        block alone, whose error ``x1 x2`` is smooth).  Drawn down to 1/16 (1/8 past one correction,
+        so that the lines stay few)."""
+        c = self.corrections
+        if c == 0:
+            return []
+        bits = min(4 if c == 1 else 3, self.width - 1)
+        vals = [k / (1 << bits) for k in range(1, 1 << bits) if bin(k).count("1") <= c]
+        return [grid_lines(vals, f"residue jumps: x with <= {c} set bit{'s' if c > 1 else ''} "
+                                 f"(to 1/{1 << bits})")]
 
     def mul_unsigned(self, a, b):
         """The specification: ``corrections + 1`` basic blocks, each on the previous residues."""

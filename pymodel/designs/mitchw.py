@@ -42,7 +42,7 @@ from numba import njit
 from .. import fast
 from ..gemm_forms import LogAdd, below_2_31, fraction_ulp
 from ..reference import antilog, fraction_add, log_convert
-from .base import Design, Param
+from .base import Design, Param, region_edge
 
 __all__ = ["MitchW", "truncate", "log_fixed", "antilog_floor"]
 
@@ -118,6 +118,7 @@ class MitchW(Design):
               "truncation (the TC-paper Verilog)", "u"),
     )
     HARDWARE: ClassVar[dict] = {"mul": "hdl.designs.mitchw:MitchWMultiplier"}
+    SPEC: ClassVar[dict] = {"mul": "hdl.specs.mitchw:MitchWSpec"}
     MIN_WIDTH: ClassVar[int] = 3
 
     mul_magnitude = mul_magnitude
@@ -132,6 +133,17 @@ class MitchW(Design):
         """``w - 1 - unbias`` kept bits, then the forced one."""
         kept = self.w - 1 - int(self.unbias)
         return LogAdd(keep_bits=kept, or_code=fraction_ulp(kept + 1) if self.unbias else 0)
+
+    def fraction_boundaries(self, op):
+        """The carry of the ``w - 1``-bit fraction adder: on ``w - 2`` kept bits ``i, j`` and the forced
+        ones, ``(2i + 1) + (2j + 1) >= 2**(w-1)``, i.e. ``i + j >= 2**(w-2) - 1`` (unbias); plain
+        truncation: Mitchell's on ``w - 1`` bits."""
+        if not self.unbias:
+            n = 1 << (self.w - 1)
+            return [region_edge(self.w - 1, lambda i, j: i + j >= n, "carry: x1 + x2 >= 1 (above)")]
+        n = 1 << (self.w - 2)
+        return [region_edge(self.w - 2, lambda i, j: i + j >= n - 1, "carry: g1 + g2 >= 1, g = x truncated, "
+                                                                      "last bit 1 (above)")]
 
     def mul_unsigned(self, a, b):
         """The specification: two truncating log converters, one adder, a floor antilog."""

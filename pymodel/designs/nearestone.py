@@ -36,7 +36,7 @@ from numba import njit
 from .. import fast
 from ..gemm_forms import Residues
 from ..reference import leading_one
-from .base import Design
+from .base import Design, grid_lines
 
 __all__ = ["NearestOne", "nearest_one"]
 
@@ -91,6 +91,7 @@ class NearestOne(Design):
     AFTER: ClassVar[bool] = True
     PARAMS: ClassVar[tuple] = ()
     HARDWARE: ClassVar[dict] = {"mul": "hdl.designs.nearestone:NearestOneMultiplier"}
+    SPEC: ClassVar[dict] = {"mul": "hdl.specs.nearestone:NearestOneSpec"}
 
     mul_magnitude = mul_magnitude
 
@@ -99,6 +100,11 @@ class NearestOne(Design):
         ``a >= 3 * 2**(w-2)`` (rounded up to ``2**w``, ``q1 <= -1``) the product is
         ``2**w * b + 2**n2 * q1 < 2**w (2**w - 1)``; with both below, ``a*b - q1 q2 < (9/16 + 1/16) 2**(2w)``."""
         return Residues(residue=residue, params=())
+
+    def fraction_boundaries(self, op):
+        """The nearest-one detector's rounding: an operand rounds up to the next power of two
+        when ``x >= 1/2`` (no carry case)."""
+        return [grid_lines([0.5], "rounds up: x >= 1/2 (nearest power of two)")]
 
     def mul_unsigned(self, a, b):
         """The specification: two nearest-one detectors, two residue shifters, one adder."""

@@ -62,12 +62,18 @@ class OperandDecomposition(Design):
               " (width - 1 keeps every bit)"),
     )
     HARDWARE: ClassVar[dict] = {"mul": "hdl.designs.od:ODMultiplier"}
+    SPEC: ClassVar[dict] = {"mul": "hdl.specs.od:ODSpec"}
 
     mul_magnitude = mul_magnitude
 
     @below_2_31
     def gemm_form(self):
         return BitwiseSplit(frac_bits=self.frac_bits)
+
+    def fraction_boundaries(self, op):
+        """None to draw: the decomposition works on the bits (``a & b``, ``a & ~b``), so the cases
+        of its two Mitchell products are no curves in ``(x1, x2)``."""
+        return []
 
     def mul_unsigned(self, a, b):
         """The specification: decomposer, two Mitchell multipliers, adder."""

@@ -54,7 +54,7 @@ from numba import njit
 from .. import fast
 from ..gemm_forms import LogAdd, below_2_31, fraction_ulp
 from ..reference import floor_pow2, fraction_add, log_convert
-from .base import Design, Param
+from .base import Design, Param, grid_lines, region_edge
 from .mbm import correct, corrected_antilog
 
 __all__ = ["REALM", "factors", "lut", "split_integral", "MAX_SEGMENT_BITS", "MAX_FACTOR_BITS"]
@@ -186,6 +186,7 @@ class REALM(Design):
         Param("set_one", bool, False, True, True, "with truncation, set the last kept fraction bit to one", "o"),
     )
     HARDWARE: ClassVar[dict] = {"mul": "hdl.designs.realm:REALMMultiplier"}
+    SPEC: ClassVar[dict] = {"mul": "hdl.specs.realm:REALMSpec"}
 
     mul_magnitude = mul_magnitude
 
@@ -217,6 +218,14 @@ class REALM(Design):
     def gemm_form(self):
         return LogAdd(keep_bits=self.frac_bits, or_code=fraction_ulp(self.frac_bits) if self.sets_one else 0,
                       segment_bits=self.segment_bits, correction=self.table, correction_bits=self.factor_bits)
+
+    def fraction_boundaries(self, op):
+        """Mitchell's carry (on the fractions after the set-one step) and the LUT's segment edges,
+        where the correction factor changes."""
+        f, one = self.frac_bits, int(self.sets_one)
+        carry = region_edge(f, lambda i, j: (i | one) + (j | one) >= 1 << f, "carry: x1 + x2 >= 1 (above)")
+        m = self.segments
+        return [carry, grid_lines([k / m for k in range(1, m)], f"LUT segment edges ({m} x {m} factors)")]
 
     def mul_unsigned(self, a, b):
         """The specification: log converters, segment selectors and LUT, fraction adder,
