@@ -75,6 +75,7 @@ def cmd_nn(args):
         from .onnx import cmd_onnx
         return cmd_onnx(args)
     from pymodel.plots import SUFFIXES
+    refuse(args, ("--layers",), "without --onnx (the per-layer report is of an ONNX model's int runs)")
     if args.dataset == "digits":
         refuse(args, ("--data-dir",), "to --dataset digits (bundled with scikit-learn)")
     if args.train_multiplier:

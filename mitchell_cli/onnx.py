@@ -4,7 +4,7 @@ import sys
 
 from .common import design_configs, design_list, emit, progress
 
-__all__ = ["add_onnx_args", "cmd_onnx", "onnx_table"]
+__all__ = ["add_onnx_args", "cmd_onnx", "onnx_table", "layers_table", "nodes_summary"]
 
 
 def _check_runs(name, mult):
@@ -47,6 +47,10 @@ def add_onnx_args(p):
     g.add_argument("--scale", type=float, default=None,
                    help="with --onnx: pixel scale applied first (default 1/255 for uint8 data, else 1)")
     g.add_argument("--batch", type=int, default=64, metavar="N", help="with --onnx: images per forward (default 64)")
+    g.add_argument("--layers", action="store_true",
+                   help="with --onnx: per-layer report: each approximate node's output error against the float "
+                        "path (relative RMS, SNR dB), on its own and accumulated, for every int run (each batch "
+                        "then also runs the float path)")
 
 
 def onnx_table(r):
@@ -65,6 +69,49 @@ def onnx_table(r):
     return "\n".join(lines)
 
 
+def _counts(nodes):
+    counts = {}
+    for n in nodes:
+        counts[n["op"]] = counts.get(n["op"], 0) + 1
+    return ", ".join(f"{op} x{c}" for op, c in counts.items()) or "none"
+
+
+def nodes_summary(r):
+    """Which nodes take their products from the multiplier and which stay float32 (per op)."""
+    mac = [n for n in r["nodes"] if n["arithmetic"] != "float32"]
+    flt = [n for n in r["nodes"] if n["arithmetic"] == "float32"]
+    return f"approximate (approx_matmul): {_counts(mac)}; float32: {_counts(flt)}"
+
+
+def _db(v):
+    return f"{'inf':>8}" if v is None else f"{v:8.1f}"
+
+
+def layers_table(r):
+    """Per int run, each approximate node's error against the float path; then the float32 nodes by name."""
+    lines = ["per-layer error against the float path (own: the node alone, on the int run's inputs; "
+             "accumulated: the int network against the float network at that node)"]
+    name_w = max([len(n["name"]) for n in r["nodes"]] + [12])
+    quant = {n["name"]: n.get("quantization", "") for n in r["nodes"]}
+    for run in r["results"]:
+        if "layers" not in run:
+            continue
+        lines.append(f"{run['name']} ({run['multiplier']})")
+        lines.append(f"  {'node':<{name_w}} {'op':<8} {'own rel RMS':>12} {'SNR dB':>8} {'acc rel RMS':>12} "
+                     f"{'SNR dB':>8}  quantization")
+        for x in run["layers"]:
+            own = (f"{x['rel_rms']:>12.2e} {_db(x['snr_db'])}" if x["rel_rms"] is not None else f"{'':>12} {'':>8}")
+            lines.append(f"  {x['name']:<{name_w}} {x['op']:<8} {own} {x['accumulated_rel_rms']:>12.2e} "
+                         f"{_db(x['accumulated_snr_db'])}  {quant.get(x['name'], '')}")
+    flt = {}
+    for n in r["nodes"]:
+        if n["arithmetic"] == "float32":
+            flt.setdefault(n["op"], []).append(n["name"])
+    lines.append("float32 in every run: " + ("; ".join(f"{op}: {', '.join(names)}" for op, names in flt.items())
+                                             or "none"))
+    return "\n".join(lines)
+
+
 def cmd_onnx(args):
     from pymodel.nn.onnx_eval import OnnxStudy
     if not args.data:
@@ -75,10 +122,13 @@ def cmd_onnx(args):
     flat = (lambda v: None if v is None else [f for part in v for f in part])
     print(f"seed: {args.seed}", file=sys.stderr)
     study = OnnxStudy(args.onnx, args.data, designs=designs, width=args.width, limit=args.limit, calib=args.calib,
-                      seed=args.seed, scale=args.scale, mean=flat(args.mean), std=flat(args.std), batch=args.batch)
+                      seed=args.seed, scale=args.scale, mean=flat(args.mean), std=flat(args.std), batch=args.batch,
+                      layers=args.layers)
     with progress(args, desc="onnx", unit="img", total=study.total) as update:
         r = study.run(update)
     from pymodel.nn import gemm_path
     r["gemm_path"] = {name: gemm_path(cfg) for name, cfg in designs}      # which approx_matmul kernel ran
-    emit(args, r, onnx_table(r) + "\napprox_matmul kernels: "
-         + ", ".join(f"{name} {path}" for name, path in r["gemm_path"].items()))
+    text = onnx_table(r) + "\napprox_matmul kernels: " + ", ".join(f"{name} {path}" for name, path in
+                                                                  r["gemm_path"].items())
+    text += "\n" + (layers_table(r) if args.layers else nodes_summary(r))
+    emit(args, r, text)

@@ -114,3 +114,100 @@ def test_activation_matmul_int_path_is_the_golden_model(case):
         np.testing.assert_allclose(got, want, rtol=1e-6, atol=1e-7, err_msg=f"{name}, {dname}")
         if dname == "mitchell":
             assert np.abs(got - exact).max() > 1e-3 * np.abs(exact).max()       # the design is in the loop
+
+
+# ---- the per-layer report ----------------------------------------------------------------------------------
+
+def _rel(got, want):
+    return float(np.sqrt(np.sum((np.float64(got) - want) ** 2) / np.sum(np.float64(want) ** 2)))
+
+
+def test_layer_errors_by_hand():
+    """Gemm -> Relu -> Gemm at exact int6, over several batches: the first node's own and accumulated errors
+    are the same (its input is the graph's), the second's own error is against its float output on the int
+    run's own ReLU output, its accumulated one against the float network; figures from numpy by hand."""
+    rng = np.random.default_rng(1)
+    W1, b1, W2, b2 = (rng.standard_normal(s).astype(np.float32) for s in ((8, 5), (8,), (3, 8), (3,)))
+    m = graph([node("Gemm", ["x", "W1", "b1"], "h", transB=1), node("Relu", ["h"], "r"),
+               node("Gemm", ["r", "W2", "b2"], "y", transB=1)], {"W1": W1, "b1": b1, "W2": W2, "b2": b2}, (5,))
+    x = rng.standard_normal((7, 5)).astype(np.float32)
+    net = load_onnx(m)
+    net.calibrate(x)
+    mult = ExactMultiplier(width=6, signed=True)
+    q = 31
+
+    def deq(v, s):
+        return quantize(v, s, q) * s
+
+    def wdeq(W):
+        s = np.abs(W).max(axis=1, keepdims=True) / q
+        return deq(W, s)
+    h_f = x @ W1.T + b1
+    r_f = np.maximum(h_f, 0)
+    y_f = r_f @ W2.T + b2
+    h_i = deq(x, np.abs(x).max() / q) @ wdeq(W1).T + b1
+    r_i = np.maximum(h_i, 0)
+    y_i = deq(r_i, np.abs(r_f).max() / q) @ wdeq(W2).T + b2
+    errors = LayerErrors()
+    logits = net.logits(x, Mode("int", mult), batch=3, layers=errors)
+    np.testing.assert_allclose(logits, y_i, rtol=1e-5, atol=1e-5)
+    rows = errors.rows()
+    assert [(r["name"], r["op"]) for r in rows] == [("Gemm_h", "Gemm"), ("Gemm_y", "Gemm"), ("(output)", "")]
+    want = [(_rel(h_i, h_f), _rel(h_i, h_f)), (_rel(y_i, r_i @ W2.T + b2), _rel(y_i, y_f)), (None, _rel(y_i, y_f))]
+    for r, (own, acc) in zip(rows, want):
+        assert r["accumulated_rel_rms"] == pytest.approx(acc, rel=1e-3), r
+        assert r["accumulated_snr_db"] == pytest.approx(-20 * np.log10(acc), rel=1e-3), r
+        if own is None:
+            assert r["rel_rms"] is None and r["snr_db"] is None
+        else:
+            assert r["rel_rms"] == pytest.approx(own, rel=1e-3), r
+            assert r["snr_db"] == pytest.approx(-20 * np.log10(own), rel=1e-3), r
+    assert rows[1]["rel_rms"] < 0.8 * rows[1]["accumulated_rel_rms"]     # the first layer's error carries on
+    # the float path and calibration are untouched by the report: a float run records nothing
+    errors = LayerErrors()
+    net.logits(x, FLOAT, layers=errors)
+    assert [r["name"] for r in errors.rows()] == ["(output)"]
+
+
+def attention_graph(rng, d=6, t=4, classes=3):
+    """One attention head on (N, t, d) inputs: Q, K by weights, softmax(Q K^T) V (V the input), a Gemm head."""
+    W = {k: rng.standard_normal((d, d)).astype(np.float32) / np.sqrt(d) for k in ("Wq", "Wk")}
+    W["Wh"] = rng.standard_normal((classes, t * d)).astype(np.float32)
+    W["shp"] = np.array([0, -1], np.int64)
+    return graph([node("MatMul", ["x", "Wq"], "q"), node("MatMul", ["x", "Wk"], "k"),
+                  node("Transpose", ["k"], "kt", perm=[0, 2, 1]), node("MatMul", ["q", "kt"], "s"),
+                  node("Softmax", ["s"], "p", axis=-1), node("MatMul", ["p", "x"], "o"),
+                  node("Reshape", ["o", "shp"], "f"), node("Gemm", ["f", "Wh"], "y", transB=1)], W, (t, d))
+
+
+def test_cli_layers_report(tmp_path, capsys):
+    from mitchell_cli import main
+    rng = np.random.default_rng(2)
+    onnx.save(attention_graph(rng), tmp_path / "att.onnx")
+    np.savez(tmp_path / "d.npz", x=rng.standard_normal((20, 4, 6)).astype(np.float32), y=rng.integers(0, 3, 20),
+             x_calib=rng.standard_normal((8, 4, 6)).astype(np.float32))
+    args = ["nn", "--onnx", str(tmp_path / "att.onnx"), "--data", str(tmp_path / "d.npz"), "--calib", "8"]
+    assert main(args + ["--design", "mitchell", "ilm", "--layers", "--json"]) == 0
+    r = json.loads(capsys.readouterr().out)
+    assert [(n["name"], n["arithmetic"]) for n in r["nodes"]] == [
+        ("MatMul_q", "approx_matmul"), ("MatMul_k", "approx_matmul"), ("Transpose_kt", "float32"),
+        ("MatMul_s", "approx_matmul"), ("Softmax_p", "float32"), ("MatMul_o", "approx_matmul"),
+        ("Reshape_f", "float32"), ("Gemm_y", "approx_matmul")]
+    assert r["nodes"][3]["quantization"] == "A per tensor, B per tensor"
+    assert r["nodes"][3]["macs_per_image"] == 4 * 4 * 6
+    assert "layers" not in r["results"][0]                                  # float32: nothing to compare
+    for run in r["results"][1:]:
+        names = [x["name"] for x in run["layers"]]
+        assert names == ["MatMul_q", "MatMul_k", "MatMul_s", "MatMul_o", "Gemm_y", "(output)"], run["name"]
+        assert all(0 < x["accumulated_rel_rms"] < 1 and x["accumulated_snr_db"] > 0 for x in run["layers"])
+    exact, mitchell = r["results"][1]["layers"], r["results"][2]["layers"]
+    assert mitchell[0]["rel_rms"] > 1.2 * exact[0]["rel_rms"]         # Mitchell's products add to quantization
+    assert main(args + ["--layers"]) == 0
+    out = capsys.readouterr().out
+    assert "per-layer error against the float path" in out and "int8 mitchell (mitchell s8)" in out
+    assert "float32 in every run: Transpose: Transpose_kt; Softmax: Softmax_p; Reshape: Reshape_f" in out
+    assert main(args) == 0
+    assert "approximate (approx_matmul): MatMul x4, Gemm x1; float32: Transpose x1, Softmax x1, Reshape x1" in \
+        capsys.readouterr().out
+    assert main(["nn", "--layers", "--json"]) == 2
+    assert "--layers does not apply without --onnx" in json.loads(capsys.readouterr().out)["error"]

@@ -9,10 +9,10 @@ import numpy as np
 from .data import load_eval_data, normalise
 from .layers import FLOAT, Mode
 from .matmul import ExactMultiplier
-from .onnx_exec import topk_correct
+from .onnx_exec import LayerErrors, topk_correct
 from .onnx_import import load_onnx
 
-__all__ = ["fit_input", "run_onnx_study", "split_calibration", "OnnxStudy"]
+__all__ = ["fit_input", "node_paths", "run_onnx_study", "split_calibration", "OnnxStudy"]
 
 
 def fit_input(x, input_shape, source="the model"):
@@ -48,10 +48,13 @@ def split_calibration(data, n_calib, seed):
 
 class OnnxStudy:
     """A loaded model and data, checked, ready to :meth:`run`; ``total`` is the number of image
-    forwards it will do (calibration plus each run), for a progress bar."""
+    forwards it will do (calibration plus each run), for a progress bar.
+
+    ``layers=True``: each int run also reports every MAC node's output error against the float path
+    (:class:`pymodel.nn.onnx_exec.LayerErrors`; each batch then runs the float path too)."""
 
     def __init__(self, model, data, *, designs, width=8, limit=None, calib=256, seed=0, scale=None, mean=None,
-                 std=None, batch=64):
+                 std=None, batch=64, layers=False):
         for name, v, lo in (("--width", width, 2), ("--calib", calib, 1), ("--batch", batch, 1)):
             if isinstance(v, bool) or not isinstance(v, int) or v < lo:
                 raise ValueError(f"{name} must be an int >= {lo}, got {v!r}")
@@ -61,6 +64,7 @@ class OnnxStudy:
             if not getattr(mult, "signed", False) or mult.width != width:
                 raise ValueError(f"design {label!r} must be a signed {width}-bit multiplier")
         self.model, self.data, self.width, self.seed, self.batch = str(model), str(data), width, seed, batch
+        self.layers = bool(layers)
         self.net = load_onnx(model)
         fixed = self.net.input_shape[0] if self.net.input_shape else None
         if fixed:       # exported with a fixed batch size: constants such as Reshape shapes may assume it
@@ -90,7 +94,8 @@ class OnnxStudy:
         exact_label = self.runs[1][0]
         for label, mult in self.runs:
             mode = FLOAT if mult is None else Mode("int", mult)
-            logits = net.logits(x, mode, batch=self.batch, progress=progress)
+            errors = LayerErrors() if self.layers and mult is not None else None
+            logits = net.logits(x, mode, batch=self.batch, progress=progress, layers=errors)
             n_classes = logits.shape[1]
             r = {"name": label, "multiplier": "float32" if mult is None else mult.describe(),
                  "top1": float(topk_correct(logits, y, 1).mean())}
@@ -99,14 +104,31 @@ class OnnxStudy:
             preds[label] = logits.argmax(axis=1)
             if mult is not None:
                 r["same_prediction_as_exact"] = float((preds[label] == preds[exact_label]).mean())
+            if errors is not None:
+                r["layers"] = errors.rows()
             results.append(r)
         net.forward(x[:1])
         return {"model": self.model, "data": self.data, "data_format": self.data_format, "images": int(len(x)),
                 "classes": int(n_classes), "width": self.width, "seed": self.seed, "calibration": self.calib_from,
                 "calibration_images": int(len(self.xc)), "opset": net.opset,
-                "macs_per_image": int(net.macs_per_forward()), "results": results,
+                "macs_per_image": int(net.macs_per_forward()), "results": results, "nodes": node_paths(net),
                 "quantization": "post-training: activations per tensor (max |x| over the calibration images), "
-                                "weights per output channel, symmetric; exact int64 accumulation; no fine-tuning"}
+                                "weights per output channel (a MatMul of two activations: both per tensor), "
+                                "symmetric; exact int64 accumulation; no fine-tuning"}
+
+
+def node_paths(net):
+    """Each node of the graph as run: ``name``, ``op``, ``arithmetic`` ("approx_matmul": its products
+    go through the multiplier in an int run; "float32": it stays float), a MAC node's
+    ``quantization`` and ``macs_per_image`` (the last forward pass must have been of one image)."""
+    out = []
+    for s in net.steps:
+        d = {"name": s.name, "op": s.op, "arithmetic": s.arithmetic}
+        if s.quantization is not None:
+            d["quantization"] = s.quantization
+            d["macs_per_image"] = int(s.macs)
+        out.append(d)
+    return out
 
 
 def run_onnx_study(model, data, *, designs, progress=None, **kw):
@@ -118,6 +140,6 @@ def run_onnx_study(model, data, *, designs, progress=None, **kw):
     data : path accepted by :func:`pymodel.nn.data.load_eval_data`
     designs : list of ``(label, multiplier)``, each a signed ``width``-bit multiplier for ``approx_matmul``
     **kw : width, limit (first images only), calib (number of calibration images), seed, scale, mean,
-        std, batch: see :class:`OnnxStudy`
+        std, batch, layers (per-node error report): see :class:`OnnxStudy`
     """
     return OnnxStudy(model, data, designs=designs, **kw).run(progress)

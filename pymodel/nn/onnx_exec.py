@@ -299,10 +299,13 @@ class OnnxNet:
     """
 
     def __init__(self, *, steps, consts, input_name, input_shape, output_name, opset, source="",
-                 input_dtype=np.float32):
+                 input_dtype=np.float32, inputs=None, output_names=None):
         self.steps, self.consts = steps, consts
         self.input_name, self.input_shape, self.output_name = input_name, input_shape, output_name
         self.input_dtype = np.dtype(input_dtype)
+        # every data input as (name, shape, dtype); input_* above are the first one's
+        self.inputs = list(inputs) if inputs is not None else [(input_name, input_shape, self.input_dtype)]
+        self.output_names = list(output_names) if output_names is not None else [output_name]
         self.opset, self.source = opset, source
         last = {}
         for i, s in enumerate(steps):
@@ -310,16 +313,39 @@ class OnnxNet:
                 if name:
                     last[name] = i
         # values to drop after each step, so a forward pass holds only live tensors
-        self._drop = [[n for n in s.inputs if n and last.get(n) == i and n not in consts and n != output_name]
+        self._drop = [[n for n in s.inputs if n and last.get(n) == i and n not in consts and n not in self.output_names]
                       for i, s in enumerate(steps)]
+
+    def _feeds(self, x):
+        """``{input name: array}`` from one array (a graph with one data input) or a dict of every input."""
+        if isinstance(x, dict):
+            names = [n for n, _, _ in self.inputs]
+            missing, extra = [n for n in names if n not in x], [n for n in x if n not in names]
+            if missing or extra:
+                raise ValueError(f"the model's data inputs are {names}; missing {missing}, unknown {extra}")
+            return {n: as_input(x[n], dt, n) for n, _, dt in self.inputs}
+        if len(self.inputs) != 1:
+            raise ValueError(f"the model has {len(self.inputs)} data inputs {[n for n, _, _ in self.inputs]}: pass "
+                             "a dict with one array per input name")
+        name, _, dt = self.inputs[0]
+        return {name: as_input(x, dt, name)}
+
+    def run_all(self, x, mode=FLOAT):
+        """Every graph output (a list, in the graph's order) for ``x`` (one array, or a dict per input name)."""
+        env = self._execute(self._feeds(x), mode, None)
+        return [env[n] if n in env else self.consts[n] for n in self.output_names]
 
     @property
     def mac_steps(self):
         return [s for s in self.steps if isinstance(s, _MacStep)]
 
     def forward(self, x, mode=FLOAT, probe=None):
-        """The graph output for input ``x``; ``probe`` (a :class:`LayerErrors`) sees every MAC node."""
-        env = {self.input_name: as_input(x, self.input_dtype, self.input_name)}
+        """The (first) graph output for input ``x`` (one array, or a dict per input name for a graph with
+        several); ``probe`` (a :class:`LayerErrors`) sees every MAC node."""
+        env = self._execute(self._feeds(x), mode, probe)
+        return env[self.output_name] if self.output_name in env else self.consts[self.output_name]
+
+    def _execute(self, env, mode, probe):
         for step, drop in zip(self.steps, self._drop):
             vals = []
             for name in step.inputs:
@@ -341,7 +367,7 @@ class OnnxNet:
                     env[name] = v
             for name in drop:
                 env.pop(name, None)
-        return env[self.output_name] if self.output_name in env else self.consts[self.output_name]
+        return env
 
     def macs_per_forward(self):
         """Products in the last forward pass (sum over the MAC operators)."""

@@ -9,7 +9,7 @@ import numpy as np
 
 from .layers import Conv2d, Dense, Flatten, MaxPool2d, ReLU
 
-__all__ = ["export_onnx", "resnet20"]
+__all__ = ["export_onnx", "resnet20", "vit_tiny"]
 
 
 def export_onnx(model, in_shape, path=None, opset=17):
@@ -101,3 +101,79 @@ def resnet20(rng, n_classes=10, width=16):
                                                                                 ["N", 3, 32, 32])],
                               [helper.make_tensor_value_info("logits", TensorProto.FLOAT, ["N", n_classes])], inits)
     return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+
+
+def vit_tiny(rng, *, image=16, patch=4, channels=3, dim=32, heads=2, depth=2, mlp=64, n_classes=10):
+    """ONNX ModelProto of a small ViT-style encoder with random (``rng``-seeded) weights, for tests and
+    benchmarks, written as PyTorch exports a ViT at opset 17: patch embedding (a Conv of stride ``patch``),
+    position embedding, ``depth`` pre-norm blocks of multi-head self-attention (``Q @ K^T`` and
+    ``P @ V`` as MatMuls of two activations, heads split by Reshape/Transpose/Gather, scores scaled by a
+    constant Mul, Softmax) and an MLP with the erf GELU (Div, Erf, Add, Mul, Mul), LayerNormalization,
+    residual Adds, a final LayerNormalization, mean pooling over the tokens (ReduceMean) and a Gemm head.
+
+    The defaults (16x16 images, 4x4 patches, dim 32, 2 heads, 2 blocks) give 16 tokens and about
+    0.32 M MACs per image."""
+    from onnx import TensorProto, helper, numpy_helper
+    if image % patch or dim % heads:
+        raise ValueError(f"image {image} must be a multiple of patch {patch}, dim {dim} of heads {heads}")
+    tokens, hd = (image // patch) ** 2, dim // heads
+    nodes, inits = [], []
+    count = [0]
+
+    def name(prefix):
+        count[0] += 1
+        return f"{prefix}{count[0]}"
+
+    def const(arr, prefix, dtype=np.float32):
+        n = name(prefix)
+        inits.append(numpy_helper.from_array(np.asarray(arr, dtype), n))
+        return n
+
+    def op(kind, ins, prefix, **attrs):
+        out = name(prefix)
+        nodes.append(helper.make_node(kind, ins, [out], name=out, **attrs))
+        return out
+
+    def linear(x, n_in, n_out, prefix):
+        w = const(rng.standard_normal((n_in, n_out)) / np.sqrt(n_in), prefix + "_w")
+        return op("Add", [op("MatMul", [x, w], prefix), const(rng.normal(0, 0.02, n_out), prefix + "_b")],
+                  prefix + "_add")
+
+    def layer_norm(x, prefix):
+        return op("LayerNormalization", [x, const(1 + rng.normal(0, 0.1, dim), prefix + "_g"),
+                                         const(rng.normal(0, 0.1, dim), prefix + "_b")], prefix, axis=-1,
+                  epsilon=1e-5)
+
+    w = const(rng.standard_normal((dim, channels, patch, patch)) / np.sqrt(channels * patch * patch), "patch_w")
+    x = op("Conv", ["input", w, const(rng.normal(0, 0.02, dim), "patch_b")], "patch_embed",
+           kernel_shape=[patch, patch], strides=[patch, patch])
+    x = op("Reshape", [x, const([0, dim, tokens], "shape", np.int64)], "flatten")
+    x = op("Transpose", [x], "tokens", perm=[0, 2, 1])                                 # (N, tokens, dim)
+    x = op("Add", [x, const(rng.normal(0, 0.1, (1, tokens, dim)), "pos")], "pos_add")
+    for blk in range(depth):
+        p = f"b{blk}_"
+        qkv = linear(layer_norm(x, p + "ln1"), dim, 3 * dim, p + "qkv")
+        qkv = op("Reshape", [qkv, const([0, tokens, 3, heads, hd], "shape", np.int64)], p + "split_heads")
+        qkv = op("Transpose", [qkv], p + "qkv_t", perm=[2, 0, 3, 1, 4])              # (3, N, heads, tokens, hd)
+        q, k, v = (op("Gather", [qkv, const(i, "idx", np.int64)], p + "qkv"[i], axis=0) for i in range(3))
+        kt = op("Transpose", [k], p + "k_t", perm=[0, 1, 3, 2])
+        s = op("Mul", [op("MatMul", [q, kt], p + "scores"), const(1 / np.sqrt(hd), "scale")], p + "scaled")
+        a = op("MatMul", [op("Softmax", [s], p + "softmax", axis=-1), v], p + "attn_v")
+        a = op("Transpose", [a], p + "merge_t", perm=[0, 2, 1, 3])
+        a = op("Reshape", [a, const([0, tokens, dim], "shape", np.int64)], p + "merge_heads")
+        x = op("Add", [x, linear(a, dim, dim, p + "proj")], p + "res1")
+        h = linear(layer_norm(x, p + "ln2"), dim, mlp, p + "fc1")
+        erf = op("Erf", [op("Div", [h, const(np.sqrt(2.0), "sqrt2")], p + "gelu_div")], p + "gelu_erf")
+        h = op("Mul", [op("Mul", [h, op("Add", [erf, const(1.0, "one")], p + "gelu_add")], p + "gelu_mul"),
+                       const(0.5, "half")], p + "gelu")
+        x = op("Add", [x, linear(h, mlp, dim, p + "fc2")], p + "res2")
+    x = op("ReduceMean", [layer_norm(x, "ln_f")], "pool", axes=[1], keepdims=0)
+    w = const(rng.standard_normal((n_classes, dim)) / np.sqrt(dim), "head_w")
+    nodes.append(helper.make_node("Gemm", [x, w, const(np.zeros(n_classes), "head_b")], ["logits"], name="head",
+                                  transB=1))
+    graph = helper.make_graph(nodes, "vit_tiny", [helper.make_tensor_value_info(
+        "input", TensorProto.FLOAT, ["N", channels, image, image])],
+        [helper.make_tensor_value_info("logits", TensorProto.FLOAT, ["N", n_classes])], inits)
+    m = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    m.ir_version = 8              # readable by every onnxruntime >= 1.17
+    return m
