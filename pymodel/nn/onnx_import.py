@@ -107,15 +107,19 @@ def load_onnx(source):
         raise OnnxImportError(f"{path}: no default-domain opset in the model")
     consts = {t.name: _float(numpy_helper.to_array(t)) for t in g.initializer}
     data_inputs = [i for i in g.input if i.name not in consts]
-    if len(data_inputs) != 1:
-        raise OnnxImportError(f"{path}: the graph needs exactly one data input, it has "
-                              f"{[i.name for i in data_inputs]}")
     if not g.output:
         raise OnnxImportError(f"{path}: the graph has no output")
-    inp = data_inputs[0]
-    dims = inp.type.tensor_type.shape.dim
-    input_shape = tuple(d.dim_value if d.HasField("dim_value") else None for d in dims)
-    input_dtype = _np_dtype(inp.type.tensor_type.elem_type, f"{path}: input {inp.name!r}")
+    for v in list(data_inputs) + list(g.output):
+        if not v.type.HasField("tensor_type"):
+            raise OnnxImportError(f"{path}: {'input' if v in data_inputs else 'output'} {v.name!r} is a "
+                                  f"{v.type.WhichOneof('value')}, which is not supported (only tensors)")
+    inputs = []
+    for inp in data_inputs:
+        dims = inp.type.tensor_type.shape.dim
+        shape = tuple(d.dim_value if d.HasField("dim_value") else None for d in dims)
+        inputs.append((inp.name, shape, _np_dtype(inp.type.tensor_type.elem_type, f"{path}: input {inp.name!r}")))
+    for out in g.output:
+        _np_dtype(out.type.tensor_type.elem_type, f"{path}: output {out.name!r}")
     output_name = g.output[0].name
     consumers = {}
     for node in g.node:
@@ -147,10 +151,15 @@ def load_onnx(source):
             continue
         steps.append(step)
     steps = _fold_batch_norm(steps, consts, graph_outputs)
-    steps = _live(steps, output_name)
-    if output_name not in consts and not any(output_name in s.outputs for s in steps) and output_name != inp.name:
-        raise OnnxImportError(f"{path}: the graph output {output_name!r} is not computed by any node")
-    return OnnxNet(steps=steps, consts=consts, input_name=inp.name, input_shape=input_shape, input_dtype=input_dtype,
+    output_names = [o.name for o in g.output]
+    steps = _live(steps, output_names)
+    computed = {o for s in steps for o in s.outputs} | set(consts) | {i.name for i in data_inputs}
+    for name in output_names:
+        if name not in computed:
+            raise OnnxImportError(f"{path}: the graph output {name!r} is not computed by any node")
+    first = inputs[0] if inputs else (None, (), np.dtype(np.float32))
+    return OnnxNet(steps=steps, consts=consts, input_name=first[0], input_shape=first[1], input_dtype=first[2],
+                   inputs=inputs, output_names=output_names,
                    output_name=output_name, opset=opset, source=path)
 
 
@@ -460,9 +469,9 @@ def _fold_batch_norm(steps, consts, graph_outputs):
     return out
 
 
-def _live(steps, output_name):
-    """Only the steps the output depends on."""
-    need = {output_name}
+def _live(steps, output_names):
+    """Only the steps the outputs depend on."""
+    need = set(output_names)
     keep = []
     for s in reversed(steps):
         if any(o in need for o in s.outputs):
