@@ -26,9 +26,11 @@ from pathlib import Path
 
 from pymodel import Mitchell
 
+from .tools import ToolError, ToolMissing, log_reason
 from .verilog import generate, ports_of
 
-__all__ = ["cost", "exact_verilog", "registered_wrapper", "synth_metrics", "tool_versions", "check_tools"]
+__all__ = ["cost", "exact_verilog", "exact_pipelined_mul", "exact_baseline", "registered_wrapper", "synth_metrics",
+           "tool_versions", "check_tools"]
 
 GENERIC_GATES = "AND,NAND,OR,NOR,XOR,XNOR,MUX"
 DEVICE = ("--hx8k", "--package", "ct256")
@@ -38,7 +40,7 @@ def check_tools(fmax=True):
     need = ["yosys"] + (["nextpnr-ice40"] if fmax else [])
     for tool in need:
         if shutil.which(tool) is None:
-            raise FileNotFoundError(f"{tool} not found: install the Debian package '{tool}' (or run 'make setup')")
+            raise ToolMissing(f"{tool} not found: install the Debian package '{tool}' (or run 'make setup')")
 
 
 def tool_versions(fmax=True):
@@ -57,6 +59,19 @@ def _decl(p):
 def exact_name(cfg, op):
     """Module name of the exact baseline for ``op`` of ``cfg``."""
     return f"exact_{op}_{'s' if cfg.signed else 'u'}{cfg.width}" + (f"_q{cfg.quotient_frac_bits}" if op == "div" else "")
+
+
+def exact_baseline(cfg, op, stages):
+    """What the design is compared with, in words (printed by ``mitchell cost``)."""
+    kind = f"{'signed' if cfg.signed else 'unsigned'} {cfg.width}-bit"
+    if op == "mul":
+        if stages:
+            return (f"exact {kind} multiplier a*b pipelined with the same {stages} stage{'s' if stages > 1 else ''} "
+                    f"and handshake (b in {min(stages + 1, cfg.width)} digit groups, one per stage)")
+        return f"exact {kind} multiplier a*b, combinational"
+    return (f"exact {kind} divider (a << {cfg.quotient_frac_bits}) / b, combinational"
+            + (f": NOT pipelined, so depth and Fmax compare a {stages}-stage pipeline with one combinational "
+               "divider" if stages else ""))
 
 
 def exact_verilog(cfg, op, name):
@@ -82,6 +97,66 @@ def exact_verilog(cfg, op, name):
             f"  assign dbz = (b == 0);\n"
             f"  assign q = dbz ? sat : quo;\n"
             f"endmodule\n")
+
+
+def exact_pipelined_mul(cfg, name, stages):
+    """An exact multiplier cut into ``stages + 1`` stages, with the generated units' handshake: the like-for-like
+    baseline of a pipelined design.
+
+    ``b`` is split into ``min(stages + 1, width)`` digit groups (low to high, sizes within one bit); stage ``k``
+    adds ``a * group_k`` (shifted to its place) to the partial sum of the stages before it, so each stage is a
+    ``width x width/(stages+1)`` multiply and one add.  Stages beyond ``width`` become output registers.  The
+    registers move on one enable, ``~o_valid | o_ready`` (``i_ready``), and a valid bit travels with the data,
+    as in :class:`hdl.staged.Staged`; ``rst`` clears the valid bits.  Latency: ``stages`` cycles.
+    """
+    w, s = cfg.width, cfg.signed
+    if not 1 <= stages:
+        raise ValueError(f"stages must be >= 1 for a pipelined baseline, got {stages}")
+    n = min(stages + 1, w)
+    sizes = [w // n + (1 if i < w % n else 0) for i in range(n)]
+    los = [sum(sizes[:i]) for i in range(n)]
+    sg = "signed " if s else ""
+    pw = 2 * w
+    lines = [f"module {name}(input clk, input rst, input {sg}[{w - 1}:0] a, input {sg}[{w - 1}:0] b, "
+             f"input i_valid, input o_ready, output {sg}[{pw - 1}:0] p, output i_ready, output o_valid);",
+             "  wire adv = ~o_valid | o_ready;",
+             "  assign i_ready = adv;"]
+
+    def term(av, bv, k):
+        lo, hi = los[k], los[k] + sizes[k]
+        grp = f"{bv}[{hi - 1}:{lo}]"
+        if not s:
+            return f"({av} * {grp}) << {lo}"        # evaluated at the 2w bits of the sum (Verilog's sizing)
+        # two's complement: the top group carries the sign, the lower groups are unsigned digits
+        digit = f"$signed({grp})" if k == n - 1 else f"$signed({{1'b0, {grp}}})"
+        return f"($signed({av}) * {digit}) <<< {lo}"
+
+    av, bv, vv, acc = "a", "b", "i_valid", None
+    n_reg = 0
+
+    def reg(names_widths, valid):
+        nonlocal n_reg
+        n_reg += 1
+        out = []
+        for nm, decl, src in names_widths:
+            lines.append(f"  reg {decl} s{n_reg}_{nm};")
+            out.append((f"s{n_reg}_{nm}", src))
+        lines.append(f"  reg s{n_reg}_valid;")
+        body = " ".join(f"{r} <= {src};" for r, src in out)
+        lines.append(f"  always @(posedge clk) if (rst) s{n_reg}_valid <= 1'b0; "
+                     f"else if (adv) begin s{n_reg}_valid <= {valid}; {body} end")
+        return [r for r, _ in out], f"s{n_reg}_valid"
+
+    for k in range(n):
+        lines.append(f"  wire {sg}[{pw - 1}:0] sum{k} = " + (f"{acc} + " if acc else "") + f"({term(av, bv, k)});")
+        acc = f"sum{k}"
+        if k < n - 1:
+            (acc, av, bv), vv = reg([("acc", f"{sg}[{pw - 1}:0]", acc), ("a", f"{sg}[{w - 1}:0]", av),
+                                     ("b", f"{sg}[{w - 1}:0]", bv)], vv)
+    for _ in range(stages - (n - 1)):
+        (acc,), vv = reg([("acc", f"{sg}[{pw - 1}:0]", acc)], vv)
+    lines += [f"  assign p = {acc};", f"  assign o_valid = {vv};", "endmodule", ""]
+    return "\n".join(lines)
 
 
 def registered_wrapper(core, ports, name):
@@ -110,8 +185,8 @@ def registered_wrapper(core, ports, name):
 def _run(cmd, cwd, what):
     r = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True)
     if r.returncode != 0:
-        tail = "\n".join((r.stdout + r.stderr).strip().splitlines()[-15:])
-        raise RuntimeError(f"{what} failed ({' '.join(cmd[:2])}):\n{tail}")
+        # the work folder is temporary: the reason is quoted, there is no log to point at
+        raise ToolError(f"{what} failed ({cmd[0]})", log_reason(r.stderr, r.stdout))
     return r.stdout + r.stderr
 
 
@@ -155,8 +230,7 @@ def synth_metrics(verilog_text, top, *, wrapper=None, fmax=True, abc="fast", cac
             if r.returncode != 0 and re.search(r"Failed to expand region|Unable to place|not enough", log):
                 res["fmax_note"] = f"does not fit the iCE40 {DEVICE[0][2:].upper()}"
             elif r.returncode != 0:
-                tail = "\n".join(log.strip().splitlines()[-15:])
-                raise RuntimeError(f"nextpnr-ice40 of {wtop} failed:\n{tail}")
+                raise ToolError(f"nextpnr-ice40 of {wtop} failed", log_reason(log))
             else:
                 freqs = re.findall(r"Max frequency for clock '[^']*': ([\d.]+) MHz", log)
                 res["fmax_mhz"] = float(freqs[-1]) if freqs else None
@@ -173,8 +247,9 @@ def cost(cfg, op, *, stages=0, fmax=True, abc="fast", cache_dir="out/cost", prog
 
     Returns ``{"design", "config", "op", "stages", <design name>: {cells, depth, ice40_luts,
     fmax_mhz}, "exact": {...}, "ratio": {...}}`` (the design's figures under its own name,
-    ``"mitchell"`` for Mitchell's).  The exact baseline is combinational; both are
-    registered at their inputs and outputs for Fmax.
+    ``"mitchell"`` for Mitchell's), and ``"baseline"``: what the exact operator is.  With
+    ``stages`` the exact multiplier is pipelined the same way (:func:`exact_pipelined_mul`);
+    the exact divider is combinational.  Both are registered at their inputs and outputs for Fmax.
     """
     from pymodel.designs.base import Design
     if not isinstance(cfg, Design):
@@ -191,8 +266,14 @@ def cost(cfg, op, *, stages=0, fmax=True, abc="fast", cache_dir="out/cost", prog
     if progress is not None:
         progress()         # one call per design synthesized (Mitchell, then exact)
     ename = exact_name(cfg, op)
-    etext = exact_verilog(cfg, op, ename)
-    eports = [p for p in ports if p["name"] in ("a", "b", "p", "q", "dbz")]
+    if op == "mul" and stages:
+        # like with like: an exact multiplier pipelined with the same stages and handshake
+        ename += f"_p{stages}"
+        etext = exact_pipelined_mul(cfg, ename, stages)
+        eports = ports
+    else:
+        etext = exact_verilog(cfg, op, ename)
+        eports = [p for p in ports if p["name"] in ("a", "b", "p", "q", "dbz")]
     exact = synth_metrics(etext, ename, wrapper=(registered_wrapper(ename, eports, ename + "_reg"), ename + "_reg"),
                           fmax=fmax, abc=abc, cache_dir=cache_dir)
     if progress is not None:
@@ -201,6 +282,7 @@ def cost(cfg, op, *, stages=0, fmax=True, abc="fast", cache_dir="out/cost", prog
     ratio = {k: (mitchell[k] / exact[k] if mitchell[k] is not None and exact[k] else None) for k in keys}
     notes = {d: r["fmax_note"] for d, r in ((cfg.NAME, mitchell), ("exact", exact)) if r.get("fmax_note")}
     return {"design": cfg.NAME, "config": cfg.as_dict(), "op": op, "stages": stages, "module": name, "abc": abc,
+            "baseline": exact_baseline(cfg, op, stages),
             "notes": notes, cfg.NAME: {k: mitchell[k] for k in keys}, "exact": {k: exact[k] for k in keys},
             "ratio": ratio,
             "cached": mitchell["cached"] and exact["cached"], "tools": mitchell["tools"]}

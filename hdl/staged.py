@@ -15,7 +15,7 @@ from amaranth.lib.wiring import In, Out
 __all__ = ["Step", "StagedUnit", "balanced_cuts", "MAX_STAGES", "FAULTS"]
 
 MAX_STAGES = 8
-FAULTS = (None, "antilog_lsb", "no_borrow", "drop_beat", "no_compensation")
+FAULTS = (None, "antilog_lsb", "no_borrow", "drop_beat", "no_compensation", "lut_entry")
 
 
 class Step:

@@ -100,18 +100,20 @@ def _option_names(message, subparser):
     return message
 
 
-def _fail(want_json, message, usage=None, prog="mitchell"):
+def _fail(want_json, message, usage=None, prog="mitchell", code=2, log=None):
+    """Print the error (one ``{"error": ...}`` object with ``--json``, plus ``"log"`` for a tool failure)."""
     if want_json:
-        print(json.dumps({"error": message}))
+        print(json.dumps({"error": message, **({"log": log} if code == 3 else {})}))
     else:
         if usage:
             print(usage, end="", file=sys.stderr)
         print(f"{prog}: error: {message}", file=sys.stderr)
-    return 2
+    return code
 
 
 def main(argv=None):
-    """Run ``mitchell ARGV``; returns the exit code (0 ok, 1 a check failed, 2 bad input or a failed run)."""
+    """Run ``mitchell ARGV``; returns the exit code: 0 ok, 1 a check failed (a mismatch, a counterexample,
+    a surviving mutant), 2 bad input, 3 a tool failed or did not finish (yosys, ABC, Icarus, Verilator)."""
     argv = list(sys.argv[1:] if argv is None else argv)
     try:
         return _main(argv)
@@ -139,12 +141,19 @@ def _main(argv):
         sys.stdout.flush()
     except BrokenPipeError:
         raise
-    except (ValueError, TypeError, ZeroDivisionError, RuntimeError) as e:
-        return _fail(args.json, _option_names(str(e), sub))
-    except OSError as e:
+    except (ValueError, TypeError, ZeroDivisionError, RuntimeError, OSError, MemoryError) as e:
+        return _error(args, sub, e)
+    return rc or 0
+
+
+def _error(args, sub, e):
+    """Exit code and message of an error past parsing: 3 for a tool failure, 2 otherwise."""
+    if getattr(e, "exit_code", None) == 3:     # hdl.tools.ToolError / ToolMissing (not imported: no amaranth here)
+        return _fail(args.json, str(e), code=3, log=getattr(e, "log", None))
+    if isinstance(e, MemoryError):
+        return _fail(args.json, "out of memory: ask for fewer samples or a smaller grid")
+    if isinstance(e, OSError):
         # a file-system error past the up-front checks: name the path
         where = f" {e.filename}" if e.filename else ""
         return _fail(args.json, f"{e.strerror or type(e).__name__}:{where}" if e.strerror else str(e))
-    except MemoryError:
-        return _fail(args.json, "out of memory: ask for fewer samples or a smaller grid")
-    return rc or 0
+    return _fail(args.json, _option_names(str(e), sub))

@@ -27,6 +27,13 @@ def _check(args, cfg):
         check_spec(cfg, args.op)    # a design without a hardware spec fails now, not after a build
 
 
+def _finished(s, args, what):
+    """A prover stopped by ``--timeout`` is a tool failure (exit 3), not a failed check."""
+    if s["result"] == "timeout":
+        from hdl.tools import ToolError
+        raise ToolError(f"{what} did not finish within --timeout {args.timeout} s", log=s["log"])
+
+
 def cmd_verify(args):
     cfg = config(args)
     _check(args, cfg)
@@ -51,6 +58,7 @@ def cmd_verify(args):
         from sim.golden import expected
         from sim.prove import prove
         s = prove(cfg, op, stages=st, method=args.method, timeout=args.timeout, build_root=args.build_dir + "/prove")
+        _finished(s, args, "the equivalence proof")
         cex = s["counterexample"]
         if cex and cex.get("a") is not None and cex.get("b") is not None:
             cex["model"] = {k: int(v) for k, v in expected(cfg, op, cex["a"], cex["b"]).items()}
@@ -66,6 +74,7 @@ def cmd_verify(args):
     if args.protocol:
         from sim.protocol import check_protocol
         s = check_protocol(cfg, op, stages=st, timeout=args.timeout, build_root=args.build_dir + "/protocol")
+        _finished(s, args, "the protocol proof")
         text = [f"{s['module']}: stream properties {s['result']}"
                 + (f" (induction length {s['depth']})" if s["depth"] and s["proven"] else "")
                 + f", {s['seconds']} s: {', '.join(s['properties'])}"

@@ -14,11 +14,15 @@ class REALMMultiplier(DesignMultiplier):
 
     Untruncated log converters (their top ``segment_bits`` fraction bits select the segment,
     the top ``frac_bits`` go to the adder, the last one set when ``set_one`` applies), a
-    combinational ``M x M`` LUT of ``factor_bits``-bit
-    factors (a mux tree, no memory) read in parallel with the prefix fraction adder, the
-    correction adder ``(1.f << carry) + s`` at ``guard_bits`` and a left shifter by
-    ``k1 + k2``.  Ports, stream interface and latency as
+    combinational ``M x M`` LUT of ``factor_bits``-bit factors read in parallel with the prefix
+    fraction adder, the correction adder ``(1.f << carry) + s`` at ``guard_bits`` and a left
+    shifter by ``k1 + k2``.  Ports, stream interface and latency as
     :class:`hdl.designs.base.DesignMultiplier`.
+
+    The LUT is a ``case`` in the Verilog; yosys's ``proc`` turns it into a ROM, which the
+    verification flows map back to logic (:data:`hdl.tools.MAP_MEMORIES`).
+    ``_fault="lut_entry"`` flips the last bit of the factor of segment ``(1, 1)``: a deliberate
+    bug the verification flows must find.
     """
 
     DESIGN = "realm"
@@ -43,7 +47,10 @@ class REALMMultiplier(DesignMultiplier):
             return out
 
         def add(m, env):
-            lut = Array([Const(v, q + 1) for row in c.table for v in row])   # row-major: index i*M + j
+            table = [v for row in c.table for v in row]                      # row-major: index i*M + j
+            if self._fault == "lut_entry":      # deliberate bug for the verify self-tests: one factor off by an ulp
+                table[c.segments + 1] ^= 1      # segment (1, 1)
+            lut = Array([Const(v, q + 1) for v in table])
             s = lut[Cat(env["ib"], env["ia"])]
             fa = FractionAdder(frac_bits=g)
             m.submodules.fraction_adder = fa
