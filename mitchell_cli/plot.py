@@ -99,10 +99,15 @@ def compare_designs(args, widths):
                    signed=args.signed, seed=args.seed, progress=update)
     text = [f"wrote {res['path']}", f"{'design':<12} {'width':>5} {'param':>12} {'MRED':>9} {'bias':>9} "
                                     f"{'min_re':>9} {'max_re':>9}"]
-    text += [f"{r['design']:<12} {r['width']:>5} {str(r['param']) + '=' + str(r['value']):>12} "
+    text += [f"{r['design']:<12} {r['width']:>5} {_param_text(r):>12} "
              f"{100 * r['mred']:>8.3f}% {100 * r['bias']:>8.3f}% {100 * r['min_re']:>8.3f}% "
              f"{100 * r['max_re']:>8.3f}%" for r in res["rows"]]
     emit(args, clean(res), "\n".join(text))
+
+
+def _param_text(row):
+    """``frac_bits=5``, or ``(none)`` for a design without a parameter (one configuration)."""
+    return f"{row['param']}={row['value']}" if row["param"] else "(none)"
 
 
 def add_parser(sub):

@@ -192,32 +192,73 @@ def plot_compare(widths, path, *, ops=("mul", "div"), signed=False, samples=1 <<
 
 def plot_design_compare(designs, widths, path, *, op="mul", param=None, signed=False, samples=1 << 20, seed=0,
                         progress=None):
-    """MRED, bias and min/max relative error of several designs against a parameter (one line per
-    design and width; the parameter is ``param``, or each design's ``frac_bits`` / first parameter)."""
+    """MRED, bias and min/max relative error of several designs against a parameter.
+
+    One row of panels per swept parameter (``param``, or each design's ``frac_bits`` / first
+    integer parameter), so that different parameters never share an x axis; one line per design
+    and width.  A design without a parameter is one configuration: a horizontal reference line in
+    every row (labelled in the legend), or, when no design has a parameter, one labelled point per
+    design on a categorical axis.
+    """
     rows = analysis.parameter_sweep(designs, widths, param, op=op, signed=signed, samples=samples, seed=seed,
                                     progress=progress)
-    fig = _figure()
-    axes = fig.subplots(1, 3, squeeze=False)[0]
-    panels = (("mred", "MRED (%)"), ("bias", "bias: mean relative error (%)"), (None, "min / max relative error (%)"))
-    for ax, (key, label) in zip(axes, panels):
-        for name in designs:
-            for w in widths:
-                r = [m for m in rows if m["design"] == name and m["width"] == w]
-                x = [m["value"] if m["value"] is not None else 0 for m in r]
-                lab = f"{name} {w}-bit" + (f" ({r[0]['param']})" if r and r[0]["param"] else "")
-                if key:
-                    ax.plot(x, [100 * m[key] for m in r], "o-", lw=2, label=lab)
-                else:
-                    line, = ax.plot(x, [100 * m["min_re"] for m in r], "v--", lw=1.5, label=lab)
-                    ax.plot(x, [100 * m["max_re"] for m in r], "^:", lw=1.5, color=line.get_color())
-        ax.axhline(0, color="gray", lw=0.8)
-        ax.set_xlabel(param or "parameter (frac_bits, or the design's first)", fontsize=12)
-        ax.set_ylabel(label, fontsize=12)
-        ax.grid(alpha=0.3)
-    axes[0].legend(fontsize=8)
-    fig.suptitle(f"{'Multipliers' if op == 'mul' else 'Dividers'} against their parameter, "
+    params = list(dict.fromkeys(m["param"] for m in rows if m["param"] is not None))
+    fixed = [n for n in designs if all(m["param"] is None for m in rows if m["design"] == n)]
+    nrows = max(len(params), 1)
+    fig = Figure(figsize=(FIGSIZE[0], max(FIGSIZE[1], 3.2 * nrows + 1.6)), dpi=DPI)
+    fig.set_layout_engine("constrained")
+    grid = fig.subplots(nrows, 3, squeeze=False)
+    panels = (("mred", "MRED (%)"), ("bias", "bias: mean rel. error (%)"), (None, "min ▽ / max △ rel. error (%)"))
+    colors = {}
+
+    def color(name, w):
+        return colors.setdefault((name, w), f"C{len(colors) % 10}")
+
+    for r, pname in enumerate(params or [None]):
+        for ax, (key, label) in zip(grid[r], panels):
+            if pname is None:           # no design has a parameter: one point per design and width
+                names = [f"{m['design']}\n{m['width']}-bit" for m in rows]
+                for i, m in enumerate(rows):
+                    c = color(m["design"], m["width"])
+                    ys = [m[key]] if key else [m["min_re"], m["max_re"]]
+                    for y, mk in zip(ys, ["o"] if key else ["v", "^"]):
+                        ax.plot([i], [100 * y], mk, ms=10, color=c)
+                        ax.annotate(f"{100 * y:+.3f} %" if key != "mred" else f"{100 * y:.3f} %", (i, 100 * y),
+                                    xytext=(8, 0), textcoords="offset points", va="center", fontsize=9)
+                ax.set_xticks(range(len(rows)), names, fontsize=10)
+                ax.set_xlim(-0.6, len(rows) - 0.4)
+                ax.set_xlabel("design (no parameter: one configuration each)", fontsize=11)
+            else:
+                users = [n for n in designs if any(m["design"] == n and m["param"] == pname for m in rows)]
+                for name in users:
+                    for w in widths:
+                        pts = [m for m in rows if m["design"] == name and m["width"] == w]
+                        x = [m["value"] for m in pts]
+                        c, lab = color(name, w), f"{name} {w}-bit"
+                        if key:
+                            ax.plot(x, [100 * m[key] for m in pts], "o-", lw=2, color=c, label=lab)
+                        else:
+                            ax.plot(x, [100 * m["min_re"] for m in pts], "v--", lw=1.5, color=c, label=lab)
+                            ax.plot(x, [100 * m["max_re"] for m in pts], "^:", lw=1.5, color=c)
+                for name in fixed:      # one configuration: a reference across the parameter's range
+                    for w in widths:
+                        m = next(m for m in rows if m["design"] == name and m["width"] == w)
+                        c, lab = color(name, w), f"{name} {w}-bit (no parameter)"
+                        for y, ls in ([(m[key], "-.")] if key else [(m["min_re"], "-."), (m["max_re"], "-.")]):
+                            ax.axhline(100 * y, color=c, ls=ls, lw=1.5, label=lab)
+                            lab = None
+                ax.set_xlabel(f"{pname} ({', '.join(users)})", fontsize=11)
+                ax.xaxis.get_major_locator().set_params(integer=True)
+            ax.axhline(0, color="gray", lw=0.8)
+            ax.set_ylabel(label, fontsize=11)
+            ax.grid(alpha=0.3)
+        if pname is not None:
+            grid[r][0].legend(fontsize=8)
+    what = "against their parameter" if params else "side by side (no parameter)"
+    fig.suptitle(f"{'Multipliers' if op == 'mul' else 'Dividers'} {what}, "
                  f"{'signed' if signed else 'unsigned'}: {', '.join(designs)}\n(every pair up to 16 bits "
-                 f"(Mitchell's multiplier: at every width), else {samples} random pairs, seed {seed})", fontsize=13)
+                 f"(Mitchell's multiplier: at every width), else {samples} random pairs, seed {seed}"
+                 + ("; one row per parameter" if len(params) > 1 else "") + ")", fontsize=13)
     table = [{k: m[k] for k in ("design", "param", "value", "op", "width", "mred", "bias", "min_re", "max_re",
                                 "ep", "exhaustive")} for m in rows]
     return {"path": _save(fig, path), "rows": table}

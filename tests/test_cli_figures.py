@@ -175,3 +175,47 @@ def test_verilog_keywords_refused_as_name(kw):
 def test_cli_kinds_match_the_plot_module():
     from mitchell_cli import plot as cli_plot
     assert cli_plot.KINDS == plots.KINDS
+
+
+# -- issue 24, item 7 ------------------------------------------------------------------------------------------
+def test_design_compare_gives_each_parameter_its_own_axis(figures):
+    """frac_bits (mitchell) and w (mitch-w) never share an x axis; a design without a parameter is a
+    labelled reference line in each row; no label overflows the figure."""
+    res = plots.plot_design_compare(["mitchell", "mitch-w", "nearest-one"], [5], "c.png")
+    fig = figures[0]
+    axes = fig.axes
+    assert len(axes) == 6                               # two parameters x three metrics
+    xlabels = [ax.get_xlabel() for ax in axes]
+    assert all(x.startswith("frac_bits (mitchell)") for x in xlabels[:3])
+    assert all(x.startswith("w (mitch-w)") for x in xlabels[3:])
+    for row in (axes[0], axes[3]):
+        labels = [t.get_text() for t in row.get_legend().get_texts()]
+        assert "nearest-one 5-bit (no parameter)" in labels
+    ref = [ln for ln in axes[0].get_lines() if ln.get_label() == "nearest-one 5-bit (no parameter)"]
+    (nearest,) = [r for r in res["rows"] if r["design"] == "nearest-one"]
+    assert ref and ref[0].get_ydata()[0] == pytest.approx(100 * nearest["mred"])
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    FigureCanvasAgg(fig).draw()                         # lays the figure out as saving does
+    renderer = fig.canvas.get_renderer()
+    for ax in axes:                                     # the right panel's label was cut off (issue 24)
+        for t in (ax.xaxis.label, ax.yaxis.label):
+            box = t.get_window_extent(renderer)
+            assert box.x0 >= 0 and box.x1 <= fig.bbox.width and box.y0 >= 0
+
+
+def test_design_compare_without_any_parameter(figures):
+    res = plots.plot_design_compare(["nearest-one"], [5, 6], "c.png")
+    ax = figures[0].axes[0]
+    ticks = [t.get_text() for t in ax.get_xticklabels()]
+    assert ticks == ["nearest-one\n5-bit", "nearest-one\n6-bit"]
+    assert ax.get_xlim() == (-0.6, 1.6)                  # both points well inside the axis
+    ys = sorted(ln.get_ydata()[0] for ln in ax.get_lines() if ln.get_marker() == "o")
+    assert ys == pytest.approx(sorted(100 * r["mred"] for r in res["rows"]))
+    assert "no parameter" in figures[0]._suptitle.get_text()
+
+
+def test_cli_compare_prints_no_none(tmp_path):
+    rc, out, err = run_cli("plot", "--kind", "compare", "--designs", "nearest-one", "--width", "5",
+                           "-o", str(tmp_path / "c.png"))
+    assert rc == 0, err
+    assert "None" not in out and "(none)" in out
