@@ -18,6 +18,7 @@ def cost_table(results):
         fr = "n/a" if q["fmax_mhz"] is None else f"{100 * q['fmax_mhz']:.0f}%"
         lines.append(f"{'':<4} {'':>5} {'ratio':<11} {100 * q['cells']:>6.0f}% {100 * q['depth']:>5.0f}% "
                      f"{100 * q['ice40_luts']:>10.0f}% {fr:>9}")
+        lines.append(f"{'':<4} {'':>5} exact: {r['baseline']}")
     return "\n".join(lines)
 
 
