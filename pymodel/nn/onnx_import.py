@@ -56,22 +56,23 @@ def _float(a):
     return a.astype(np.float32) if a.dtype.kind == "f" and a.dtype.itemsize < 4 else a
 
 
+_TENSOR_TYPES = {"BOOL": np.bool_, "INT8": np.int8, "INT16": np.int16, "INT32": np.int32, "INT64": np.int64,
+                 "UINT8": np.uint8, "UINT16": np.uint16, "UINT32": np.uint32, "UINT64": np.uint64,
+                 "FLOAT16": np.float32, "BFLOAT16": np.float32, "FLOAT": np.float32, "DOUBLE": np.float64}
+
+
 def _np_dtype(elem_type, what):
-    """The numpy dtype the executor uses for an ONNX tensor type (float16 and bfloat16 compute as float32)."""
+    """The numpy dtype the executor uses for an ONNX tensor type (float16 and bfloat16 compute as float32;
+    no float8, 4-bit, string or complex tensors)."""
     import onnx
     if elem_type == onnx.TensorProto.UNDEFINED:
         return np.dtype(np.float32)
-    if elem_type in (onnx.TensorProto.FLOAT16, onnx.TensorProto.BFLOAT16):
-        return np.dtype(np.float32)
-    try:
-        dt = np.dtype(onnx.helper.tensor_dtype_to_np_dtype(elem_type))
-    except Exception:
-        dt = None
-    if dt is None or dt.kind not in "biuf":
-        name = onnx.TensorProto.DataType.Name(elem_type) if elem_type in onnx.TensorProto.DataType.values() \
-            else str(elem_type)
-        raise OnnxImportError(f"{what}: tensor type {name} is not supported (only bool, integers, float16/32/64)")
-    return dt
+    name = onnx.TensorProto.DataType.Name(elem_type) if elem_type in onnx.TensorProto.DataType.values() \
+        else str(elem_type)
+    if name not in _TENSOR_TYPES:
+        raise OnnxImportError(f"{what}: tensor type {name} is not supported (only bool, integers, float16, "
+                              "bfloat16, float32, float64)")
+    return np.dtype(_TENSOR_TYPES[name])
 
 
 def _node_name(node, i):
@@ -121,6 +122,10 @@ def load_onnx(source):
     for out in g.output:
         _np_dtype(out.type.tensor_type.elem_type, f"{path}: output {out.name!r}")
     output_name = g.output[0].name
+    # declared element types (float16/bfloat16 tensors are held as float32: CastLike needs the declaration)
+    types = {v.name: v.type.tensor_type.elem_type for v in list(g.input) + list(g.value_info) + list(g.output)
+             if v.type.HasField("tensor_type")}
+    types.update({t.name: t.data_type for t in g.initializer})
     consumers = {}
     for node in g.node:
         for name in node.input:
@@ -140,7 +145,7 @@ def load_onnx(source):
                                   f"supported (supported: {', '.join(SUPPORTED_OPS)})")
         at = _Attrs(node)
         at.node.name = _node_name(node, i)
-        step = _BUILDERS[node.op_type](_Node(node, at, consts, opset, used))
+        step = _BUILDERS[node.op_type](_Node(node, at, consts, opset, used, types))
         at.done()
         if step is None:
             continue
@@ -193,8 +198,9 @@ def _geometry(at, nd, kernel, *, dilations=True):
 class _Node:
     """What a builder sees of one node: its attributes (``at``), inputs, outputs and the constants so far."""
 
-    def __init__(self, node, at, consts, opset, used):
+    def __init__(self, node, at, consts, opset, used, types=None):
         self.node, self.at, self.consts, self.opset, self.used = node, at, consts, opset, used
+        self.types = types or {}          # declared ONNX element type of the tensors whose type the graph states
         self.op, self.name = node.op_type, node.name
         self.ins, self.outs = list(node.input), list(node.output)
 
@@ -427,6 +433,312 @@ def _squeeze(n):
             return np.expand_dims(x, tuple(sorted(a % nd for a in ax)))
         return np.squeeze(x, tuple(a % x.ndim for a in ax))
     return n.step(sq)
+
+
+# ---- elementwise -----------------------------------------------------------------------------------------------
+
+def _float_only(fn):
+    """An elementwise function of float tensors (refused at run time for integers, as ONNX's type rules)."""
+    def run(x):
+        if x.dtype.kind != "f":
+            raise ValueError(f"input of dtype {x.dtype}: only float tensors are supported")
+        return fn(x)
+    return run
+
+
+_UNARY = {
+    "Sigmoid": _float_only(K.sigmoid), "Tanh": _float_only(np.tanh), "Erf": _float_only(K.erf),
+    "Sqrt": _float_only(np.sqrt), "Exp": _float_only(np.exp), "Log": _float_only(np.log),
+    "Reciprocal": _float_only(lambda x: np.divide(x.dtype.type(1), x)), "Floor": _float_only(np.floor),
+    "Ceil": _float_only(np.ceil), "Round": _float_only(np.round), "Abs": np.abs, "Neg": np.negative,
+    "Sign": np.sign, "Not": np.logical_not,
+}
+
+
+@_op(*_UNARY)
+def _unary(n):
+    n.at.take("consumed_inputs")
+    fn = _UNARY[n.op]
+    return n.step(lambda x: fn(x))
+
+
+@_op("Gelu")
+def _gelu(n):
+    approximate = n.at.take("approximate", "none")
+    if approximate not in ("none", "tanh"):
+        n.refuse(f"approximate={approximate!r}")
+    return n.step(_float_only(lambda x: K.gelu(x, approximate)))
+
+
+@_op("HardSigmoid", "HardSwish")
+def _hard_sigmoid(n):
+    alpha, beta = (n.at.take("alpha", 0.2), n.at.take("beta", 0.5)) if n.op == "HardSigmoid" else (1 / 6, 0.5)
+
+    def hs(x):
+        y = np.clip(x.astype(np.float64) * alpha + beta, 0, 1)
+        return (y * x if n.op == "HardSwish" else y).astype(x.dtype)
+    return n.step(_float_only(hs))
+
+
+@_op("Pow")
+def _pow(n):
+    return n.step(K.power)
+
+
+_COMPARE = {"Equal": np.equal, "Greater": np.greater, "Less": np.less, "GreaterOrEqual": np.greater_equal,
+            "LessOrEqual": np.less_equal, "And": np.logical_and, "Or": np.logical_or, "Xor": np.logical_xor}
+
+
+@_op(*_COMPARE)
+def _compare(n):
+    fn = _COMPARE[n.op]
+    return n.step(lambda a, b: fn(a, b))
+
+
+@_op("Where")
+def _where(n):
+    return n.step(lambda c, a, b: np.where(np.asarray(c, bool), a, b))
+
+
+@_op("Max", "Min", "Sum", "Mean")
+def _variadic(n):
+    fn = {"Max": np.maximum, "Min": np.minimum, "Sum": np.add, "Mean": np.add}[n.op]
+
+    def run(*xs):
+        y = xs[0]
+        for x in xs[1:]:
+            y = fn(y, x)
+        return (y / y.dtype.type(len(xs))).astype(y.dtype) if n.op == "Mean" else y
+    return n.step(run)
+
+
+# ---- normalisation and reductions ------------------------------------------------------------------------------
+
+@_op("LayerNormalization")
+def _layer_norm(n):
+    axis, eps = int(n.at.take("axis", -1)), float(n.at.take("epsilon", 1e-5))
+    n.at.take("stash_type")             # float32 or float64 statistics: computed in float64 here
+    outs = n.outs[:3]
+
+    def ln(x, scale, bias=None):
+        y, mean, inv_std = K.layer_norm(x, scale, bias, axis, eps)
+        return (y, mean, inv_std)[:len(outs)]
+    return n.step(ln, outputs=outs)
+
+
+@_op("LogSoftmax")
+def _log_softmax(n):
+    axis = int(n.at.take("axis", -1 if n.opset >= 13 else 1))
+
+    def run(x):
+        s = K.softmax(x.astype(np.float64), axis, n.opset)
+        return np.log(s).astype(x.dtype)
+    return n.step(_float_only(run))
+
+
+_REDUCE = {
+    "ReduceMean": lambda x, ax, kd: x.mean(axis=ax, keepdims=kd, dtype=np.float64).astype(x.dtype)
+    if x.size else np.full(np.sum(x, axis=ax, keepdims=kd).shape, np.nan, x.dtype),
+    "ReduceSum": lambda x, ax, kd: np.sum(x, axis=ax, keepdims=kd, dtype=x.dtype),
+    "ReduceMax": lambda x, ax, kd: np.max(x, axis=ax, keepdims=kd, initial=_lowest(x.dtype)),
+    "ReduceMin": lambda x, ax, kd: np.min(x, axis=ax, keepdims=kd, initial=_highest(x.dtype)),
+    "ReduceProd": lambda x, ax, kd: np.prod(x, axis=ax, keepdims=kd, dtype=x.dtype),
+    "ReduceSumSquare": lambda x, ax, kd: np.sum(x * x, axis=ax, keepdims=kd, dtype=x.dtype),
+    "ReduceL1": lambda x, ax, kd: np.sum(np.abs(x), axis=ax, keepdims=kd, dtype=x.dtype),
+    "ReduceL2": lambda x, ax, kd: np.sqrt(np.sum(x.astype(np.float64) ** 2, axis=ax, keepdims=kd)).astype(x.dtype),
+}
+
+
+def _lowest(dt):
+    return -np.inf if dt.kind == "f" else np.iinfo(dt).min if dt.kind in "iu" else False
+
+
+def _highest(dt):
+    return np.inf if dt.kind == "f" else np.iinfo(dt).max if dt.kind in "iu" else True
+
+
+@_op(*_REDUCE)
+def _reduce(n):
+    keepdims, noop = int(n.at.take("keepdims", 1)), int(n.at.take("noop_with_empty_axes", 0))
+    fn = _REDUCE[n.op]
+    axes_attr = n.at.take("axes")
+    if axes_attr is not None:
+        return n.step(lambda x: K.reduce(fn, x, axes_attr, keepdims, noop), inputs=n.ins[:1])
+    return n.step(lambda x, axes=None: K.reduce(fn, x, axes, keepdims, noop))
+
+
+@_op("ArgMax", "ArgMin")
+def _argmax(n):
+    axis, keepdims = int(n.at.take("axis", 0)), int(n.at.take("keepdims", 1))
+    last = int(n.at.take("select_last_index", 0))
+    fn = np.argmax if n.op == "ArgMax" else np.argmin
+
+    def run(x):
+        ax = axis % x.ndim
+        if last:        # the last of equal extremes: search the reversed axis
+            i = x.shape[ax] - 1 - fn(np.flip(x, ax), axis=ax)
+        else:
+            i = fn(x, axis=ax)
+        i = i.astype(np.int64)
+        return np.expand_dims(i, ax) if keepdims else i
+    return n.step(run)
+
+
+# ---- shape and indexing ----------------------------------------------------------------------------------------
+
+@_op("Split")
+def _split(n):
+    axis = int(n.at.take("axis", 0))
+    split_attr, num_outputs = n.at.take("split"), n.at.take("num_outputs")
+    k = len(n.outs)
+
+    def run(x, split=None):
+        split = split_attr if split is None else split
+        d = x.shape[axis]
+        if split is None or len(np.atleast_1d(split)) == 0:
+            parts = int(num_outputs) if num_outputs is not None else k
+            size = -(-d // parts)           # the last part may be smaller (opset 18)
+            split = [size] * (d // size) + ([d % size] if d % size else [])
+        split = [int(s) for s in np.atleast_1d(split)]
+        if sum(split) != d or len(split) != k:
+            raise ValueError(f"Split of {d} into {split} for {k} outputs")
+        return tuple(np.split(x, np.cumsum(split)[:-1], axis=axis))
+    return n.step(run, outputs=n.outs)
+
+
+@_op("Slice")
+def _slice(n):
+    if n.opset < 10:
+        starts, ends, axes = n.at.take("starts"), n.at.take("ends"), n.at.take("axes")
+        return n.step(lambda x: K.slice_nd(x, starts, ends, axes), inputs=n.ins[:1])
+    return n.step(lambda x, starts, ends, axes=None, steps=None: K.slice_nd(x, starts, ends, axes, steps))
+
+
+@_op("Expand")
+def _expand(n):
+    return n.step(lambda x, shape: np.array(np.broadcast_to(
+        x, np.broadcast_shapes(x.shape, tuple(int(s) for s in shape)))))
+
+
+@_op("Tile")
+def _tile(n):
+    return n.step(lambda x, reps: np.tile(x, [int(r) for r in reps]))
+
+
+@_op("Range")
+def _range(n):
+    def run(start, limit, delta):
+        dt = np.asarray(start).dtype
+        count = max(int(np.ceil((float(limit) - float(start)) / float(delta))), 0)
+        return (np.asarray(start) + np.arange(count, dtype=np.float64 if dt.kind == "f" else np.int64)
+                * np.asarray(delta)).astype(dt)
+    return n.step(run)
+
+
+@_op("Size")
+def _size(n):
+    return n.step(lambda x: np.asarray(x.size, np.int64))
+
+
+@_op("ConstantOfShape")
+def _constant_of_shape(n):
+    value = n.at.take("value")
+    value = np.zeros(1, np.float32) if value is None else _float(np.asarray(value)).reshape(-1)
+    return n.step(lambda shape: np.full(tuple(int(s) for s in shape), value[0], value.dtype))
+
+
+@_op("Cast", "CastLike")
+def _cast(n):
+    import onnx
+    n.at.take("saturate")               # float8 targets only, which are refused
+    if n.op == "CastLike":
+        narrow = {onnx.TensorProto.FLOAT16: "float16", onnx.TensorProto.BFLOAT16: "bfloat16"}.get(
+            n.types.get(n.ins[1]))
+        return n.step(lambda x, like: _cast_to(x, like.dtype, narrow))
+    to = n.at.take("to")
+    dt = _np_dtype(int(to), f"node {n.name!r} (Cast): to={onnx.TensorProto.DataType.Name(int(to))}") \
+        if to is not None else n.refuse("a Cast without 'to'")
+    narrow = {onnx.TensorProto.FLOAT16: "float16", onnx.TensorProto.BFLOAT16: "bfloat16"}.get(int(to))
+    return n.step(lambda x: _cast_to(x, dt, narrow))
+
+
+def _cast_to(x, dt, narrow=None):
+    """``x`` as ``dt``; float16 and bfloat16 targets are held as float32 rounded to their values."""
+    if x.dtype.kind == "f" and dt.kind in "iu":
+        with np.errstate(invalid="ignore"):
+            return np.trunc(x).astype(dt)
+    y = x.astype(dt)
+    if narrow == "float16":
+        with np.errstate(over="ignore"):
+            return y.astype(np.float16).astype(dt)
+    if narrow == "bfloat16":          # round to nearest even on the upper 16 bits of the float32
+        bits = np.ascontiguousarray(y, np.float32).view(np.uint32).astype(np.uint64)
+        bits = ((bits + 0x7FFF + ((bits >> 16) & 1)) >> 16) << 16
+        out = bits.astype(np.uint32).view(np.float32)
+        return np.where(np.isnan(y), y, out).astype(dt)
+    return y
+
+
+@_op("Pad")
+def _pad(n):
+    mode = n.at.take("mode", "constant")
+    if mode not in ("constant", "reflect", "edge", "wrap"):
+        n.refuse(f"mode={mode!r}")
+    if n.opset < 11:
+        pads, value = n.at.take("pads", n.at.take("paddings")), float(n.at.take("value", 0.0))
+        return n.step(lambda x: K.pad_nd(x, pads, mode, value), inputs=n.ins[:1])
+    return n.step(lambda x, pads, value=None, axes=None: K.pad_nd(x, pads, mode, 0 if value is None else value,
+                                                                   axes))
+
+
+@_op("Resize")
+def _resize(n):
+    at = n.at
+    mode = at.take("mode", "nearest")
+    if mode != "nearest":
+        n.refuse(f"mode={mode!r} (only nearest)")
+    ctm = at.take("coordinate_transformation_mode", "half_pixel" if n.opset >= 11 else "asymmetric")
+    if ctm not in ("half_pixel", "pytorch_half_pixel", "align_corners", "asymmetric", "tf_half_pixel_for_nn",
+                   "half_pixel_symmetric"):
+        n.refuse(f"coordinate_transformation_mode={ctm!r}")
+    nearest = at.take("nearest_mode", "round_prefer_floor")
+    if nearest not in ("round_prefer_floor", "round_prefer_ceil", "floor", "ceil"):
+        n.refuse(f"nearest_mode={nearest!r}")
+    at.take("cubic_coeff_a")
+    if int(at.take("exclude_outside", 0)):
+        n.refuse("exclude_outside=1")
+    at.take("extrapolation_value")      # tf_crop_and_resize only, which is refused
+    at.take("antialias")                # no effect on nearest
+    axes_attr = at.take("axes")
+    policy = at.take("keep_aspect_ratio_policy", "stretch")
+    if policy != "stretch":
+        n.refuse(f"keep_aspect_ratio_policy={policy!r}")
+    if n.opset < 11:
+        return n.step(lambda x, scales: _resize_run(x, scales, None, axes_attr, ctm, nearest), inputs=n.ins[:2])
+
+    def run(x, roi=None, scales=None, sizes=None):
+        return _resize_run(x, scales, sizes, axes_attr, ctm, nearest)
+    return n.step(run)
+
+
+def _resize_run(x, scales, sizes, axes, ctm, nearest):
+    axes = list(range(x.ndim)) if axes is None else [int(a) % x.ndim for a in axes]
+    out = list(x.shape)
+    if sizes is not None and np.asarray(sizes).size:
+        for a, s in zip(axes, np.asarray(sizes).reshape(-1)):
+            out[a] = int(s)
+    elif scales is not None and np.asarray(scales).size:
+        sc = np.asarray(scales, np.float64).reshape(-1)
+        if sc.size != len(axes) or (sc <= 0).any():
+            raise ValueError(f"Resize scales {sc.tolist()} for {len(axes)} axes")
+        for a, s in zip(axes, sc):
+            out[a] = int(np.floor(x.shape[a] * s))
+    else:
+        raise ValueError("Resize needs scales or sizes")
+    scale_of = {}
+    if sizes is None or not np.asarray(sizes).size:
+        scale_of = {a: float(s) for a, s in zip(axes, np.asarray(scales, np.float64).reshape(-1))}
+    return K.resize_nearest(x, out, ctm, nearest, scale_of)
 
 
 SUPPORTED_OPS = tuple(sorted(_BUILDERS))

@@ -8,7 +8,8 @@ through ``approx_matmul``; these helpers give them their im2col columns.
 import numpy as np
 
 __all__ = ["spatial_pads", "pad", "im2col_nhwc", "max_pool", "avg_pool", "softmax", "flatten", "reshape",
-           "batch_norm", "clip", "div", "gather"]
+           "batch_norm", "clip", "div", "gather", "erf", "gelu", "sigmoid", "layer_norm", "power", "slice_nd",
+           "pad_nd", "reduce", "resize_nearest"]
 
 
 def spatial_pads(in_size, kernel, strides, dilations, pads, auto_pad):
@@ -176,3 +177,140 @@ def gather(x, idx, axis):
     if idx.size and (idx.min() < -size or idx.max() >= size):
         raise ValueError(f"Gather indices {idx.min()}..{idx.max()} out of range for axis {axis} of size {size}")
     return np.take(x, np.where(idx < 0, idx + size, idx), axis=axis)
+
+
+# ---- elementwise and shape operators of mobile CNNs and transformer encoders ------------------------------------
+
+def erf(x):
+    """Gauss's error function (scipy's, float64 inside), in the dtype of ``x``."""
+    from scipy.special import erf as _erf
+    return _erf(np.asarray(x, np.float64)).astype(x.dtype)
+
+
+def gelu(x, approximate="none"):
+    """``x * Phi(x)``, or with ``approximate="tanh"`` the tanh form (ONNX Gelu, opset 20)."""
+    x64 = np.asarray(x, np.float64)
+    if approximate == "tanh":
+        y = 0.5 * x64 * (1 + np.tanh(np.sqrt(2 / np.pi) * (x64 + 0.044715 * x64 ** 3)))
+    else:
+        from scipy.special import erf as _erf
+        y = 0.5 * x64 * (1 + _erf(x64 / np.sqrt(2)))
+    return y.astype(x.dtype)
+
+
+def sigmoid(x):
+    x64 = np.asarray(x, np.float64)
+    return (0.5 * (1 + np.tanh(0.5 * x64))).astype(x.dtype)      # no overflow for large |x|
+
+
+def layer_norm(x, scale, bias, axis, epsilon):
+    """ONNX LayerNormalization: normalise over axes ``axis..`` (float64 inside); also the mean and
+    1/std (shape of ``x`` with those axes kept as 1) for the optional outputs."""
+    axis = axis + x.ndim if axis < 0 else axis
+    axes = tuple(range(axis, x.ndim))
+    x64 = np.asarray(x, np.float64)
+    mean = x64.mean(axis=axes, keepdims=True)
+    inv_std = 1 / np.sqrt(((x64 - mean) ** 2).mean(axis=axes, keepdims=True) + epsilon)
+    y = (x64 - mean) * inv_std * scale
+    if bias is not None:
+        y = y + bias
+    return y.astype(x.dtype), mean.astype(x.dtype), inv_std.astype(x.dtype)
+
+
+def power(a, b):
+    """ONNX Pow: the result has the base's dtype (integer bases through float64, as onnxruntime)."""
+    if a.dtype.kind in "iu":
+        return np.power(a.astype(np.float64), b.astype(np.float64)).astype(a.dtype)
+    return np.power(a, b.astype(a.dtype) if b.dtype.kind in "iu" else b).astype(a.dtype)
+
+
+def slice_nd(x, starts, ends, axes=None, steps=None):
+    """ONNX Slice: starts/ends clamped per axis (negative counts from the end; for a negative step the end
+    may clamp to -1, "before the first element", which a Python slice cannot say with -1)."""
+    starts, ends = [int(v) for v in np.atleast_1d(starts)], [int(v) for v in np.atleast_1d(ends)]
+    axes = list(range(len(starts))) if axes is None else [int(a) for a in np.atleast_1d(axes)]
+    steps = [1] * len(starts) if steps is None else [int(v) for v in np.atleast_1d(steps)]
+    if not len(starts) == len(ends) == len(axes) == len(steps):
+        raise ValueError(f"Slice starts/ends/axes/steps lengths {len(starts)}/{len(ends)}/{len(axes)}/{len(steps)}")
+    index = [slice(None)] * x.ndim
+    for s, e, a, st in zip(starts, ends, axes, steps):
+        if not -x.ndim <= a < x.ndim:
+            raise ValueError(f"Slice axis {a} out of range for rank {x.ndim}")
+        if st == 0:
+            raise ValueError("Slice step 0")
+        d = x.shape[a]
+        s, e = s + d if s < 0 else s, e + d if e < 0 else e
+        if st > 0:
+            s, e = min(max(s, 0), d), min(max(e, 0), d)
+        else:
+            s, e = min(max(s, 0), d - 1), min(max(e, -1), d - 1)
+        index[a % x.ndim] = slice(s, None if e < 0 else e, st)
+    return x[tuple(index)]
+
+
+def pad_nd(x, pads, mode="constant", value=0, axes=None):
+    """ONNX Pad: ``pads`` all begins then all ends (of ``axes``, default every axis); negative pads crop;
+    modes constant, reflect, edge, wrap."""
+    pads = [int(p) for p in np.asarray(pads).reshape(-1)]
+    axes = list(range(x.ndim)) if axes is None else [int(a) % x.ndim for a in np.atleast_1d(axes)]
+    if len(pads) != 2 * len(axes):
+        raise ValueError(f"Pad needs {2 * len(axes)} pads for {len(axes)} axes, got {len(pads)}")
+    begin, end = [0] * x.ndim, [0] * x.ndim
+    for i, a in enumerate(axes):
+        begin[a], end[a] = pads[i], pads[len(axes) + i]
+    crop = tuple(slice(max(-b, 0), x.shape[a] - max(-e, 0)) for a, (b, e) in enumerate(zip(begin, end)))
+    x = x[crop]
+    widths = [(max(b, 0), max(e, 0)) for b, e in zip(begin, end)]
+    if mode == "constant":
+        return np.pad(x, widths, mode="constant", constant_values=np.asarray(value, x.dtype).reshape(()))
+    if mode == "reflect" and any(w > s - 1 for (b, e), s in zip(widths, x.shape) for w in (b, e) if w):
+        raise ValueError(f"Pad reflect of {widths} is larger than the input {x.shape} minus one")
+    return np.pad(x, widths, mode={"reflect": "reflect", "edge": "edge", "wrap": "wrap"}[mode])
+
+
+def reduce(fn, x, axes, keepdims, noop_with_empty_axes=False):
+    """ONNX Reduce*: ``axes`` None or empty reduce every axis (or nothing, with noop_with_empty_axes)."""
+    if axes is None or len(np.atleast_1d(axes)) == 0:
+        if noop_with_empty_axes:
+            return x
+        axes = tuple(range(x.ndim))
+    else:
+        axes = tuple(sorted({int(a) % x.ndim for a in np.atleast_1d(axes)}))
+    return fn(x, axes, bool(keepdims))
+
+
+def resize_nearest(x, out_shape, coordinate_mode, nearest_mode, scales=None):
+    """ONNX Resize with mode nearest: each output index mapped back to an input index per axis
+    (``scales``: the given scale per axis, else output size / input size)."""
+    idx = []
+    for a, (n_in, n_out) in enumerate(zip(x.shape, out_shape)):
+        scale = (scales or {}).get(a, n_out / n_in)
+        if n_out == n_in and scale == 1:
+            idx.append(np.arange(n_in))
+            continue
+        o = np.arange(n_out, dtype=np.float64)
+        if coordinate_mode == "half_pixel":
+            src = (o + 0.5) / scale - 0.5
+        elif coordinate_mode == "pytorch_half_pixel":
+            src = (o + 0.5) / scale - 0.5 if n_out > 1 else np.zeros_like(o)
+        elif coordinate_mode == "align_corners":
+            src = o * (n_in - 1) / (n_out - 1) if n_out > 1 else np.zeros_like(o)
+        elif coordinate_mode == "asymmetric":
+            src = o / scale
+        elif coordinate_mode == "tf_half_pixel_for_nn":
+            src = (o + 0.5) / scale
+        elif coordinate_mode == "half_pixel_symmetric":
+            adj = n_out / (scale * n_in)
+            src = n_in / 2 * (1 - adj) + (o + 0.5) / scale - 0.5
+        else:
+            raise ValueError(f"Resize coordinate_transformation_mode {coordinate_mode!r}")
+        if nearest_mode == "round_prefer_floor":
+            i = np.where(src - np.floor(src) == 0.5, np.floor(src), np.round(src))
+        elif nearest_mode == "round_prefer_ceil":
+            i = np.where(src - np.floor(src) == 0.5, np.ceil(src), np.round(src))
+        elif nearest_mode == "floor":
+            i = np.floor(src)
+        else:
+            i = np.ceil(src)
+        idx.append(np.clip(i, 0, n_in - 1).astype(np.int64))
+    return x[np.ix_(*idx)]
