@@ -211,3 +211,72 @@ def test_cli_layers_report(tmp_path, capsys):
         capsys.readouterr().out
     assert main(["nn", "--layers", "--json"]) == 2
     assert "--layers does not apply without --onnx" in json.loads(capsys.readouterr().out)["error"]
+
+
+# ---- a small ViT-style encoder -----------------------------------------------------------------------------
+
+VIT_MACS = ["patch_embed"] + [f"b{b}_{n}" for b in range(2) for n in ("qkv", "scores", "attn_v", "proj", "fc1", "fc2")] \
+    + ["head"]
+
+
+@pytest.fixture(scope="module")
+def vit():
+    from pymodel.nn.onnx_export import vit_tiny
+    return vit_tiny(np.random.default_rng(0))
+
+
+def _mac_names(net):
+    """The MAC steps' node names without vit_tiny's numbering (``b0_qkv_12`` -> ``b0_qkv``)."""
+    return [_base(s.name) for s in net.mac_steps]
+
+
+def _base(name):
+    return name.rsplit("_", 1)[0] if name.rsplit("_", 1)[-1].isdigit() else name
+
+
+def test_vit_float_path_matches_onnxruntime(vit):
+    x = np.random.default_rng(1).standard_normal((6, 3, 16, 16)).astype(np.float32)
+    net = load_onnx(vit)
+    sess = ort.InferenceSession(vit.SerializeToString(), providers=["CPUExecutionProvider"])
+    want = sess.run(None, {"input": x})[0]
+    got = net.forward(x)
+    assert got.shape == want.shape == (6, 10)
+    assert float(np.abs(got - want).max() / np.abs(want).max()) <= 1e-4
+    # every product of the encoder is a MAC node: the patch embedding, per block Q/K/V, Q K^T, P V, the output
+    # projection and the MLP, and the head
+    assert _mac_names(net) == VIT_MACS
+    kinds = {_base(s.name): type(s).__name__ for s in net.mac_steps}
+    assert kinds["b0_scores"] == kinds["b1_attn_v"] == "DynMatMulStep"
+    assert kinds["b0_qkv"] == "LinearStep" and kinds["patch_embed"] == "ConvStep"
+    net.forward(x[:1])
+    assert 0.30e6 < net.macs_per_forward() < 0.34e6
+    # what stays float32: normalisation, softmax, GELU (its erf and product), residual adds, head split/merge
+    flt = {s.op for s in net.steps if s.arithmetic == "float32"}
+    assert {"LayerNormalization", "Softmax", "Erf", "Mul", "Add", "Transpose", "Reshape", "ReduceMean"} <= flt
+
+
+def test_vit_every_design_through_the_int_path_with_the_layer_report(vit, tmp_path, capsys):
+    """``mitchell nn --onnx`` on the ViT with every multiplying design of the registry at 8 bits, --layers:
+    each int run reports every MAC node, its figures agree with the logits, and the run is not garbage."""
+    from mitchell_cli import main
+    rng = np.random.default_rng(3)
+    onnx.save(vit, tmp_path / "vit.onnx")
+    np.savez(tmp_path / "d.npz", x=rng.standard_normal((16, 3, 16, 16)).astype(np.float32),
+             y=rng.integers(0, 10, 16), x_calib=rng.standard_normal((32, 3, 16, 16)).astype(np.float32))
+    assert main(["nn", "--onnx", str(tmp_path / "vit.onnx"), "--data", str(tmp_path / "d.npz"), "--calib", "32",
+                 "--design", *designs_with("mul"), "--layers", "--json"]) == 0
+    r = json.loads(capsys.readouterr().out)
+    assert [x["name"] for x in r["results"]] == ["float32", "int8 exact"] + [f"int8 {d}" for d in designs_with("mul")]
+    approx = [n for n in r["nodes"] if n["arithmetic"] == "approx_matmul"]
+    assert [_base(n["name"]) for n in approx] == VIT_MACS
+    out_rel = {}
+    for run in r["results"][1:]:
+        rows = run["layers"]
+        assert [_base(x["name"]) for x in rows] == VIT_MACS + ["(output)"], run["name"]
+        for x in rows[:-1]:
+            assert 0 < x["rel_rms"] < 0.5 and 0 < x["accumulated_rel_rms"] < 1, (run["name"], x)
+            assert x["snr_db"] == pytest.approx(-20 * np.log10(x["rel_rms"]), abs=1e-9)
+        out_rel[run["name"]] = rows[-1]["accumulated_rel_rms"]
+    assert out_rel["int8 exact"] < 0.1                          # 8-bit quantization alone: small
+    assert all(v < 0.6 for v in out_rel.values()), out_rel      # every design: damaged, not garbage
+    assert out_rel["int8 mitchell"] > out_rel["int8 exact"]

@@ -122,7 +122,7 @@ def vit_tiny(rng, *, image=16, patch=4, channels=3, dim=32, heads=2, depth=2, ml
 
     def name(prefix):
         count[0] += 1
-        return f"{prefix}{count[0]}"
+        return f"{prefix}_{count[0]}"
 
     def const(arr, prefix, dtype=np.float32):
         n = name(prefix)
