@@ -1,6 +1,6 @@
 """``mitchell compare``: every design side by side, the README's comparison table and Pareto figure."""
 
-from .common import check_output_dir, check_output_path, emit, parse_widths, progress, seed_arg
+from .common import check_output_dir, check_output_path, emit, parse_widths, progress, refuse, seed_arg
 
 NN_MODELS = ("mlp", "cnn")
 
@@ -75,6 +75,10 @@ def cmd_compare(args):
             raise ValueError(f"--designs: unknown multiplier design {bad[0]!r}; the designs are: {', '.join(names)}")
         names = wanted
     widths = parse_widths(args.width)
+    if args.no_nn:
+        refuse(args, ("--seed", "--nn-cache"), "with --no-nn (options of the NN study)")
+    if args.no_cost:
+        refuse(args, ("--no-fmax", "--cache-dir"), "with --no-cost (options of the synthesis)")
     if args.plot:
         from pymodel.plots import SUFFIXES
         if args.no_cost:

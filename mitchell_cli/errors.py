@@ -75,6 +75,9 @@ def cmd_errors(args):
         emit(args, m, "\n".join(f"{k:<{wd}}  {v}" for k, v in rows))
         return
     method = check_method(args, cfg)
+    if method != "sample":
+        refuse(args, ("--seed",), f"to --method {method} (every pair counts, nothing is sampled; --seed seeds "
+                                  "--method sample or --samples N)")
     if method == "sample":
         print(f"seed: {args.seed}", file=sys.stderr)
     m = clean(error_metrics(cfg, args.op, samples=args.samples, seed=args.seed,

@@ -5,7 +5,7 @@ import shlex
 import sys
 import time
 
-from .common import check_output_dir, emit, int_in, progress, seed_arg
+from .common import check_output_dir, emit, int_in, progress, refuse, seed_arg
 
 __all__ = ["cmd_explore", "add_parser", "parse_param", "sweep_from_args"]
 
@@ -49,7 +49,7 @@ def parse_param(text):
 
 def sweep_from_args(args):
     """The sweep the options (or ``--sweep FILE``) describe, checked against the registry before any work."""
-    from sim.explore import load_sweep, make_sweep
+    from sim.explore import check_sweep, load_sweep, make_sweep
     option_sweep = ("--designs", "--widths", "--stages", "--signed", "--param")
     if args.sweep:
         typed = [o for o in option_sweep if o in getattr(args, "_given", ())]
@@ -65,9 +65,19 @@ def sweep_from_args(args):
             sw["verify"] = True
         if args.timeout is not None:
             sw["timeout"] = args.timeout
+        if "--nn-models" in getattr(args, "_given", ()):
+            if not sw["nn"]:
+                raise ValueError("--nn-models does not apply without --nn (nor nn = true in the sweep file)")
+            sw["nn_models"] = args.nn_models.split(",")
+            try:
+                check_sweep(sw, where="")
+            except ValueError as e:
+                raise ValueError(str(e).replace("nn_models", "--nn-models", 1)) from None
         return sw
     if not args.designs:
         raise ValueError("--designs is required (or --sweep FILE)")
+    if not args.nn:
+        refuse(args, ("--nn-models",), "without --nn (the models of the NN accuracy task)")
     designs = [d.strip() for d in args.designs.split(",") if d.strip()]
     params = {}
     for name, vals in args.param or []:

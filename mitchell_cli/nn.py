@@ -7,6 +7,9 @@ from .common import (add_design_args, check_output_dir, check_output_path, desig
 from .onnx import add_onnx_args
 
 
+ONNX_ONLY = []          # filled by add_parser from add_onnx_args' options
+
+
 def width_keys(r):
     """``run_study``'s ``int8_*`` accuracy keys named after the width and the design: ``int<W>_exact``,
     ``int<W>_<design>``, ``int<W>_<design>_finetuned`` (in ``accuracy`` and each ``frac_sweep`` row)."""
@@ -75,7 +78,8 @@ def cmd_nn(args):
         from .onnx import cmd_onnx
         return cmd_onnx(args)
     from pymodel.plots import SUFFIXES
-    refuse(args, ("--layers",), "without --onnx (the per-layer report is of an ONNX model's int runs)")
+    refuse(args, ONNX_ONLY, "without --onnx (options of an ONNX model's evaluation; the built-in study "
+                            "takes --dataset, --model, --data-dir)")
     if args.dataset == "digits":
         refuse(args, ("--data-dir",), "to --dataset digits (bundled with scikit-learn)")
     if args.train_multiplier:
@@ -140,6 +144,10 @@ def add_parser(sub):
                         "float-mitchell-bf16 (or both, comma-separated), against float32 training")
     p.add_argument("--curves", metavar="FILE", default=None, help="with --train-multiplier: accuracy per epoch plot")
     p.add_argument("--json", action="store_true", help="print exactly one JSON object")
+    before = set(p._option_string_actions)
     add_onnx_args(p)
+    # the ONNX group's options besides --onnx and --design (which the built-in study shares): refused without --onnx
+    ONNX_ONLY[:] = [o for o in p._option_string_actions if o not in before and o.startswith("--")
+                    and o not in ("--onnx", "--design")]
     add_design_args(p, choice=False)
     p.set_defaults(func=cmd_nn)

@@ -21,7 +21,7 @@ def _check(args, cfg):
     if not args.prove:
         refuse(args, ("--method",), "without --prove")
     if not args.mutate:
-        refuse(args, ("--jobs", "--vectors"), "without --mutate")
+        refuse(args, ("--jobs", "--vectors", "--seed"), "without --mutate (options of the mutation run)")
     if args.prove:
         from hdl.spec import check_spec
         check_spec(cfg, args.op)    # a design without a hardware spec fails now, not after a build

@@ -1,0 +1,42 @@
+"""Options that do not apply are refused by name, before any work (README: "an option that does not apply is
+refused"), and designs that do not multiply are refused where a multiplier is needed."""
+
+import json
+
+import pytest
+
+from mitchell_cli import main
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["nn", "--model", "mlp", "--limit", "5", "--calib", "5", "--batch", "3", "--mean", "0.5", "--scale", "2"],
+     "--limit, --calib, --mean, --scale, --batch do not apply without --onnx"),
+    (["nn", "--std", "0.2"], "--std does not apply without --onnx"),
+    (["nn", "--data", "x.npz"], "--data does not apply without --onnx"),
+    (["explore", "--designs", "mitchell", "--nn-models", "mlp", "-o", "{tmp}/o"],
+     "--nn-models does not apply without --nn"),
+    (["compare", "--no-nn", "--seed", "4"], "--seed does not apply with --no-nn"),
+    (["compare", "--no-nn", "--nn-cache", "{tmp}/nn"], "--nn-cache does not apply with --no-nn"),
+    (["compare", "--no-cost", "--no-fmax"], "--no-fmax does not apply with --no-cost"),
+    (["errors", "--width", "8", "--seed", "5"], "--seed does not apply to --method exact"),
+    (["errors", "--design", "mbm", "--width", "6", "--method", "sweep", "--seed", "5"],
+     "--seed does not apply to --method sweep"),
+    (["verify", "--exhaustive", "--seed", "3"], "--seed does not apply without --mutate"),
+    (["verify", "--prove", "--vectors", "3"], "--vectors does not apply without --mutate"),
+])
+def test_option_that_does_not_apply_is_refused(tmp_path, capsys, argv, message):
+    argv = [a.replace("{tmp}", str(tmp_path)) for a in argv]
+    assert main([*argv, "--json"]) == 2
+    out = capsys.readouterr().out
+    assert message in json.loads(out)["error"], out
+    assert not list(tmp_path.iterdir())          # refused before any folder is made
+
+
+def test_seed_still_applies_where_it_samples(capsys, monkeypatch):
+    def reached(cfg, op, *, samples, seed, progress, method):
+        raise RuntimeError(f"reached error_metrics: {method}, seed {seed}")
+    monkeypatch.setattr("pymodel.metrics.error_metrics", reached)        # the sampling itself is tested elsewhere
+    for argv, want in ((["--samples", "500", "--seed", "5"], "sample, seed 5"),
+                       (["--method", "sample", "--seed", "6"], "sample, seed 6")):
+        assert main(["errors", "--width", "8", *argv, "--json"]) == 2
+        assert json.loads(capsys.readouterr().out)["error"] == f"reached error_metrics: {want}"
