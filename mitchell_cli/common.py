@@ -104,8 +104,9 @@ def parse_bool(text):
     raise argparse.ArgumentTypeError(f"expected true or false, got {text!r}")
 
 
-def design_list(args):
-    """The names given to a list-valued ``--design`` (``mbm ilm`` or ``mbm,ilm``), default mitchell; checked."""
+def design_list(args, op="mul"):
+    """The names given to a list-valued ``--design`` (``mbm ilm`` or ``mbm,ilm``), default mitchell; checked,
+    each one a design with operator ``op`` (the networks multiply)."""
     from pymodel.registry import design_class
     names = list(dict.fromkeys(n.strip() for d in (args.design or ["mitchell"]) for n in d.split(",") if n.strip()))
     for n in names:
@@ -113,7 +114,19 @@ def design_list(args):
             design_class(n)
         except ValueError as e:
             raise ValueError(f"--design: {e}") from None
+    check_design_op("--design", names, op)
     return names
+
+
+def check_design_op(option, names, op):
+    """Refuse a design of ``names`` that lacks operator ``op``, naming it and the designs that have ``op``."""
+    from pymodel.registry import design_class, designs_with
+    word = {"mul": "multiply", "div": "divide"}[op]
+    for n in names:
+        if op not in design_class(n).OPS:
+            has = ", ".join(f"--op {o}" for o in design_class(n).OPS)
+            raise ValueError(f"{option} {n} does not {word} (it has {has} only); the designs that {word}: "
+                             f"{', '.join(designs_with(op))}")
 
 
 def design_configs(args, names, width, signed=True):

@@ -1,6 +1,7 @@
 """``mitchell compare``: every design side by side, the README's comparison table and Pareto figure."""
 
-from .common import check_output_dir, check_output_path, emit, parse_widths, progress, refuse, seed_arg
+from .common import (check_design_op, check_output_dir, check_output_path, emit, parse_widths, progress, refuse,
+                     seed_arg)
 
 NN_MODELS = ("mlp", "cnn")
 
@@ -66,13 +67,14 @@ def markdown_table(rows, *, cost=True, nn=True):
 
 
 def cmd_compare(args):
-    from pymodel.registry import designs_with
+    from pymodel.registry import DESIGNS, designs_with
     names = designs_with("mul")
     if args.designs:
-        wanted = [n.strip() for n in args.designs.split(",") if n.strip()]
-        bad = [n for n in wanted if n not in names]
+        wanted = list(dict.fromkeys(n.strip() for n in args.designs.split(",") if n.strip()))
+        bad = [n for n in wanted if n not in DESIGNS]
         if bad:
-            raise ValueError(f"--designs: unknown multiplier design {bad[0]!r}; the designs are: {', '.join(names)}")
+            raise ValueError(f"--designs: unknown design {bad[0]!r}; the designs are: {', '.join(DESIGNS)}")
+        check_design_op("--designs", wanted, "mul")
         names = wanted
     widths = parse_widths(args.width)
     if args.no_nn:

@@ -40,3 +40,19 @@ def test_seed_still_applies_where_it_samples(capsys, monkeypatch):
                        (["--method", "sample", "--seed", "6"], "sample, seed 6")):
         assert main(["errors", "--width", "8", *argv, "--json"]) == 2
         assert json.loads(capsys.readouterr().out)["error"] == f"reached error_metrics: {want}"
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["nn", "--design", "inzed"], "--design inzed does not multiply (it has --op div only); the designs that "
+                                  "multiply: mitchell, mbm, ilm"),
+    (["nn", "--design", "mbm,inzed"], "--design inzed does not multiply"),
+    (["compare", "--designs", "mbm,inzed"], "--designs inzed does not multiply (it has --op div only)"),
+    (["compare", "--designs", "nope"], "--designs: unknown design 'nope'; the designs are: mitchell"),
+])
+def test_divider_refused_where_a_multiplier_is_needed(capsys, argv, message):
+    from pymodel.registry import designs_with
+    assert main([*argv, "--json"]) == 2
+    err = json.loads(capsys.readouterr().out)["error"]
+    assert message in err
+    if "does not multiply" in err:       # every multiplier listed, from the registry
+        assert err.endswith(", ".join(designs_with("mul")))
