@@ -16,13 +16,24 @@ normalisation, GELU) stays float32; each step says which (``Step.arithmetic``).
 :class:`LayerErrors` measures, per MAC node, how far an int run is from the float path.
 """
 
+import math
+
 import numpy as np
 
 from .layers import FLOAT, Mode, quantize
 from .matmul import approx_matmul
 from .onnx_ops import im2col_nhwc, pad, spatial_pads
 
-__all__ = ["OnnxNet", "Step", "ConvStep", "LinearStep", "DynMatMulStep", "LayerErrors", "topk_correct"]
+__all__ = ["OnnxNet", "Step", "ConvStep", "DynConvStep", "LinearStep", "DynMatMulStep", "LayerErrors", "topk_correct"]
+
+
+# products per approx_matmul call below which a batched MatMul of two activations groups its matrices
+_GROUP_PRODUCTS = 2 ** 18
+
+
+def _group_size(count, m, n, k):
+    """How many of ``count`` (m, k) @ (k, n) products go in one ``approx_matmul`` call (see DynMatMulStep)."""
+    return max(1, min(count, math.isqrt(_GROUP_PRODUCTS // (m * n * k or 1))))
 
 
 def _int_dtype(qmax):
@@ -211,6 +222,31 @@ class ConvStep(_MacStep):
         return self._wq[key]
 
 
+class DynConvStep(ConvStep):
+    """Conv whose weights (and bias) are graph tensors, not constants: each call's weights are quantized per
+    output channel like constant ones (and quantized again only when they change)."""
+
+    def __init__(self, name, inputs, outputs, *, kernel_shape, group, strides, dilations, pads, auto_pad, one_d):
+        _MacStep.__init__(self, name, "Conv", inputs, outputs)
+        self.W, self.bias, self.kernel_shape = None, None, kernel_shape
+        self.group, self.strides, self.dilations = group, strides, dilations
+        self.pads, self.auto_pad, self.one_d = pads, auto_pad, one_d
+
+    def run(self, vals, mode):
+        W = np.asarray(vals[1], np.float32)
+        if W.ndim != (3 if self.one_d else 4):
+            raise ValueError(f"weights of shape {W.shape} for a {1 if self.one_d else 2}-D convolution")
+        if self.kernel_shape is not None and list(W.shape[2:]) != list(self.kernel_shape):
+            raise ValueError(f"kernel_shape={self.kernel_shape} with weights of shape {W.shape}")
+        if W.shape[0] % self.group:
+            raise ValueError(f"group={self.group} with {W.shape[0]} output channels")
+        W = W[:, :, None, :] if self.one_d else W
+        if self.W is None or self.W.shape != W.shape or not np.array_equal(self.W, W):
+            self.set_weights(W)
+        self.bias = None if len(vals) < 3 or vals[2] is None else np.asarray(vals[2], np.float32)
+        return super().run(vals[:1], mode)
+
+
 class DynMatMulStep(_MacStep):
     """MatMul (or Gemm) of two tensors that are not a computed ``A`` by a constant 2-D ``B`` (that is
     :class:`LinearStep`): attention's ``Q @ K^T`` and ``P @ V``, batched shapes broadcast as
@@ -270,8 +306,23 @@ class DynMatMulStep(_MacStep):
             # which of B's own matrices each product takes (a constant B is encoded once per matrix)
             b_of = np.broadcast_to(np.arange(len(b3)).reshape(bq.shape[:-2]), lead).ravel()
             acc = np.empty((len(a3), m, n), np.int64)
-            for j in range(len(a3)):
-                acc[j] = approx_matmul(a3[j], self._b_side(b3[b_of[j]], b_of[j], mode), mode.multiplier)
+            k = a3.shape[-1]
+            group = 1 if self.const[1] is not None else _group_size(len(a3), m, n, k)
+            if group > 1:
+                # small per-head products (a ViT's 16x16 @ 16x16: 4096 products, microseconds of kernel) cost
+                # mostly approx_matmul's fixed ~0.1 ms per call: `group` of them go in one call of group*m rows
+                # by group*n columns, whose diagonal blocks are the products wanted (group times the products,
+                # group times fewer calls; the off-diagonal blocks are discarded)
+                bg = b3[b_of]
+                for j0 in range(0, len(a3), group):
+                    aa, bb = a3[j0:j0 + group], bg[j0:j0 + group]
+                    g = len(aa)
+                    full = approx_matmul(aa.reshape(g * m, k), bb.transpose(1, 0, 2).reshape(k, g * n),
+                                         mode.multiplier).reshape(g, m, g, n)
+                    acc[j0:j0 + g] = full[np.arange(g), :, np.arange(g), :]
+            else:
+                for j in range(len(a3)):
+                    acc[j] = approx_matmul(a3[j], self._b_side(b3[b_of[j]], b_of[j], mode), mode.multiplier)
             acc = acc.reshape(lead + (m, n))
         y = (acc * (s_a * s_b)).astype(np.float32)
         if a.ndim == 1:

@@ -13,7 +13,7 @@ import os
 import numpy as np
 
 from . import onnx_ops as K
-from .onnx_exec import ConvStep, DynMatMulStep, LinearStep, OnnxNet, Step
+from .onnx_exec import ConvStep, DynConvStep, DynMatMulStep, LinearStep, OnnxNet, Step, _MacStep
 
 __all__ = ["load_onnx", "OnnxImportError", "SUPPORTED_OPS"]
 
@@ -126,6 +126,8 @@ def load_onnx(source):
     types = {v.name: v.type.tensor_type.elem_type for v in list(g.input) + list(g.value_info) + list(g.output)
              if v.type.HasField("tensor_type")}
     types.update({t.name: t.data_type for t in g.initializer})
+    ranks = {v.name: len(v.type.tensor_type.shape.dim) for v in list(g.input) + list(g.value_info)
+             if v.type.HasField("tensor_type") and v.type.tensor_type.HasField("shape")}
     consumers = {}
     for node in g.node:
         for name in node.input:
@@ -145,16 +147,17 @@ def load_onnx(source):
                                   f"supported (supported: {', '.join(SUPPORTED_OPS)})")
         at = _Attrs(node)
         at.node.name = _node_name(node, i)
-        step = _BUILDERS[node.op_type](_Node(node, at, consts, opset, used, types))
+        built = _BUILDERS[node.op_type](_Node(node, at, consts, opset, used, types, ranks))
         at.done()
-        if step is None:
-            continue
-        if not isinstance(step, (ConvStep, LinearStep, DynMatMulStep)) and all(
-                (not n) or n in consts for n in step.inputs):
-            outs = step.run([consts[n] if n else None for n in step.inputs], None)
-            consts.update({n: _float(v) for n, v in zip(step.outputs, outs) if n})
-            continue
-        steps.append(step)
+        for step in built if isinstance(built, list) else [] if built is None else [built]:
+            if not isinstance(step, _MacStep) and all((not n) or n in consts for n in step.inputs):
+                try:
+                    outs = step.run([consts[n] if n else None for n in step.inputs], None)
+                except (ValueError, IndexError) as e:
+                    raise OnnxImportError(f"node {step.name!r} ({step.op}): {e}") from None
+                consts.update({n: _float(v) for n, v in zip(step.outputs, outs) if n})
+                continue
+            steps.append(step)
     steps = _fold_batch_norm(steps, consts, graph_outputs)
     output_names = [o.name for o in g.output]
     steps = _live(steps, output_names)
@@ -198,9 +201,10 @@ def _geometry(at, nd, kernel, *, dilations=True):
 class _Node:
     """What a builder sees of one node: its attributes (``at``), inputs, outputs and the constants so far."""
 
-    def __init__(self, node, at, consts, opset, used, types=None):
+    def __init__(self, node, at, consts, opset, used, types=None, ranks=None):
         self.node, self.at, self.consts, self.opset, self.used = node, at, consts, opset, used
         self.types = types or {}          # declared ONNX element type of the tensors whose type the graph states
+        self.ranks = ranks or {}          # and their declared rank
         self.op, self.name = node.op_type, node.name
         self.ins, self.outs = list(node.input), list(node.output)
 
@@ -250,6 +254,8 @@ def _constant(n):
 
 @_op("Conv")
 def _conv(n):
+    if n.ins[1] not in n.consts or (n.has(2) and n.ins[2] not in n.consts):
+        return _dyn_conv(n)
     W = n.const(1, "weight")
     b = n.const(2, "bias") if n.has(2) else None
     if W.ndim not in (3, 4):
@@ -266,6 +272,23 @@ def _conv(n):
                     dilations=dil, pads=pads, auto_pad=auto_pad, one_d=nd == 1)
 
 
+def _dyn_conv(n):
+    """Conv whose weights (or bias) are computed tensors: the kernel rank from kernel_shape or the
+    declared rank of the weights."""
+    ks = n.at.take("kernel_shape")
+    rank = n.ranks.get(n.ins[1])
+    nd = len(ks) if ks is not None else rank - 2 if rank else None
+    if nd not in (1, 2):
+        n.refuse(f"computed weights {n.ins[1]!r} of a {nd}-D convolution" if nd else
+                 f"computed weights {n.ins[1]!r} without kernel_shape or a declared rank")
+    group = int(n.at.take("group", 1))
+    if group < 1:
+        n.refuse(f"group={group}")
+    kernel, strides, dil, pads, auto_pad = _geometry(n.at, nd, ks if ks is not None else [1] * nd)
+    return DynConvStep(n.name, n.ins[:3], n.outs, kernel_shape=None if ks is None else list(ks), group=group,
+                       strides=strides, dilations=dil, pads=pads, auto_pad=auto_pad, one_d=nd == 1)
+
+
 @_op("Gemm", "MatMul")
 def _gemm(n):
     at, consts, ins = n.at, n.consts, n.ins
@@ -273,14 +296,19 @@ def _gemm(n):
     ta, tb = bool(at.take("transA", 0)), bool(at.take("transB", 0))
     if n.op == "Gemm":
         at.take("broadcast")           # opset < 7: numpy broadcasting of C is what it means
-    bias = None
-    if n.has(2):
-        bias = (np.float64(beta) * n.const(2, "C")).astype(np.float32)
+    bias, outs, after = None, n.outs, []
+    if n.has(2) and ins[2] in consts:
+        bias = (np.float64(beta) * consts[ins[2]]).astype(np.float32)
+    elif n.has(2):        # a computed C: added by a float step after the product
+        outs = [f"{n.outs[0]}::product"]
+        after = [Step(f"{n.name}+C", "Add", [outs[0], ins[2]], n.outs[:1],
+                      lambda y, c: (y + np.float32(beta) * c).astype(y.dtype))]
     a_c, b_c = consts.get(ins[0]), consts.get(ins[1])
     if b_c is not None and b_c.ndim == 2 and a_c is None:
         W = (b_c if tb else b_c.T).astype(np.float64) * alpha
-        return LinearStep(n.name, n.op, ins[:1], n.outs, W.astype(np.float32), bias, trans_a=ta)
-    return DynMatMulStep(n.name, n.op, ins[:2], n.outs, const=(a_c, b_c), alpha=alpha, trans=(ta, tb), bias=bias)
+        return [LinearStep(n.name, n.op, ins[:1], outs, W.astype(np.float32), bias, trans_a=ta)] + after
+    return [DynMatMulStep(n.name, n.op, ins[:2], outs, const=(a_c, b_c), alpha=alpha, trans=(ta, tb),
+                          bias=bias)] + after
 
 
 @_op("Add", "Sub", "Mul", "Div")
@@ -319,18 +347,22 @@ def _clip(n):
 def _pool(n):
     at = n.at
     ks = at.take("kernel_shape")
-    if ks is None or len(ks) != 2:
-        n.refuse(f"kernel_shape={ks} (only 2-D pooling)")
+    if ks is None or len(ks) not in (1, 2):
+        n.refuse(f"kernel_shape={ks} (only 1-D and 2-D pooling)")
     ceil_mode = int(at.take("ceil_mode", 0))
-    kernel, strides, dil, pads, auto_pad = _geometry(at, 2, ks)
+    kernel, strides, dil, pads, auto_pad = _geometry(at, len(ks), ks)
+    one_d = len(ks) == 1
+
+    def in_2d(fn):          # 1-D pooling as height 1, as Conv
+        return (lambda x: fn(x[:, :, None, :])[:, :, 0, :]) if one_d else fn
     if n.op == "MaxPool":
         at.take("storage_order")       # only affects the Indices output, refused below
         n.only_first_output("Indices")
-        return n.step(lambda x: K.max_pool(x, kernel, strides, dil, pads, auto_pad, ceil_mode))
+        return n.step(in_2d(lambda x: K.max_pool(x, kernel, strides, dil, pads, auto_pad, ceil_mode)))
     if ceil_mode:
         n.refuse("ceil_mode=1")
     cip = int(at.take("count_include_pad", 0))
-    return n.step(lambda x: K.avg_pool(x, kernel, strides, dil, pads, auto_pad, cip))
+    return n.step(in_2d(lambda x: K.avg_pool(x, kernel, strides, dil, pads, auto_pad, cip)))
 
 
 @_op("GlobalAveragePool")
@@ -350,6 +382,8 @@ def _batch_norm(n):
     if int(at.take("training_mode", 0)) != 0:
         n.refuse("training_mode=1")
     n.only_first_output("training-statistics")
+    if not all(name in n.consts for name in n.ins[1:5]):       # computed statistics: a float op, not folded
+        return n.step(lambda x, *p: K.batch_norm(x, *p, eps), inputs=n.ins[:5])
     params = [n.const(i, "scale/bias/mean/var") for i in range(1, 5)]
     s = n.step(lambda x: K.batch_norm(x, *params, eps), inputs=n.ins[:1])
     s.bn = (params, eps)
@@ -400,7 +434,8 @@ def _identity(n):
             n.refuse("is_test=0 (training)")
         if n.has(2) and (n.ins[2] not in n.consts or bool(n.consts[n.ins[2]])):
             n.refuse(f"training_mode input {n.ins[2]!r} (only a constant false)")
-        n.only_first_output("mask")
+        if len(n.outs) > 1 and n.used(n.outs[1]):        # inference: nothing dropped, the mask is all true
+            return n.step(lambda x: (x, np.ones(x.shape, bool)), inputs=n.ins[:1], outputs=n.outs[:2])
     return n.step(lambda x, *rest: x, inputs=n.ins[:1])
 
 
