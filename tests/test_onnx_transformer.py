@@ -77,7 +77,8 @@ def act_act_cases(rng):
         lambda x: (np.maximum(x, 0), x, None, None)
     # 3-D activations by a computed 2-D matrix: one GEMM for the whole batch
     yield "3-D by computed 2-D", graph(
-        [node("Reshape", ["x", "shp"], "f"), node("Transpose", ["f"], "ft", perm=[1, 0]), node("MatMul", ["x", "ft"], "y")],
+        [node("Reshape", ["x", "shp"], "f"), node("Transpose", ["f"], "ft", perm=[1, 0]),
+         node("MatMul", ["x", "ft"], "y")],
         {"shp": np.array([-1, 3], np.int64)}, (4, 3)), x[:, :, :3].copy(), lambda x: (x, x.reshape(-1, 3).T, None, None)
     W = rng.standard_normal((2, 3, 5)).astype(np.float32) * np.array([0.1, 1, 10, 3, 0.5], np.float32)
     # a constant 3-D B broadcast over the batch: per output column of each matrix
@@ -97,8 +98,14 @@ def _quantized(v, axis):
     return quantize(v, s, 127), s.astype(np.float32)
 
 
+@pytest.mark.parametrize("group", ["auto", 1, 3])
 @pytest.mark.parametrize("case", range(5))
-def test_activation_matmul_int_path_is_the_golden_model(case):
+def test_activation_matmul_int_path_is_the_golden_model(case, group, monkeypatch):
+    """``group``: how many of a batch's small matrix products share one approx_matmul call (diagonal blocks of
+    a bigger product): the executor's choice, one per call, or 3 (a batch of 4 leaves a remainder)."""
+    if group != "auto":
+        from pymodel.nn import onnx_exec
+        monkeypatch.setattr(onnx_exec, "_group_size", lambda count, *mnk: min(count, group))
     name, m, x, operands = list(act_act_cases(np.random.default_rng(case)))[case]
     net = load_onnx(m)
     assert [s.arithmetic for s in net.mac_steps] == ["approx_matmul"]
@@ -215,8 +222,8 @@ def test_cli_layers_report(tmp_path, capsys):
 
 # ---- a small ViT-style encoder -----------------------------------------------------------------------------
 
-VIT_MACS = ["patch_embed"] + [f"b{b}_{n}" for b in range(2) for n in ("qkv", "scores", "attn_v", "proj", "fc1", "fc2")] \
-    + ["head"]
+VIT_MACS = (["patch_embed"] + [f"b{b}_{n}" for b in range(2) for n in ("qkv", "scores", "attn_v", "proj", "fc1", "fc2")]
+            + ["head"])
 
 
 @pytest.fixture(scope="module")
