@@ -190,6 +190,16 @@ def add_config_args(p, op_choices=("mul", "div", "fmul"), width_list=False):
     p.add_argument("--json", action="store_true", help="print exactly one JSON object")
 
 
+def ep_text(ep, digits=6):
+    """The error probability to ``digits`` places, or, when that would round it to 1, ``1 - x`` with ``x``
+    to three significant digits (EP of Mitchell's 32-bit multiplier is 1 - 1.5e-8, not 1.000000)."""
+    if ep is None or (isinstance(ep, float) and math.isnan(ep)):
+        return "n/a"
+    if ep < 1 and round(ep, digits) >= 1:
+        return f"1 - {1 - ep:.3g}"
+    return f"{ep:.{digits}f}"
+
+
 def pct(v):
     return "n/a" if v is None or (isinstance(v, float) and math.isnan(v)) else f"{100 * v:+.4f} %"
 

@@ -1,7 +1,7 @@
 """``mitchell compare``: every design side by side, the README's comparison table and Pareto figure."""
 
-from .common import (check_design_op, check_output_dir, check_output_path, emit, parse_widths, progress, refuse,
-                     seed_arg)
+from .common import (check_design_op, check_output_dir, check_output_path, emit, ep_text, parse_widths, progress,
+                     refuse, seed_arg)
 
 NN_MODELS = ("mlp", "cnn")
 
@@ -55,7 +55,7 @@ def markdown_table(rows, *, cost=True, nn=True):
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for r in rows:
         cells = [r["design"], str(r["width"]), _pct(r["mred"], 3), _pct(r["bias"], 3),
-                 f"{100 * r['min_re']:+.2f} / {100 * r['max_re']:+.2f} %", f"{r['ep']:.3f}"]
+                 f"{100 * r['min_re']:+.2f} / {100 * r['max_re']:+.2f} %", ep_text(r["ep"], 3)]
         if cost:
             fm = "no fit" if r["fmax_mhz"] is None else f"{r['fmax_mhz']:.1f}"
             cells += [f"{r['cells']} ({_pct(r['ratio_cells'], 0)})", f"{r['depth']} / {r['exact_depth']}",

@@ -2,7 +2,7 @@
 
 import sys
 
-from .common import add_config_args, clean, config, emit, pct, progress_wanted, int_in, refuse, seed_arg
+from .common import add_config_args, clean, config, emit, ep_text, pct, progress_wanted, int_in, refuse, seed_arg
 
 MAX_SAMPLES = 1 << 26     # memory is O(samples): about 2 GB here
 
@@ -26,7 +26,7 @@ def errors_table(m):
         ("MAE", f"{m['mae']:.6g} {m['error_unit']}"),
         ("WCE", f"{m['wce']:.6g} at {m['wce_operands']}"),
         ("NMED", f"{m['nmed']:.6g}"),
-        ("EP (error probability)", f"{m['ep']:.6f}"),
+        ("EP (error probability)", ep_text(m["ep"])),
         ("MSE", f"{m['mse']:.6g}"),
     ]
     w = max(len(k) for k, _ in rows)
@@ -70,7 +70,7 @@ def cmd_errors(args):
                 ("max relative error", f"{pct(m['max_re'])}  at {m['max_re_operands']}"),
                 ("bias (mean rel. err.)", pct(m["bias"])),
                 ("MRED", pct(m["mred"]).replace("+", "")),
-                ("EP (error probability)", f"{m['ep']:.6f}")]
+                ("EP (error probability)", ep_text(m["ep"]))]
         wd = max(len(k) for k, _ in rows)
         emit(args, m, "\n".join(f"{k:<{wd}}  {v}" for k, v in rows))
         return

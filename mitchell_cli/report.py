@@ -49,7 +49,9 @@ def _one_design(args):
 
 def cmd_report(args):
     from sim.report import write_report
-    if (args.dir is None) == (args.design is None):
+    if args.dir is None and args.design is None:
+        raise ValueError("give a sweep folder (mitchell report DIR) or --design NAME")
+    if args.dir is not None and args.design is not None:
         raise ValueError("give a sweep folder (mitchell report DIR) or --design NAME, not both")
     if args.dir is not None:
         for opt in ("--width", "--signed", "--stages", "--param", "--op", "--no-fmax", "--nn", "--verify",

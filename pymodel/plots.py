@@ -5,6 +5,7 @@ figure, saves it (format from the suffix: .png, .svg, .pdf) and returns the
 summary numbers shown in it.
 """
 
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -14,7 +15,7 @@ from matplotlib.figure import Figure
 from . import analysis
 from .designs.base import Design
 
-__all__ = ["plot", "KINDS", "FIGSIZE", "DPI"]
+__all__ = ["plot", "KINDS", "FIGSIZE", "DPI", "plain_log_axis"]
 
 KINDS = ("heatmap", "surface", "fraction", "histogram", "compare")
 FIGSIZE, DPI = (12, 8), 100
@@ -27,11 +28,57 @@ def _figure():
     return fig
 
 
+def plain_log_axis(axis):
+    """Plain tick labels on a log ``axis`` ("200", not "2×10²"), called once the data is drawn.
+
+    Over two decades or more: every power of ten; over one to two: 2, 3 and 5 times them too;
+    under one decade (180..380) evenly spaced round numbers, since a log axis would label few or none.
+    """
+    from matplotlib.ticker import FuncFormatter, LogLocator, MaxNLocator, NullFormatter, NullLocator
+    lo, hi = sorted(axis.axes.get_xlim() if axis.axis_name == "x" else axis.axes.get_ylim())
+    span = np.log10(hi / lo) if lo > 0 else np.inf
+    plain = FuncFormatter(lambda v, _: f"{v:g}")
+    if span < 1:
+        axis.set_major_locator(MaxNLocator(nbins=6, steps=[1, 2, 2.5, 5, 10]))
+        axis.set_major_formatter(plain)
+        axis.set_minor_locator(NullLocator())
+        axis.set_minor_formatter(NullFormatter())
+        return
+
+    def minor(v, _):
+        lead = v / 10 ** np.floor(np.log10(v) + 1e-9) if v > 0 else 0
+        return f"{v:g}" if span < 2 and min(abs(lead - d) for d in (2, 3, 5)) < 1e-6 else ""
+
+    axis.set_major_locator(LogLocator(base=10))
+    axis.set_minor_locator(LogLocator(base=10, subs=np.arange(2, 10)))
+    axis.set_major_formatter(plain)
+    axis.set_minor_formatter(FuncFormatter(minor))
+
+
+def _short_title(cfg, op):
+    """``MBM multiplier``, ``DR-ALM multiplier``, ``Mitchell divider``: the design's short name and the operator,
+    without repeating the operator that the design's title already ends in ("... multiplier multiplier")."""
+    name = {"mul": "multiplier", "div": "divider"}[op]
+    if cfg.NAME == "mitchell":
+        return f"Mitchell {name}"
+    t = cfg.TITLE
+    if ":" in t:                       # "DR-ALM: dynamic-range approximate log multiplier"
+        t = t.split(":")[0]
+    elif t.endswith(")") and " (" in t and not t[t.rindex(" (") + 2:].startswith("after"):
+        t = t[t.rindex(" (") + 2:-1]             # "Minimally biased logarithmic multiplier (MBM)"
+    else:
+        t = t.split(" (")[0]
+    for word in ("multiplier", "divider"):
+        if t.endswith(" " + word):
+            t = t[:-len(word) - 1]
+    return f"{t} {name}"
+
+
 def _title(cfg, op, extra=""):
     name = {"mul": "multiplier", "div": "divider"}[op]
     params = ", ".join(f"{p.name}={getattr(cfg, p.name)}" for p in cfg.PARAMS
                        if op == "div" or p.name != "quotient_frac_bits")
-    s = (f"{cfg.TITLE.split(' (')[0] if cfg.NAME != 'mitchell' else 'Mitchell'} {name}, "
+    s = (f"{_short_title(cfg, op)}, "
          f"{'signed' if cfg.signed else 'unsigned'} {cfg.width}-bit" + (f", {params}" if params else ""))
     return s + (f"\n{extra}" if extra else "")
 
@@ -77,24 +124,46 @@ def plot_heatmap(cfg, op, path, *, a_range=None, b_range=None, log2=False, max_p
 
 
 SURFACE_MAX = 256     # a 3-D surface of 1024 x 1024 quads takes minutes to render; 256 keeps every 8-bit pair
+SURFACE_CELLS = 64    # drawn cells per axis: every pair of a 256-wide grid as one 256 x 256 mesh is a field of spikes
 
 
-def plot_surface(cfg, op, path, *, a_range=None, b_range=None, max_points=SURFACE_MAX):
+def _block_mean(a, b, re, cells):
+    """Mean of ``re`` (NaN left out) over blocks of ``k x k`` grid values, ``k = ceil(n / cells)``,
+    with the mean operands of each block: ``(a, b, re, k)``."""
+    k = max(1, -(-max(len(a), len(b)) // cells))
+    na, nb = -(-len(a) // k), -(-len(b) // k)
+    pad = np.full((na * k, nb * k), np.nan)
+    pad[:len(a), :len(b)] = re
+    with np.errstate(invalid="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)     # an all-NaN block (0 x 0) stays NaN
+        m = np.nanmean(pad.reshape(na, k, nb, k), axis=(1, 3))
+    mean_axis = lambda v, n: np.array([v[i * k:(i + 1) * k].mean() for i in range(n)])   # noqa: E731
+    return mean_axis(a, na), mean_axis(b, nb), m, k
+
+
+def plot_surface(cfg, op, path, *, a_range=None, b_range=None, max_points=SURFACE_MAX, cells=SURFACE_CELLS):
     g = analysis.error_grid(cfg, op, a_range=a_range, b_range=b_range, max_points=max_points)
-    A, B = np.meshgrid(g["a"], g["b"], indexing="ij")
+    a, b, z, k = _block_mean(g["a"].astype(float), g["b"].astype(float), g["re"], cells)
+    A, B = np.meshgrid(a, b, indexing="ij")
     fig = _figure()
     ax = fig.add_subplot(projection="3d")
-    z = np.where(np.isfinite(g["re"]), 100 * g["re"], np.nan)
-    ax.plot_surface(A, B, z, cmap="RdBu_r", norm=_norm(g["re"]), linewidth=0, antialiased=False,
-                    rcount=len(g["a"]), ccount=len(g["b"]))
+    norm = _norm(z)
+    surf = ax.plot_surface(A, B, 100 * z, cmap="RdBu_r", norm=norm, linewidth=0.2, edgecolor=(0, 0, 0, 0.15),
+                           antialiased=True, rcount=len(a), ccount=len(b))
+    cb = fig.colorbar(surf, ax=ax, shrink=0.7, pad=0.08)
+    cb.set_label("relative error (%)" + (f", mean of {k} x {k} pairs" if k > 1 else ""), fontsize=12)
     ax.view_init(elev=35, azim=-125)
     ax.set_xlabel("operand a", fontsize=12, labelpad=10)
     ax.set_ylabel("operand b", fontsize=12, labelpad=10)
     ax.set_zlabel("relative error (%)", fontsize=12, labelpad=10)
-    note = (f"decimated to {len(g['a'])} x {len(g['b'])}" if g["decimated"] else "every pair")
-    ax.set_title(_title(cfg, op, f"relative error surface ({note})"), fontsize=14)
+    note = (f"decimated to {len(g['a'])} x {len(g['b'])}" if g["decimated"]
+            else f"every pair, {len(g['a'])} x {len(g['b'])}")
+    if k > 1:
+        note += f"; drawn as the mean over blocks of {k} x {k} pairs"
+    note += f")\nextremes (every pair of the grid): {100 * g['min']:+.3f} % .. {100 * g['max']:+.3f} %"
+    ax.set_title(_title(cfg, op, f"relative error surface ({note}"), fontsize=13)
     return {"path": _save(fig, path), "decimated": g["decimated"], "grid": [len(g["a"]), len(g["b"])],
-            "min_re": g["min"], "max_re": g["max"]}
+            "block": k, "cells": [len(a), len(b)], "min_re": g["min"], "max_re": g["max"]}
 
 
 def plot_fraction(cfg, op, path, *, points=256):
@@ -344,6 +413,7 @@ def plot_pareto(rows, path, *, op="mul", title_note=""):
             if r["width"] == w and r["design"] == "exact":
                 ax.plot([r["cells"]], [0], "*", ms=16, color=line.get_color(), label=f"exact {w}-bit")
     ax.set_xscale("log")
+    plain_log_axis(ax.xaxis)
     ax.set_xlabel("generic gates (yosys synth + abc -g, cells)", fontsize=13)
     ax.set_ylabel("MRED (%)", fontsize=13)
     ax.grid(alpha=0.3, which="both")
@@ -402,10 +472,14 @@ def plot_design_pareto(rows, path, *, op="mul"):
                 ax.plot([ex[0][f"exact_{key}"]], [0], "*", ms=18, color=colors[w], label=f"exact {w}-bit")
             ax.plot([], [], "o", color=colors[w], label=f"log designs {w}-bit")
         ax.set_xscale("log")
+        plain_log_axis(ax.xaxis)
         ax.set_xlabel(label, fontsize=12)
         ax.set_ylabel("MRED (%)", fontsize=12)
         ax.grid(alpha=0.3, which="both")
         ax.legend(fontsize=9)
-    fig.suptitle(f"Every design's {'multiplier' if op == 'mul' else 'divider'} (default parameters, unsigned): "
-                 "exhaustive MRED against cost", fontsize=14)
+    from .registry import designs_with
+    kind = "multiplier" if op == "mul" else "divider"
+    who = (f"Every {kind} design" if set(designs) >= set(designs_with(op))
+           else f"{kind.capitalize()}s {', '.join(designs)}")
+    fig.suptitle(f"{who} (default parameters, unsigned): exhaustive MRED against cost", fontsize=14)
     return _save(fig, path)

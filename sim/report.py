@@ -41,6 +41,13 @@ def _pct(v, signed=False):
     return "—" if v is None else (f"{100 * v:+.3f} %" if signed else f"{100 * v:.3f} %")
 
 
+def _ep(ep):
+    """EP to 3 places, or ``1 - x`` when that would print 1.000 (EP of wide multipliers is within 1e-8 of 1)."""
+    if ep is None:
+        return "—"
+    return f"1 − {1 - ep:.3g}" if ep < 1 and round(ep, 3) >= 1 else f"{ep:.3f}"
+
+
 def _num(v, fmt="{}"):
     return "—" if v is None else fmt.format(v)
 
@@ -93,6 +100,14 @@ def _design_figures(rows, fig_dir, seed):
     return out, len(picked) - len(out)
 
 
+def load_text(load):
+    """``[1.523, 1.31, 1.2]`` (``os.getloadavg()``) as "1.52, 1.31, 1.20 (1, 5, 15 min)"; "?" if unknown."""
+    try:
+        return ", ".join(f"{float(v):.2f}" for v in load) + " (1, 5, 15 min)"
+    except (TypeError, ValueError):
+        return "?"
+
+
 def write_report(obj, path, *, pareto_png=None, title=None, report_command=None):
     """Write the page for sweep results ``obj`` (``results.json`` of ``mitchell explore``) to ``path``."""
     sw, rows = obj["sweep"], obj["rows"]
@@ -100,7 +115,7 @@ def write_report(obj, path, *, pareto_png=None, title=None, report_command=None)
              f"</title><style>{CSS}</style></head><body>"]
     parts.append(f"<h1>{_e(title or 'Design-space sweep')}</h1>")
     parts.append(f"<p>{len(rows)} configuration(s), {obj.get('tasks', '?')} tasks on {_e(obj.get('engine', '?'))}, "
-                 f"{obj.get('wall_seconds', '?')} s wall (load average {_e(obj.get('load_average', '?'))}); "
+                 f"{obj.get('wall_seconds', '?')} s wall (load average {_e(load_text(obj.get('load_average')))}); "
                  f"cache: {_e(obj.get('cache', {}).get('hits', '?'))} hits, "
                  f"{_e(obj.get('cache', {}).get('computed', '?'))} computed; "
                  f"report written {datetime.datetime.now(datetime.UTC).strftime('%Y-%m-%d %H:%M UTC')}.</p>")
@@ -119,7 +134,7 @@ def write_report(obj, path, *, pareto_png=None, title=None, report_command=None)
     parts.append(_table(["configuration", "method", "pairs", "MRED", "bias", "min RE", "max RE", "EP", "WCE"],
                         [[_e(r["label"]), _e(r.get("method", "—")), _num(r.get("pairs")), _pct(r.get("mred")),
                           _pct(r.get("bias"), True), _pct(r.get("min_re"), True), _pct(r.get("max_re"), True),
-                          _num(r.get("ep"), "{:.3f}"), _num(r.get("wce"), "{:g}")] for r in rows], cls))
+                          _ep(r.get("ep")), _num(r.get("wce"), "{:g}")] for r in rows], cls))
 
     parts.append("<h2>Cost against the exact operator</h2><p>Yosys generic gates (abc " + _e(sw["abc"]) +
                  "), depth (gates on the longest path), iCE40 LUT4s, and nextpnr-ice40's Fmax (HX8K) for the design "
