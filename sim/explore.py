@@ -433,9 +433,8 @@ def front_2d(points):
 def plot_pareto(rows, path, *, title=""):
     """Accuracy against cost, one panel per pair; filled markers: the Pareto set over every objective;
     the line: each panel's own 2-D front."""
-    import numpy as np
     from matplotlib.figure import Figure
-    from matplotlib.ticker import FuncFormatter
+    from pymodel.plots import plain_log_axis
     panels = [("cells", "generic gates (cells)", "mred", "MRED (%)"),
               ("ice40_luts", "iCE40 LUT4", "mred", "MRED (%)"),
               ("cells", "generic gates (cells)", "abs_bias", "|bias| (%)")]
@@ -443,7 +442,9 @@ def plot_pareto(rows, path, *, title=""):
         panels.append(("inv_fmax_ns", "1 / Fmax (ns, iCE40 HX8K)", "mred", "MRED (%)"))
     nn = sorted({k for r in rows for k in r if k.startswith("nn_") and k.endswith("_int8") and r[k] is not None})
     if nn:
-        panels.append(("cells", "generic gates (cells)", nn[0], f"{nn[0]} accuracy loss vs float (%)"))
+        model = nn[0][len("nn_"):-len("_int8")].upper()      # nn_mlp_int8 -> MLP
+        panels.append(("cells", "generic gates (cells)", nn[0],
+                       f"digits {model}: int8 accuracy loss vs float32 (pp)"))
     if len(panels) == 3:
         panels.append(("ice40_luts", "iCE40 LUT4", "abs_bias", "|bias| (%)"))
 
@@ -485,10 +486,7 @@ def plot_pareto(rows, path, *, title=""):
             ax.step([pts[i][1] for i in f], [pts[i][2] for i in f], where="post", color="k", lw=1, alpha=0.6)
         if xk in ("cells", "ice40_luts") and pts and max(p[1] for p in pts) > 4 * max(1, min(p[1] for p in pts)):
             ax.set_xscale("log")
-            ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
-            # minor labels at 2, 3 and 5 x 10^k only: plain numbers, not 2 x 10^2
-            ax.xaxis.set_minor_formatter(FuncFormatter(
-                lambda v, _: f"{v:g}" if round(v / 10 ** np.floor(np.log10(v))) in (2, 3, 5) else ""))
+            plain_log_axis(ax.xaxis)           # plain numbers, not 2 x 10^2
         ax.set_xlabel(xl, fontsize=11)
         ax.set_ylabel(yl, fontsize=11)
         ax.grid(alpha=0.3, which="both")

@@ -219,3 +219,62 @@ def test_cli_compare_prints_no_none(tmp_path):
                            "-o", str(tmp_path / "c.png"))
     assert rc == 0, err
     assert "None" not in out and "(none)" in out
+
+
+# -- issue 24, item 11 -----------------------------------------------------------------------------------------
+def _tick_texts(fig, axis="x"):
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    FigureCanvasAgg(fig).draw()
+    out = []
+    for ax in fig.axes:
+        a = ax.xaxis if axis == "x" else ax.yaxis
+        out += [t.get_text() for t in a.get_ticklabels(which="both") if t.get_visible() and t.get_text()]
+    return out
+
+
+def test_pareto_log_axes_have_plain_ticks(figures):
+    """180..380 cells lies inside one decade: the labels are 200 and 300, not 2×10²."""
+    rows = [{"design": d, "width": 8, "cells": c, "ice40_luts": c // 2, "mred": m, "exact_cells": 380,
+             "exact_ice40_luts": 190} for d, c, m in (("mitchell", 180, 0.038), ("mbm", 240, 0.027))]
+    plots.plot_design_pareto(rows, "p.png")
+    texts = _tick_texts(figures[0])
+    assert "200" in texts and "300" in texts
+    assert not [t for t in texts if "10^" in t or "times" in t or "×" in t]
+    wide = [{"design": "mitchell", "width": 8, "cells": c, "mred": 0.01, "frac_bits": 3} for c in (50, 5000, 50000)]
+    plots.plot_pareto(wide, "q.png")                   # four decades: powers of ten only, no crowding
+    texts = _tick_texts(figures[1])
+    assert {"100", "1000", "10000"} <= set(texts) and "200" not in texts
+
+
+def test_explore_pareto_names_the_nn_panel(monkeypatch, tmp_path):
+    from matplotlib.figure import Figure
+    from sim.explore import plot_pareto
+    got = []
+    monkeypatch.setattr(Figure, "savefig", lambda self, *a, **k: got.append(self))
+    rows = [{"design": "mitchell", "label": f"m{i}", "width": 8, "cells": 100 + 50 * i, "ice40_luts": 60 + i,
+             "mred": 0.03 - 0.005 * i, "bias": -0.02, "nn_mlp_int8": 0.95, "nn_mlp_float32": 0.97, "pareto": True}
+            for i in range(3)]
+    plot_pareto(rows, tmp_path / "p.png")
+    ylabels = [ax.get_ylabel() for ax in got[0].axes]
+    assert "digits MLP: int8 accuracy loss vs float32 (pp)" in ylabels
+    assert not [y for y in ylabels if "nn_" in y]
+    assert not [t for t in _tick_texts(got[0]) if "×" in t or "10^" in t]
+
+
+def test_surface_is_block_averaged_with_a_colour_bar(figures):
+    res = plots.plot_surface(Mitchell(width=8), "mul", "s.png")
+    assert res["grid"] == [256, 256] and res["block"] == 4 and res["cells"] == [64, 64]
+    fig = figures[0]
+    assert len(fig.axes) == 2 and "relative error" in fig.axes[1].get_ylabel()     # the colour bar
+    from pymodel.analysis import error_grid
+    g = error_grid(Mitchell(width=8), "mul")
+    a, b, z, k = plots._block_mean(g["a"].astype(float), g["b"].astype(float), g["re"], 64)
+    assert k == 4 and a[1] == 5.5 and not np.isnan(z[0, 0])     # a block with a 0 operand keeps its other pairs
+    assert z[10, 20] == pytest.approx(np.nanmean(g["re"][40:44, 80:84]))
+    assert np.nanmin(z) > res["min_re"]                # the mean smooths the extremes, the title states them
+
+
+def test_report_formats_the_load_average():
+    from sim.report import load_text
+    assert load_text([1.523, 1.3, 12.0]) == "1.52, 1.30, 12.00 (1, 5, 15 min)"
+    assert load_text(None) == "?"
