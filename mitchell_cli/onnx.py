@@ -107,8 +107,8 @@ def layers_table(r):
     for n in r["nodes"]:
         if n["arithmetic"] == "float32":
             flt.setdefault(n["op"], []).append(n["name"])
-    lines.append("float32 in every run: " + ("; ".join(f"{op}: {', '.join(names)}" for op, names in flt.items())
-                                             or "none"))
+    lines.append("float32 in every run (not quantized):" + ("" if flt else " none"))
+    lines += [f"  {op} x{len(names)}: {', '.join(names)}" for op, names in flt.items()]
     return "\n".join(lines)
 
 

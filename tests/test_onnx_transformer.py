@@ -212,7 +212,8 @@ def test_cli_layers_report(tmp_path, capsys):
     assert main(args + ["--layers"]) == 0
     out = capsys.readouterr().out
     assert "per-layer error against the float path" in out and "int8 mitchell (mitchell s8)" in out
-    assert "float32 in every run: Transpose: Transpose_kt; Softmax: Softmax_p; Reshape: Reshape_f" in out
+    assert ("float32 in every run (not quantized):\n  Transpose x1: Transpose_kt\n  Softmax x1: Softmax_p\n"
+            "  Reshape x1: Reshape_f") in out
     assert main(args) == 0
     assert "approximate (approx_matmul): MatMul x4, Gemm x1; float32: Transpose x1, Softmax x1, Reshape x1" in \
         capsys.readouterr().out
