@@ -133,6 +133,7 @@ class INZeD(Design):
         Param("c_bits", int, 4, 16, 9, "fraction bits of the correction c (0.05685 rounded; 9: 29/512)", "c"),
     )
     HARDWARE: ClassVar[dict] = {"div": "hdl.designs.inzed:INZeDDivider"}
+    SPEC: ClassVar[dict] = {"div": "hdl.specs.inzed:INZeDSpec"}
 
     div_magnitude = div_magnitude
 

@@ -90,6 +90,7 @@ class MBM(Design):
         Param("c_bits", int, 2, 16, 6, "bits of the correction c (the first c_bits bits of 1/12; 6: 0.078125)", "c"),
     )
     HARDWARE: ClassVar[dict] = {"mul": "hdl.designs.mbm:MBMMultiplier"}
+    SPEC: ClassVar[dict] = {"mul": "hdl.specs.mbm:MBMSpec"}
 
     mul_magnitude = mul_magnitude
 
@@ -102,6 +103,11 @@ class MBM(Design):
     def c(self):
         """The correction as a float."""
         return correction(self.c_bits) / (1 << self.c_bits)
+
+    def exact_form(self, op):
+        """:mod:`pymodel.exact.mbm` (affine pieces) up to its ``MAX_WIDTH`` bits; sampled above."""
+        from ..exact import mbm
+        return mbm.exact_metrics if op == "mul" and self.width <= mbm.MAX_WIDTH else None
 
     @below_2_31
     def gemm_form(self):
