@@ -245,9 +245,10 @@ def synth_metrics(verilog_text, top, *, wrapper=None, fmax=True, abc="fast", cac
 def cost(cfg, op, *, stages=0, fmax=True, abc="fast", cache_dir="out/cost", progress=None):
     """Design ``cfg``'s ``op`` against the exact operator of the same widths, in one run.
 
-    Returns ``{"design", "config", "op", "stages", <design name>: {cells, depth, ice40_luts,
-    fmax_mhz}, "exact": {...}, "ratio": {...}}`` (the design's figures under its own name,
-    ``"mitchell"`` for Mitchell's), and ``"baseline"``: what the exact operator is.  With
+    Returns ``{"design", "width", "config", "op", "stages", "approx": {cells, depth, ice40_luts,
+    fmax_mhz}, "exact": {...}, "ratio": {...}, "baseline", ...}``, the same keys for every design:
+    ``"approx"`` holds the design's figures (its name is ``"design"``), ``"baseline"`` says what the
+    exact operator is.  With
     ``stages`` the exact multiplier is pipelined the same way (:func:`exact_pipelined_mul`);
     the exact divider is combinational.  Both are registered at their inputs and outputs for Fmax.
     """
@@ -280,10 +281,10 @@ def cost(cfg, op, *, stages=0, fmax=True, abc="fast", cache_dir="out/cost", prog
         progress()
     keys = ("cells", "depth", "ice40_luts", "fmax_mhz")
     ratio = {k: (mitchell[k] / exact[k] if mitchell[k] is not None and exact[k] else None) for k in keys}
-    notes = {d: r["fmax_note"] for d, r in ((cfg.NAME, mitchell), ("exact", exact)) if r.get("fmax_note")}
-    return {"design": cfg.NAME, "config": cfg.as_dict(), "op": op, "stages": stages, "module": name, "abc": abc,
+    notes = {d: r["fmax_note"] for d, r in (("approx", mitchell), ("exact", exact)) if r.get("fmax_note")}
+    return {"design": cfg.NAME, "width": cfg.width, "config": cfg.as_dict(), "op": op, "stages": stages, "module": name, "abc": abc,
             "baseline": exact_baseline(cfg, op, stages),
-            "notes": notes, cfg.NAME: {k: mitchell[k] for k in keys}, "exact": {k: exact[k] for k in keys},
+            "notes": notes, "approx": {k: mitchell[k] for k in keys}, "exact": {k: exact[k] for k in keys},
             "ratio": ratio,
             "cached": mitchell["cached"] and exact["cached"], "tools": mitchell["tools"]}
 

@@ -25,7 +25,7 @@ def compare_rows(names, widths, *, cost=True, fmax=True, nn=True, cache_dir="out
                 from hdl.cost import cost as synth
                 c = synth(cfg, "mul", fmax=fmax, cache_dir=cache_dir)
                 for k in ("cells", "depth", "ice40_luts", "fmax_mhz"):
-                    row[k], row[f"exact_{k}"], row[f"ratio_{k}"] = c[name][k], c["exact"][k], c["ratio"][k]
+                    row[k], row[f"exact_{k}"], row[f"ratio_{k}"] = c["approx"][k], c["exact"][k], c["ratio"][k]
                 tick()
             rows.append(row)
         if nn:

@@ -10,10 +10,10 @@ def cost_table(results):
     lines = [f"{'op':<4} {'width':>5} {'design':<11} {'cells':>7} {'depth':>6} {'iCE40 LUT4':>11} {'Fmax MHz':>9}"]
     for r in results:
         c = r["config"]
-        for d in (r["design"], "exact"):
+        for d, label in (("approx", r["design"]), ("exact", "exact")):
             m = r[d]
             fmax = ("no fit" if d in r.get("notes", {}) else "n/a") if m["fmax_mhz"] is None else f"{m['fmax_mhz']:.1f}"
-            lines.append(f"{r['op']:<4} {c['width']:>5} {d:<11} {m['cells']:>7} {m['depth']:>6} {m['ice40_luts']:>11} {fmax:>9}")
+            lines.append(f"{r['op']:<4} {c['width']:>5} {label:<11} {m['cells']:>7} {m['depth']:>6} {m['ice40_luts']:>11} {fmax:>9}")
         q = r["ratio"]
         fr = "n/a" if q["fmax_mhz"] is None else f"{100 * q['fmax_mhz']:.0f}%"
         lines.append(f"{'':<4} {'':>5} {'ratio':<11} {100 * q['cells']:>6.0f}% {100 * q['depth']:>5.0f}% "
@@ -46,7 +46,8 @@ def cmd_cost(args):
                         cache_dir=args.cache_dir, progress=update) for c in cfgs]
     text = [cost_table(results), f"(yosys flow: synth -flatten; abc -g ...{' -fast' if args.abc == 'fast' else ''}; "
                                  f"stages={args.stages}; {'cached' if all(r['cached'] for r in results) else 'synthesized'})"]
-    obj = results[0] if len(results) == 1 else {"widths": widths, "results": results}
+    # one schema for every design and any number of widths: a row per width
+    obj = {"design": results[0]["design"], "op": args.op, "stages": args.stages, "widths": widths, "rows": results}
     if args.plot:
         from pymodel.plots import plot_pareto
         pw = widths if len(widths) > 1 else [8, 16, 24, 32]

@@ -33,7 +33,7 @@ __all__ = ["KINDS", "load_sweep", "make_sweep", "expand", "run_task", "run_sweep
            "write_results", "config_label", "reproduce_commands", "ROW_KEYS", "NotAvailable"]
 
 KINDS = ("errors", "cost", "nn", "verify")
-CACHE_VERSION = 1
+CACHE_VERSION = 2          # 2: a pipelined unit's exact baseline is pipelined too (hdl.cost.exact_pipelined_mul)
 NN_MODELS = ("mlp", "cnn")
 SWEEP_KEYS = {"designs", "widths", "stages", "signed", "op", "params", "fmax", "abc", "nn", "nn_models", "verify",
               "samples", "seed", "timeout"}
@@ -242,8 +242,9 @@ def compute(kind, c, sw, cache_dir):
                  cache_dir=os.path.join(cache_dir, "synth"))
         out = {}
         for k in COST_KEYS:
-            out[k], out[f"exact_{k}"], out[f"ratio_{k}"] = r[cfg.NAME][k], r["exact"][k], r["ratio"][k]
-        out["cost_notes"] = "; ".join(f"{d}: {n}" for d, n in r["notes"].items()) or None
+            out[k], out[f"exact_{k}"], out[f"ratio_{k}"] = r["approx"][k], r["exact"][k], r["ratio"][k]
+        out["cost_notes"] = "; ".join(f"{c['design'] if d == 'approx' else d}: {n}" for d, n in r["notes"].items()) \
+            or None
         out["tools"] = r["tools"]
         return out
     if kind == "nn":
