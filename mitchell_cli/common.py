@@ -16,22 +16,9 @@ def progress(args, **bar):
     if not progress_wanted(args):
         yield None
         return
-    from tqdm import tqdm
-    for k, v in _bar_size().items():
-        bar.setdefault(k, v)
-    with tqdm(leave=False, file=sys.stderr, **bar) as b:
+    from pymodel.progress import bar as progress_bar
+    with progress_bar(**bar) as b:
         yield b.update
-
-
-def _bar_size():
-    """Nothing (tqdm sizes the bar) unless the terminal reports a zero size (``script -qc``, some CI
-    pseudo-terminals): then 80 x 24, since tqdm draws nothing on a terminal of 0 rows."""
-    import os
-    try:
-        size = os.get_terminal_size(sys.stderr.fileno())
-    except (OSError, ValueError):
-        return {"ncols": 80, "nrows": 24}
-    return {} if size.columns > 0 and size.lines > 0 else {"ncols": 80, "nrows": 24}
 
 
 def emit(args, obj, text):

@@ -13,7 +13,6 @@ operand-value order (lexicographically smallest ``(a, b)``): the sweep keeps the
 """
 
 import math
-import sys
 from fractions import Fraction
 
 import numpy as np
@@ -63,8 +62,8 @@ def progress_bar(total, enabled, desc, unit="pair"):
     """A tqdm bar on stderr, or None."""
     if not enabled:
         return None
-    from tqdm import tqdm
-    return tqdm(total=total, desc=desc, unit=unit, unit_scale=True, leave=False, file=sys.stderr)
+    from .progress import bar
+    return bar(total=total, desc=desc, unit=unit, unit_scale=True)
 
 
 def reduce_rows(cfg, op, fa, ia, total, exhaustive, seed):

@@ -64,9 +64,8 @@ def _run_exact(form, cfg, op, progress):
     """Call an exact form with a tqdm bar fed by its ``progress(done, total)`` callbacks."""
     if not progress:
         return form(cfg, op, progress=None)
-    from tqdm import tqdm
-    import sys
-    bar = tqdm(total=None, desc=f"{op} {cfg.describe()} (exact)", leave=False, file=sys.stderr)
+    from .progress import bar as progress_bar
+    bar = progress_bar(total=None, desc=f"{op} {cfg.describe()} (exact)")
 
     def step(done, total):
         if bar.total != total:

@@ -53,6 +53,19 @@ def test_progress_bar_on_a_zero_size_terminal(tmp_path):
     assert "0/3" in out and "3/3" in out, out
 
 
+def test_error_sweep_shows_a_bar_with_its_total():
+    """Issue 24, item 9: a long error sweep shows a bar with its total on a terminal (also a 0 x 0 one),
+    and none with --json."""
+    import re
+    cmd = f"{sys.executable} -m mitchell_cli errors --width 10"      # the exact form: its total comes at its start
+    p = subprocess.run(["script", "-qc", cmd, "/dev/null"], capture_output=True, text=True, stdin=subprocess.DEVNULL)
+    out = p.stdout.replace("\r", "\n")
+    assert "MRED" in out and re.search(r"mul mitchell u10 \(exact\): .*\| *\d+/\d+ \[", out), out
+    p = subprocess.run(["script", "-qc", cmd + " --json", "/dev/null"], capture_output=True, text=True,
+                       stdin=subprocess.DEVNULL)
+    assert "(exact)" not in p.stdout and '"mred"' in p.stdout
+
+
 @pytest.mark.slow
 def test_nn_wide_widths_and_keys_named_after_the_width(tmp_path):
     # width 26: the quantizer used to produce +2^25, one past the signed range, after training
