@@ -145,3 +145,169 @@ def test_data_npz_of_strings_or_complex_is_refused_by_name(tmp_path, bad, what, 
     onnx.save(m, tmp_path / "m.onnx")
     assert main(["nn", "--onnx", str(tmp_path / "m.onnx"), "--data", str(tmp_path / "d.npz"), "--json"]) == 2
     assert what in json.loads(capsys.readouterr().out)["error"]
+
+
+# ---- networks people bring ------------------------------------------------------------------------------------
+
+def rel_err(got, want):
+    assert got.shape == want.shape, (got.shape, want.shape)
+    return float(np.abs(got.astype(np.float64) - want).max() / max(np.abs(want).max(), 1e-30))
+
+
+def f32(rng, *shape, scale=1.0):
+    return (rng.standard_normal(shape) * scale).astype(np.float32)
+
+
+def test_skl2onnx_mlp_classifier_loads_as_written(rng):
+    """skl2onnx's MLP: Cast, MatMul, Add, Relu, Softmax, ArgMax; its label goes through ai.onnx.ml's
+    ArrayFeatureExtractor, refused by name, with the way to the probabilities in the message."""
+    import warnings
+    skl2onnx = pytest.importorskip("skl2onnx")
+    from sklearn.neural_network import MLPClassifier
+
+    from pymodel import Mitchell
+    from pymodel.nn import ExactMultiplier
+    from pymodel.nn.layers import Mode
+    x = rng.uniform(0, 1, (120, 12)).astype(np.float32)
+    y = (x[:, :4].sum(1) > 2).astype(int) + (x[:, 4] > 0.5)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        clf = MLPClassifier(hidden_layer_sizes=(16,), max_iter=50, random_state=0).fit(x, y)
+    m = skl2onnx.to_onnx(clf, x[:1], options={"zipmap": False})
+    ops = [nd.op_type for nd in m.graph.node]
+    assert "Cast" in ops and "ArgMax" in ops
+    with pytest.raises(OnnxImportError, match=r"\(ArrayFeatureExtractor\): operator domain 'ai.onnx.ml' is not "
+                                              r"supported; it computes label, which the outputs probabilities"):
+        load_onnx(m)
+    net = load_onnx(m, outputs=["probabilities"])
+    want = ort_all(m, {"X": x})[1]
+    got = net.forward(x)
+    assert rel_err(got, want) <= 1e-5
+    net.calibrate(x)
+    exact = net.forward(x, Mode("int", ExactMultiplier(width=8, signed=True)))
+    approx = net.forward(x, Mode("int", Mitchell(width=8, signed=True)))
+    assert rel_err(exact, want) < 0.05 and 1e-4 < rel_err(approx, exact) < 0.2
+
+
+def test_mobile_cnn_block_matches_onnxruntime(rng):
+    """Stem Conv, HardSwish, depthwise Conv + ReLU6 (Clip), squeeze-excite (GlobalAveragePool, 1x1 Convs,
+    HardSigmoid, Mul), Sigmoid, reflect Pad, nearest Resize (x2), Concat with a strided branch."""
+    c = 8
+    nodes = [helper.make_node("Conv", ["x", "W0", "B0"], ["c0"], strides=[2, 2], pads=[1, 1, 1, 1]),
+             helper.make_node("HardSwish", ["c0"], ["h0"]),
+             helper.make_node("Conv", ["h0", "Wd"], ["d"], group=c, pads=[1, 1, 1, 1]),
+             helper.make_node("Clip", ["d", "lo", "hi"], ["d6"]),
+             helper.make_node("GlobalAveragePool", ["d6"], ["g"]),
+             helper.make_node("Conv", ["g", "Ws1"], ["s1"]), helper.make_node("Relu", ["s1"], ["s1r"]),
+             helper.make_node("Conv", ["s1r", "Ws2"], ["s2"]),
+             helper.make_node("HardSigmoid", ["s2"], ["gate"], alpha=0.2, beta=0.5),
+             helper.make_node("Mul", ["d6", "gate"], ["se"]),
+             helper.make_node("Conv", ["se", "Wp"], ["p"]), helper.make_node("Sigmoid", ["p"], ["ps"]),
+             helper.make_node("Pad", ["ps", "pads"], ["pp"], mode="reflect"),
+             helper.make_node("Resize", ["pp", "", "scales"], ["up"], mode="nearest"),
+             helper.make_node("MaxPool", ["x"], ["xm"], kernel_shape=[2, 2], strides=[2, 2]),
+             helper.make_node("Conv", ["xm", "Wq"], ["q"], pads=[1, 1, 1, 1]),
+             helper.make_node("Resize", ["q", "", "", "sizes"], ["qu"], mode="nearest",
+                              coordinate_transformation_mode="asymmetric", nearest_mode="floor"),
+             helper.make_node("Concat", ["up", "qu"], ["y"], axis=1)]
+    inits = {"W0": f32(rng, c, 3, 3, 3, scale=0.4), "B0": f32(rng, c), "Wd": f32(rng, c, 1, 3, 3, scale=0.4),
+             "lo": np.float32(0), "hi": np.float32(6), "Ws1": f32(rng, 4, c, 1, 1), "Ws2": f32(rng, c, 4, 1, 1),
+             "Wp": f32(rng, 6, c, 1, 1, scale=0.3), "pads": np.array([0, 0, 1, 1, 0, 0, 1, 1], np.int64),
+             "scales": np.array([1, 1, 2, 2], np.float32), "Wq": f32(rng, 2, 3, 3, 3),
+             "sizes": np.array([2, 2, 16, 16], np.int64)}
+    m = graph(nodes, {"x": (np.float32, [2, 3, 12, 12])}, {"y": (np.float32, None)}, inits, opset=18)
+    x = f32(rng, 2, 3, 12, 12)
+    want = ort_all(m, {"x": x})[0]
+    assert want.shape == (2, 8, 16, 16)
+    net = load_onnx(m)
+    assert rel_err(net.forward(x), want) <= 1e-5
+    from pymodel import Mitchell
+    from pymodel.nn.layers import Mode
+    net.calibrate(x)
+    assert 1e-4 < rel_err(net.forward(x, Mode("int", Mitchell(width=8, signed=True))), want) < 0.3
+
+
+def encoder_graph(rng, t=6, d=16, heads=2, vocab=11, opset=17):
+    """A BERT-style encoder layer from token ids: Gather embeddings, position embeddings, attention with a
+    padding mask (Equal, Where, Cast, Unsqueeze, Expand), one fused QKV MatMul Split into three, heads by
+    Reshape/Transpose, batched MatMuls, Softmax, LayerNormalization; an MLP with GELU spelled with Erf and a
+    second norm spelled with ReduceMean/Pow/Sqrt/Div; then the first token (Slice), Tanh pooler, ArgMax."""
+    dh = d // heads
+    H = helper.make_node
+
+    def ln_decomposed(x, g, b, out):
+        return [H("ReduceMean", [x], [out + "_m"], axes=[-1]), H("Sub", [x, out + "_m"], [out + "_c"]),
+                H("Pow", [out + "_c", "two"], [out + "_p"]), H("ReduceMean", [out + "_p"], [out + "_v"], axes=[-1]),
+                H("Add", [out + "_v", "eps"], [out + "_ve"]), H("Sqrt", [out + "_ve"], [out + "_s"]),
+                H("Div", [out + "_c", out + "_s"], [out + "_n"]), H("Mul", [out + "_n", g], [out + "_g"]),
+                H("Add", [out + "_g", b], [out])]
+    nodes = [H("Gather", ["tok_emb", "ids"], ["e"]), H("Add", ["e", "pos_emb"], ["e2"]),
+             H("LayerNormalization", ["e2", "g0", "b0"], ["h0"], axis=-1, epsilon=1e-5),
+             # padding mask: ids == 0 -> -1e4 added to the scores of that key
+             H("Equal", ["ids", "zero_i"], ["pad"]), H("Cast", ["pad"], ["padf"], to=TensorProto.FLOAT),
+             H("Where", ["pad", "neg", "zero_f"], ["bias"]), H("Unsqueeze", ["bias", "ax12"], ["bias4"]),
+             H("Shape", ["bias4"], ["bs"]), H("ConstantOfShape", ["bs"], ["ones"],
+                                               value=numpy_helper.from_array(np.ones(1, np.float32))),
+             H("Mul", ["bias4", "ones"], ["bias4b"]), H("Expand", ["bias4b", "mask_shape"], ["mask"]),
+             H("MatMul", ["h0", "Wqkv"], ["qkv"]), H("Split", ["qkv", "split3"], ["q", "k", "v"], axis=-1)]
+    for name in "qkv":
+        nodes += [H("Reshape", [name, "heads_shape"], [name + "r"]),
+                  H("Transpose", [name + "r"], [name + "t"], perm=[0, 2, 3, 1] if name == "k" else [0, 2, 1, 3])]
+    nodes += [H("MatMul", ["qt", "kt"], ["sc"]), H("Div", ["sc", "sqrt_dh"], ["scs"]), H("Add", ["scs", "mask"], ["scm"]),
+              H("Softmax", ["scm"], ["att"], axis=-1), H("MatMul", ["att", "vt"], ["ctx"]),
+              H("Transpose", ["ctx"], ["ctxt"], perm=[0, 2, 1, 3]), H("Reshape", ["ctxt", "merge_shape"], ["ctxm"]),
+              H("MatMul", ["ctxm", "Wo"], ["o"]), H("Add", ["o", "h0"], ["r1"]),
+              H("LayerNormalization", ["r1", "g1", "b1"], ["h1"], axis=-1),
+              H("MatMul", ["h1", "W1"], ["f1"]), H("Add", ["f1", "c1"], ["f1b"]),
+              H("Div", ["f1b", "sqrt2"], ["gd"]), H("Erf", ["gd"], ["ge"]), H("Add", ["ge", "one"], ["g1p"]),
+              H("Mul", ["f1b", "g1p"], ["gm"]), H("Mul", ["gm", "half"], ["gelu"]),
+              H("MatMul", ["gelu", "W2"], ["f2"]), H("Add", ["f2", "h1"], ["r2"])]
+    nodes += ln_decomposed("r2", "g2", "b2", "h2")
+    nodes += [H("Slice", ["h2", "s0", "s1", "s_ax"], ["cls"]), H("Squeeze", ["cls", "ax1"], ["cls2"]),
+              H("Gemm", ["cls2", "Wp", "bp"], ["pool"], transB=1), H("Tanh", ["pool"], ["poolt"]),
+              H("Gemm", ["poolt", "Wc"], ["logits"]), H("ReduceMean", ["h2"], ["meanh"], axes=[1], keepdims=0),
+              H("Add", ["logits", "meanh_proj"], ["y"]), H("ArgMax", ["y"], ["label"], axis=1, keepdims=0)]
+    # meanh feeds a second head through a MatMul by a constant
+    nodes.insert(-1, H("MatMul", ["meanh", "Wm"], ["meanh_proj"]))
+    inits = {"tok_emb": f32(rng, vocab, d), "pos_emb": f32(rng, t, d, scale=0.1), "g0": 1 + f32(rng, d, scale=0.1),
+             "b0": f32(rng, d, scale=0.1), "zero_i": np.array(0, np.int64), "neg": np.float32(-1e4),
+             "zero_f": np.float32(0), "ax12": np.array([1, 2], np.int64),
+             "mask_shape": np.array([1, heads, t, t], np.int64), "Wqkv": f32(rng, d, 3 * d, scale=0.3),
+             "split3": np.array([d, d, d], np.int64), "heads_shape": np.array([0, t, heads, dh], np.int64),
+             "sqrt_dh": np.sqrt(np.float32(dh)), "merge_shape": np.array([0, t, d], np.int64),
+             "Wo": f32(rng, d, d, scale=0.3), "g1": 1 + f32(rng, d, scale=0.1), "b1": f32(rng, d, scale=0.1),
+             "W1": f32(rng, d, 2 * d, scale=0.3), "c1": f32(rng, 2 * d, scale=0.1), "sqrt2": np.float32(np.sqrt(2)),
+             "one": np.float32(1), "half": np.float32(0.5), "W2": f32(rng, 2 * d, d, scale=0.3),
+             "g2": 1 + f32(rng, d, scale=0.1), "b2": f32(rng, d, scale=0.1), "two": np.float32(2),
+             "eps": np.float32(1e-5), "s0": np.array([0], np.int64), "s1": np.array([1], np.int64),
+             "s_ax": np.array([1], np.int64), "ax1": np.array([1], np.int64), "Wp": f32(rng, d, d, scale=0.3),
+             "bp": f32(rng, d, scale=0.1), "Wc": f32(rng, d, 3), "Wm": f32(rng, d, 3)}
+    return graph(nodes, {"ids": (np.int64, ["N", t])}, {"y": (np.float32, None), "label": (np.int64, None)},
+                 inits, opset=opset)
+
+
+def test_transformer_encoder_layer_matches_onnxruntime(rng):
+    m = encoder_graph(rng)
+    ids = rng.integers(0, 11, (4, 6)).astype(np.int64)
+    ids[:, -2:] = 0                      # padding at the end
+    want_y, want_label = ort_all(m, {"ids": ids})
+    net = load_onnx(m)
+    y, label = net.run_all({"ids": ids})
+    assert rel_err(y, want_y) <= 1e-4
+    same(label, want_label)
+    assert np.array_equal(net.forward(ids), y)
+    with pytest.raises(ValueError, match=r"Gather indices 0..11 out of range"):
+        net.forward(np.array([[0, 1, 2, 3, 4, 11]]))
+
+
+@pytest.mark.parametrize("approximate", ["none", "tanh"])
+def test_gelu_opset_20_and_layer_norm_outputs(approximate, rng):
+    m = graph([helper.make_node("Gelu", ["x"], ["g"], approximate=approximate),
+               helper.make_node("LayerNormalization", ["g", "s", "b"], ["y", "mean", "inv"], axis=1, epsilon=1e-3),
+               helper.make_node("Softmax", ["y"], ["p"], axis=0)],
+              {"x": (np.float32, [3, 4, 5])}, {"p": (np.float32, None), "mean": (np.float32, None),
+                                               "inv": (np.float32, None)},
+              {"s": f32(rng, 4, 5), "b": f32(rng, 4, 5)}, opset=20)
+    x = f32(rng, 3, 4, 5, scale=2)
+    for got, want in zip(load_onnx(m).run_all(x), ort_all(m, {"x": x})):
+        assert rel_err(got, want) <= 1e-5

@@ -79,8 +79,15 @@ def _node_name(node, i):
     return node.name or f"{node.op_type}_{i}"
 
 
-def load_onnx(source):
+def load_onnx(source, outputs=None):
     """An :class:`OnnxNet` from a ``.onnx`` path or an ``onnx.ModelProto``.
+
+    Parameters
+    ----------
+    source : path of a .onnx file, or an ``onnx.ModelProto``
+    outputs : names of the graph outputs to compute (default all, the first being what ``forward``
+        returns); only the nodes they need are imported, so an output computed by an unsupported
+        operator (e.g. a label through ``ai.onnx.ml``) can be left out
 
     Raises ``OnnxImportError`` naming the node and op type for anything unsupported,
     ``FileNotFoundError`` for a missing file.
@@ -107,10 +114,23 @@ def load_onnx(source):
     if opset is None:
         raise OnnxImportError(f"{path}: no default-domain opset in the model")
     consts = {t.name: _float(numpy_helper.to_array(t)) for t in g.initializer}
-    data_inputs = [i for i in g.input if i.name not in consts]
     if not g.output:
         raise OnnxImportError(f"{path}: the graph has no output")
-    for v in list(data_inputs) + list(g.output):
+    all_outputs = [o.name for o in g.output]
+    if outputs is not None:
+        outputs = [outputs] if isinstance(outputs, str) else list(outputs)
+        unknown = [o for o in outputs if o not in all_outputs]
+        if unknown or not outputs:
+            raise OnnxImportError(f"{path}: outputs {unknown or outputs} are not graph outputs (the graph's "
+                                  f"outputs: {', '.join(all_outputs)})")
+    selected = [o for o in g.output if outputs is None or o.name in outputs]
+    if outputs is not None:
+        selected.sort(key=lambda o: outputs.index(o.name))
+    needs = {o.name: _needed_nodes(g, [o.name]) for o in g.output}
+    needed = set().union(*(needs[o.name] for o in selected))
+    fed = {name for i in needed for name in g.node[i].input} | {o.name for o in selected}
+    data_inputs = [i for i in g.input if i.name not in consts and i.name in fed]
+    for v in list(data_inputs) + list(selected):
         if not v.type.HasField("tensor_type"):
             raise OnnxImportError(f"{path}: {'input' if v in data_inputs else 'output'} {v.name!r} is a "
                                   f"{v.type.WhichOneof('value')}, which is not supported (only tensors)")
@@ -119,9 +139,9 @@ def load_onnx(source):
         dims = inp.type.tensor_type.shape.dim
         shape = tuple(d.dim_value if d.HasField("dim_value") else None for d in dims)
         inputs.append((inp.name, shape, _np_dtype(inp.type.tensor_type.elem_type, f"{path}: input {inp.name!r}")))
-    for out in g.output:
+    for out in selected:
         _np_dtype(out.type.tensor_type.elem_type, f"{path}: output {out.name!r}")
-    output_name = g.output[0].name
+    output_name = selected[0].name
     # declared element types (float16/bfloat16 tensors are held as float32: CastLike needs the declaration)
     types = {v.name: v.type.tensor_type.elem_type for v in list(g.input) + list(g.value_info) + list(g.output)
              if v.type.HasField("tensor_type")}
@@ -132,23 +152,33 @@ def load_onnx(source):
     for node in g.node:
         for name in node.input:
             consumers.setdefault(name, []).append(node)
-    graph_outputs = {o.name for o in g.output}
+    graph_outputs = {o.name for o in selected}
 
     def used(name):
         return bool(name) and (name in consumers or name in graph_outputs)
 
     steps = []
-    for i, node in enumerate(g.node):
-        if node.domain not in ("", "ai.onnx"):
-            raise OnnxImportError(f"node {_node_name(node, i)!r} ({node.op_type}): operator domain "
-                                  f"{node.domain!r} is not supported")
-        if node.op_type not in _BUILDERS:
-            raise OnnxImportError(f"node {_node_name(node, i)!r} ({node.op_type}): operator {node.op_type} is not "
-                                  f"supported (supported: {', '.join(SUPPORTED_OPS)})")
-        at = _Attrs(node)
-        at.node.name = _node_name(node, i)
-        built = _BUILDERS[node.op_type](_Node(node, at, consts, opset, used, types, ranks))
-        at.done()
+    for i in _topological(g, needed, set(consts) | {v.name for v in data_inputs}, path):
+        node = g.node[i]
+        try:
+            if node.domain not in ("", "ai.onnx"):
+                raise OnnxImportError(f"node {_node_name(node, i)!r} ({node.op_type}): operator domain "
+                                      f"{node.domain!r} is not supported")
+            if node.op_type not in _BUILDERS:
+                raise OnnxImportError(f"node {_node_name(node, i)!r} ({node.op_type}): operator {node.op_type} is "
+                                      f"not supported (supported: {', '.join(SUPPORTED_OPS)})")
+            at = _Attrs(node)
+            at.node.name = _node_name(node, i)
+            built = _BUILDERS[node.op_type](_Node(node, at, consts, opset, used, types, ranks))
+            at.done()
+        except OnnxImportError as e:
+            others = [o.name for o in selected if i not in needs[o.name]]
+            if not others:
+                raise
+            mine = [o.name for o in selected if i in needs[o.name]]
+            raise OnnxImportError(f"{e}; it computes {', '.join(mine)}, which the outputs {', '.join(others)} "
+                                  f"do not need: load those alone (load_onnx(..., outputs=[...]), "
+                                  f"--output on the command line)") from None
         for step in built if isinstance(built, list) else [] if built is None else [built]:
             if not isinstance(step, _MacStep) and all((not n) or n in consts for n in step.inputs):
                 try:
@@ -159,7 +189,7 @@ def load_onnx(source):
                 continue
             steps.append(step)
     steps = _fold_batch_norm(steps, consts, graph_outputs)
-    output_names = [o.name for o in g.output]
+    output_names = [o.name for o in selected]
     steps = _live(steps, output_names)
     computed = {o for s in steps for o in s.outputs} | set(consts) | {i.name for i in data_inputs}
     for name in output_names:
@@ -169,6 +199,55 @@ def load_onnx(source):
     return OnnxNet(steps=steps, consts=consts, input_name=first[0], input_shape=first[1], input_dtype=first[2],
                    inputs=inputs, output_names=output_names,
                    output_name=output_name, opset=opset, source=path)
+
+
+def _topological(g, needed, available, path):
+    """The ``needed`` node indices in an order where every input is computed before it is used (the file's
+    order when it already is one, as ONNX requires; exporters do not always keep it)."""
+    producer = {}
+    for i in needed:
+        for o in g.node[i].output:
+            if o:
+                producer[o] = i
+    waiting = {i: {producer[n] for n in g.node[i].input if n and n not in available and n in producer}
+               for i in needed}
+    for i in sorted(needed):
+        for n in g.node[i].input:
+            if n and n not in available and n not in producer:
+                raise OnnxImportError(f"{path}: node {_node_name(g.node[i], i)!r} ({g.node[i].op_type}) reads "
+                                      f"{n!r}, which no node, initializer or graph input provides")
+    users = {}
+    for i, deps in waiting.items():
+        for d in deps:
+            users.setdefault(d, []).append(i)
+    import heapq
+    ready = [i for i, deps in waiting.items() if not deps]
+    heapq.heapify(ready)
+    order = []
+    while ready:
+        i = heapq.heappop(ready)
+        order.append(i)
+        for u in users.get(i, ()):
+            waiting[u].discard(i)
+            if not waiting[u]:
+                heapq.heappush(ready, u)
+    if len(order) != len(needed):
+        stuck = sorted(set(needed) - set(order))[0]
+        raise OnnxImportError(f"{path}: node {_node_name(g.node[stuck], stuck)!r} ({g.node[stuck].op_type}) is "
+                              "in a cycle of the graph")
+    return order
+
+
+def _needed_nodes(g, names):
+    """Indices of the nodes that ``names`` depend on."""
+    producer = {o: i for i, node in enumerate(g.node) for o in node.output if o}
+    todo, out = list(names), set()
+    while todo:
+        i = producer.get(todo.pop())
+        if i is not None and i not in out:
+            out.add(i)
+            todo.extend(n for n in g.node[i].input if n)
+    return out
 
 
 def _const(at, consts, name, what):
