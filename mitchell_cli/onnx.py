@@ -33,7 +33,11 @@ def add_onnx_args(p):
                    help="evaluate this .onnx model instead of the built-in study (float32, exact int, designs)")
     g.add_argument("--data", metavar="PATH", default=None,
                    help="with --onnx: a folder with MNIST/Fashion-MNIST IDX or CIFAR-10/100 python batches, a "
-                        "CIFAR batch file, or a .npz with x and y (nothing is downloaded)")
+                        "CIFAR batch file, or a .npz with x and y (a model with several data inputs: one array per "
+                        "input name, and y; nothing is downloaded)")
+    g.add_argument("--output", metavar="NAME", default=None,
+                   help="with --onnx: the graph output holding the class scores (default the first); only the "
+                        "nodes it needs are imported")
     g.add_argument("--design", action="extend", nargs="+", default=None, metavar="NAME",
                    help="with --onnx: approximate multipliers to evaluate (several names, comma lists, or the "
                         "option repeated; default mitchell)")
@@ -123,7 +127,7 @@ def cmd_onnx(args):
     print(f"seed: {args.seed}", file=sys.stderr)
     study = OnnxStudy(args.onnx, args.data, designs=designs, width=args.width, limit=args.limit, calib=args.calib,
                       seed=args.seed, scale=args.scale, mean=flat(args.mean), std=flat(args.std), batch=args.batch,
-                      layers=args.layers)
+                      layers=args.layers, output=args.output)
     with progress(args, desc="onnx", unit="img", total=study.total) as update:
         r = study.run(update)
     from pymodel.nn import gemm_path

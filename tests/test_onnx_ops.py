@@ -311,3 +311,38 @@ def test_gelu_opset_20_and_layer_norm_outputs(approximate, rng):
     x = f32(rng, 3, 4, 5, scale=2)
     for got, want in zip(load_onnx(m).run_all(x), ort_all(m, {"x": x})):
         assert rel_err(got, want) <= 1e-5
+
+
+# ---- the study (mitchell nn --onnx) with several inputs and a chosen output ------------------------------------
+
+def test_cli_model_with_two_inputs_and_a_chosen_output(tmp_path, rng, capsys):
+    from mitchell_cli import main
+    nodes = [helper.make_node("MatMul", ["img", "W"], ["s"]), helper.make_node("Gather", ["emb", "tag"], ["e"]),
+             helper.make_node("Add", ["s", "e"], ["scores"]),
+             helper.make_node("ArgMax", ["scores"], ["label"], axis=1, keepdims=0)]
+    m = graph(nodes, {"img": (np.float32, ["N", 6]), "tag": (np.int64, ["N"])},
+              {"label": (np.int64, None), "scores": (np.float32, None)},
+              {"W": f32(rng, 6, 4), "emb": f32(rng, 3, 4)})
+    onnx.save(m, tmp_path / "two.onnx")
+    img, tag = f32(rng, 40, 6), rng.integers(0, 3, 40)
+    want = ort_all(m, {"img": img, "tag": tag})[1]
+    y = want.argmax(1)
+    np.savez(tmp_path / "two.npz", img=img, tag=tag, y=y, img_calib=img[:8], tag_calib=tag[:8])
+    args = ["nn", "--onnx", str(tmp_path / "two.onnx"), "--data", str(tmp_path / "two.npz"), "--json"]
+    # the first output is the label: refused before any work, with the way out
+    assert main(args) == 2
+    err = json.loads(capsys.readouterr().out)["error"]
+    assert "'label' (int64, 1 value(s) per image) is not class scores; choose the scores with --output" in err
+    assert main(args + ["--output", "scores"]) == 0
+    r = json.loads(capsys.readouterr().out)
+    assert r["results"][0]["name"] == "float32" and r["results"][0]["top1"] == 1.0     # the labels are ORT's argmax
+    assert r["calibration_images"] == 8 and r["images"] == 40
+    for extra, msg in [(["--output", "nope"], "outputs ['nope'] are not graph outputs"),
+                       (["--output", "scores", "--mean", "0.5"], "--scale/--mean/--std normalise one image input")]:
+        assert main(args + extra) == 2
+        assert msg in json.loads(capsys.readouterr().out)["error"]
+    np.savez(tmp_path / "bad.npz", img=img, y=y)
+    assert main(["nn", "--onnx", str(tmp_path / "two.onnx"), "--data", str(tmp_path / "bad.npz"), "--output", "scores",
+                 "--json"]) == 2
+    assert "one array per model input ['img', 'tag'] and 'y'; missing ['tag']" in \
+        json.loads(capsys.readouterr().out)["error"]

@@ -8,7 +8,7 @@ import struct
 import numpy as np
 
 __all__ = ["load_digits_split", "load_idx_dataset", "read_idx", "IDX_FILES", "load_eval_data", "read_cifar_batch",
-           "read_npz", "normalise", "DataFormatError"]
+           "read_npz", "normalise", "DataFormatError", "InputArrays"]
 
 IDX_FILES = {"train_images": "train-images-idx3-ubyte", "train_labels": "train-labels-idx1-ubyte",
              "test_images": "t10k-images-idx3-ubyte", "test_labels": "t10k-labels-idx1-ubyte"}
@@ -125,29 +125,61 @@ def read_cifar_batch(path):
     return x.reshape(-1, 3, 32, 32), y
 
 
-def read_npz(path):
-    """``x`` (N, ...) and ``y`` (N,) from a .npz; optional ``x_calib`` for calibration."""
+class InputArrays(dict):
+    """One array per graph input name, all with the same number of rows: ``len`` is that number and
+    indexing by anything but a name (a slice, an index array) takes those rows of every array, so a
+    model with several inputs batches like one with a single array."""
+
+    def __len__(self):
+        return len(next(iter(self.values()))) if dict.__len__(self) else 0
+
+    def __getitem__(self, key):
+        if isinstance(key, str):
+            return dict.__getitem__(self, key)
+        return InputArrays({k: v[key] for k, v in self.items()})
+
+
+def read_npz(path, inputs=None):
+    """``x`` (N, ...) and ``y`` (N,) from a .npz; optional ``x_calib`` for calibration.
+
+    With ``inputs`` (the names of a model's several data inputs) ``x`` is instead one array per name,
+    keyed by the name, and the calibration arrays ``<name>_calib`` (all or none): both as
+    :class:`InputArrays`."""
     try:
         f = np.load(path, allow_pickle=False)
     except Exception as e:
         raise DataFormatError(f"{path}: not a readable .npz ({type(e).__name__}: {e})") from None
+    keys = ["x"] if inputs is None else list(inputs)
     with f:
-        if "x" not in f.files or "y" not in f.files:
-            raise DataFormatError(f"{path}: a .npz needs arrays 'x' and 'y', it has {f.files}")
+        missing = [k for k in keys + ["y"] if k not in f.files]
+        if missing:
+            what = "arrays 'x' and 'y'" if inputs is None else f"one array per model input {keys} and 'y'"
+            raise DataFormatError(f"{path}: a .npz needs {what}; missing {missing}, it has {f.files}")
+        calib_keys = ["x_calib"] if inputs is None else [f"{k}_calib" for k in keys]
+        present = [k for k in calib_keys if k in f.files]
+        if present and len(present) != len(calib_keys):
+            raise DataFormatError(f"{path}: calibration arrays {calib_keys} must be all present or none; it has "
+                                  f"{present}")
         try:
-            x, y = f["x"], f["y"]
-            calib = f["x_calib"] if "x_calib" in f.files else None
+            xs = {k: f[k] for k in keys}
+            y = f["y"]
+            calibs = {k: f[c] for k, c in zip(keys, calib_keys)} if present else None
         except ValueError as e:          # object arrays: refused without unpickling
             raise DataFormatError(f"{path}: {e}") from None
-    for key, a in (("x", x), ("x_calib", calib)):
+    for key, a in list(xs.items()) + [(c, calibs[k]) for k, c in zip(keys, calib_keys) if calibs]:
         # numpy would turn numeric strings and complex numbers into floats without a word
-        if a is not None and a.dtype.kind not in "biuf":
+        if a.dtype.kind not in "biuf":
             raise DataFormatError(f"{path}: {key!r} must hold numbers (int or float), it holds {a.dtype} "
                                   f"({_kind_name(a.dtype)})")
-    if y.ndim != 1 or len(x) != len(y) or x.ndim < 2 or y.dtype.kind not in "iu":
-        raise DataFormatError(f"{path}: 'x' must be (N, ...) and 'y' (N,) integer labels, got x {x.shape} and "
-                              f"y {y.shape} {y.dtype}")
-    return x, y.astype(np.int64), calib
+    for key, x in xs.items():
+        if y.ndim != 1 or len(x) != len(y) or x.ndim < (2 if inputs is None else 1) or y.dtype.kind not in "iu":
+            raise DataFormatError(f"{path}: {key!r} must be (N, ...) and 'y' (N,) integer labels, got {key} "
+                                  f"{x.shape} and y {y.shape} {y.dtype}")
+    if calibs and len({len(a) for a in calibs.values()}) > 1:
+        raise DataFormatError(f"{path}: the calibration arrays {calib_keys} have different numbers of rows")
+    if inputs is None:
+        return xs["x"], y.astype(np.int64), None if calibs is None else calibs["x"]
+    return InputArrays(xs), y.astype(np.int64), None if calibs is None else InputArrays(calibs)
 
 
 def _kind_name(dtype):
@@ -155,13 +187,15 @@ def _kind_name(dtype):
             "M": "dates", "m": "time deltas", "V": "raw records"}.get(dtype.kind, "not numbers")
 
 
-def load_eval_data(path):
+def load_eval_data(path, inputs=None):
     """A test set (and a training set for calibration when there is one) from a local ``path``.
 
     ``path`` is a folder with the MNIST / Fashion-MNIST IDX files (``t10k-*`` required, ``train-*``
     optional), a folder with CIFAR-10 batches (``test_batch``, ``data_batch_1..5``) or CIFAR-100
     (``test``, ``train``), possibly in their ``cifar-10-batches-py`` / ``cifar-100-python`` subfolder,
-    a single CIFAR batch file, or a ``.npz`` with ``x``, ``y`` (and optional ``x_calib``).
+    a single CIFAR batch file, or a ``.npz`` with ``x``, ``y`` (and optional ``x_calib``).  For a model
+    with several data inputs, ``inputs`` names them: a ``.npz`` with one array per name (and optional
+    ``<name>_calib``), returned as :class:`InputArrays`.
 
     Returns ``{"format", "x", "y", "x_calib" (None if the data has no training part), "calib_from"}``
     with raw pixels (uint8 stays uint8).
@@ -172,9 +206,13 @@ def load_eval_data(path):
                                 "or a .npz with x and y); nothing is downloaded")
     if os.path.isfile(path):
         if path.endswith(".npz"):
-            x, y, calib = read_npz(path)
-            return {"format": "npz", "x": x, "y": y, "x_calib": calib, "calib_from": "x_calib" if calib is not None
-                    else None}
+            x, y, calib = read_npz(path, inputs)
+            return {"format": "npz", "x": x, "y": y, "x_calib": calib, "calib_from": None if calib is None else
+                    "x_calib" if inputs is None else ", ".join(f"{k}_calib" for k in inputs)}
+    if inputs is not None:
+        raise DataFormatError(f"{path}: a model with several data inputs {list(inputs)} takes a .npz with one "
+                              "array per input name (and y)")
+    if os.path.isfile(path):
         x, y = read_cifar_batch(path)
         return {"format": "cifar", "x": x, "y": y, "x_calib": None, "calib_from": None}
     for sub in ("cifar-10-batches-py", "cifar-100-python"):

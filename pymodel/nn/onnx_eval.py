@@ -54,7 +54,7 @@ class OnnxStudy:
     (:class:`pymodel.nn.onnx_exec.LayerErrors`; each batch then runs the float path too)."""
 
     def __init__(self, model, data, *, designs, width=8, limit=None, calib=256, seed=0, scale=None, mean=None,
-                 std=None, batch=64, layers=False):
+                 std=None, batch=64, layers=False, output=None):
         for name, v, lo in (("--width", width, 2), ("--calib", calib, 1), ("--batch", batch, 1)):
             if isinstance(v, bool) or not isinstance(v, int) or v < lo:
                 raise ValueError(f"{name} must be an int >= {lo}, got {v!r}")
@@ -65,11 +65,15 @@ class OnnxStudy:
                 raise ValueError(f"design {label!r} must be a signed {width}-bit multiplier")
         self.model, self.data, self.width, self.seed, self.batch = str(model), str(data), width, seed, batch
         self.layers = bool(layers)
-        self.net = load_onnx(model)
+        self.net = load_onnx(model, outputs=None if output is None else [output])
+        names = [n for n, _, _ in self.net.inputs]
+        if len(names) > 1 and any(v is not None for v in (scale, mean, std)):
+            raise ValueError(f"--scale/--mean/--std normalise one image input; {model} has the data inputs "
+                             f"{names}: give each input's array as the model takes it")
         fixed = self.net.input_shape[0] if self.net.input_shape else None
         if fixed:       # exported with a fixed batch size: constants such as Reshape shapes may assume it
             self.batch = batch = fixed
-        d = load_eval_data(data)
+        d = load_eval_data(data, inputs=names if len(names) > 1 else None)
         self.data_format = d["format"]
         xc, x, y, self.calib_from = split_calibration(d, calib, seed)
         if limit is not None:
@@ -79,9 +83,18 @@ class OnnxStudy:
         if fixed and (len(x) % fixed or len(xc) % fixed):
             raise ValueError(f"{model} was exported with a fixed batch of {fixed}: use --limit and --calib "
                              f"multiples of {fixed} (or export with a dynamic batch axis)")
-        self.x = fit_input(normalise(x, scale=scale, mean=mean, std=std), self.net.input_shape, model)
-        self.xc = fit_input(normalise(xc, scale=scale, mean=mean, std=std), self.net.input_shape, model)
+        if len(names) > 1:            # one array per input, used as they are (as_input checks each dtype)
+            self.x, self.xc = x, xc
+        else:
+            self.x = fit_input(normalise(x, scale=scale, mean=mean, std=std), self.net.input_shape, model)
+            self.xc = fit_input(normalise(xc, scale=scale, mean=mean, std=std), self.net.input_shape, model)
         self.y = y
+        rows = fixed or 1          # one image (one fixed batch) first: a label output fails here, before any work
+        probe = np.asarray(self.net.forward(self.xc[:rows]))
+        if probe.dtype.kind != "f" or probe.size // rows < 2:
+            raise ValueError(f"{model}: the output {self.net.output_name!r} ({probe.dtype}, {probe.size // rows} "
+                             f"value(s) per image) is not class scores; choose the scores with --output (the "
+                             f"graph's outputs: {', '.join(self.net.output_names)})")
         self.runs = [("float32", None), (f"int{width} exact", ExactMultiplier(width=width, signed=True))]
         self.runs += [(f"int{width} {label}", mult) for label, mult in designs]
         self.total = len(self.xc) + len(self.x) * len(self.runs)
