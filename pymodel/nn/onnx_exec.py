@@ -255,7 +255,7 @@ class DynMatMulStep(_MacStep):
     In the int mode a computed operand is quantized per tensor from its calibrated range, a constant
     one per output channel (``B``: per column of each matrix, ``A``: per row), and each matrix
     product of the batch goes through ``approx_matmul`` (one call for a 2-D ``B`` shared by the
-    whole batch)."""
+    whole batch; small products of two activations several to a call, see :func:`_group_size`)."""
 
     def __init__(self, name, op, inputs, outputs, const=(None, None), alpha=1.0, trans=(False, False), bias=None):
         super().__init__(name, op, inputs, outputs, n_dynamic=2)
