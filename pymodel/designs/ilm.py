@@ -91,6 +91,14 @@ class ILM(Design):
 
     mul_magnitude = mul_magnitude
 
+    def exact_form(self, op):
+        """Exact statistics of the multiplier (:mod:`pymodel.exact.ilm`):
+        ``a*b - R(a) R(b)`` splits into one factor per operand."""
+        if op != "mul":
+            return None
+        from ..exact.ilm import exact_metrics
+        return exact_metrics
+
     def gemm_form(self):
         """``a*b - R(a) R(b)`` (see :func:`residue`); never above ``a*b``, so nothing saturates."""
         return Residues(residue=residue, params=(self.corrections + 1,))

@@ -95,6 +95,14 @@ class NearestOne(Design):
 
     mul_magnitude = mul_magnitude
 
+    def exact_form(self, op):
+        """Exact statistics of the multiplier (:mod:`pymodel.exact.nearestone`):
+        ``a*b - q(a) q(b)`` splits into one factor per operand."""
+        if op != "mul":
+            return None
+        from ..exact.nearestone import exact_metrics
+        return exact_metrics
+
     def gemm_form(self):
         """``a*b - q1*q2``.  It overestimates (``q1 q2 < 0``) but never reaches ``product_max``: with
         ``a >= 3 * 2**(w-2)`` (rounded up to ``2**w``, ``q1 <= -1``) the product is
