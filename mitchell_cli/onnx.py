@@ -107,6 +107,10 @@ def layers_table(r):
             own = (f"{x['rel_rms']:>12.2e} {_db(x['snr_db'])}" if x["rel_rms"] is not None else f"{'':>12} {'':>8}")
             lines.append(f"  {x['name']:<{name_w}} {x['op']:<8} {own} {x['accumulated_rel_rms']:>12.2e} "
                          f"{_db(x['accumulated_snr_db'])}  {quant.get(x['name'], '')}")
+        nodes = [x for x in run["layers"] if x["rel_rms"] is not None]
+        if nodes:
+            worst = max(nodes, key=lambda x: x["rel_rms"])
+            lines.append(f"  largest own error: {worst['name']} ({worst['op']}), relative RMS {worst['rel_rms']:.2e}")
     flt = {}
     for n in r["nodes"]:
         if n["arithmetic"] == "float32":

@@ -212,6 +212,8 @@ def test_cli_layers_report(tmp_path, capsys):
     assert main(args + ["--layers"]) == 0
     out = capsys.readouterr().out
     assert "per-layer error against the float path" in out and "int8 mitchell (mitchell s8)" in out
+    worst = max(mitchell[:-1], key=lambda x: x["rel_rms"])
+    assert f"largest own error: {worst['name']} ({worst['op']}), relative RMS {worst['rel_rms']:.2e}" in out
     assert ("float32 in every run (not quantized):\n  Transpose x1: Transpose_kt\n  Softmax x1: Softmax_p\n"
             "  Reshape x1: Reshape_f") in out
     assert main(args) == 0
