@@ -183,9 +183,18 @@ def summary_table(records, markdown=False):
     rows = [(op, sum(c.values()), *[c[k] for k in cols]) for op, c in counts.items()]
     rows.append(("total", len(records), *[total[k] for k in cols]))
     head = ("operator", "cases", *cols)
-    if markdown:
-        lines = ["| " + " | ".join(head) + " |", "|" + "---|" + "---:|" * (len(head) - 1)]
-        lines += ["| " + " | ".join(str(v) for v in r) + " |" for r in rows]
+    if markdown:            # three operators a line, to keep the table short
+        per, k = len(head), 3
+        body = rows[:-1]
+        n_lines = -(-len(body) // k)
+        lines = ["| " + " | ".join(head * k) + " |", "|" + ("---|" + "---:|" * (per - 1)) * k]
+        for i in range(n_lines):
+            cells = []
+            for j in range(k):
+                r = body[j * n_lines + i] if j * n_lines + i < len(body) else ("",) * per
+                cells += [str(v) for v in r]
+            lines.append("| " + " | ".join(cells) + " |")
+        lines.append("| " + " | ".join(f"**{v}**" for v in rows[-1]) + " |" + " |" * (per * (k - 1)))
     else:
         lines = [f"{head[0]:<34}" + "".join(f"{h:>9}" for h in head[1:])]
         lines += [f"{r[0]:<34}" + "".join(f"{v:>9}" for v in r[1:]) for r in rows]
