@@ -6,6 +6,7 @@ from amaranth.back import verilog
 from amaranth.hdl import Shape
 
 from .mitchell import check_module_name, create
+from .tools import ToolMissing
 
 __all__ = ["generate", "header", "ports_of", "lint", "LINT_WAIVERS", "VERILOG_KEYWORDS"]
 
@@ -140,7 +141,7 @@ def lint(path):
     import shutil
     import subprocess
     if shutil.which("verilator") is None:
-        raise FileNotFoundError("verilator not found: install the Debian package 'verilator' (or run 'make setup')")
+        raise ToolMissing("verilator not found: install the Debian package 'verilator' (or run 'make setup')")
     cmd = ["verilator", "--lint-only", "-Wall", *[f"-Wno-{w}" for w in LINT_WAIVERS], str(path)]
     r = subprocess.run(cmd, capture_output=True, text=True)
     out = (r.stdout + r.stderr).strip()

@@ -127,3 +127,14 @@ def test_log_reason_quotes_each_tool():
     assert log_reason("%Error: t.v:3:1: syntax error\n") == "t.v:3:1: syntax error"
     assert log_reason("first\nlast line\n\n") == "last line"
     assert log_reason("", default="none") == "none"
+
+
+def test_iverilog_failure_quotes_iverilog(tmp_path):
+    """Verilog Icarus cannot compile: a ToolError with Icarus's own error line and its log."""
+    from sim.runner import run_bench
+    cfg = _realm()
+    text, comp, module = generate(cfg, "mul")
+    broken = text.replace("endmodule", "  assign p = a &;\nendmodule", 1)
+    with pytest.raises(ToolError, match=r"iverilog could not build .*: .*error") as e:
+        run_bench(cfg, "mul", verilog=(broken, comp, module), build_root=tmp_path)
+    assert e.value.exit_code == 3 and Path(e.value.log).exists()
