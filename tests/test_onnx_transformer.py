@@ -15,7 +15,7 @@ from pymodel.nn import ExactMultiplier  # noqa: E402
 from pymodel.nn.layers import FLOAT, Mode, quantize  # noqa: E402
 from pymodel.nn.onnx_exec import LayerErrors  # noqa: E402
 from pymodel.nn.onnx_import import load_onnx  # noqa: E402
-from pymodel.registry import designs_with, make_design  # noqa: E402
+from pymodel.registry import design_class, designs_with, make_design  # noqa: E402
 
 EXACT8 = ExactMultiplier(width=8, signed=True)
 DESIGNS8 = [(name, make_design(name, width=8, signed=True)) for name in designs_with("mul")]
@@ -290,3 +290,22 @@ def test_vit_every_design_through_the_int_path_with_the_layer_report(vit, tmp_pa
     assert out_rel["int8 exact"] < 0.1                          # 8-bit quantization alone: small
     assert all(v < 0.6 for v in out_rel.values()), out_rel      # every design: damaged, not garbage
     assert out_rel["int8 mitchell"] > out_rel["int8 exact"]
+
+
+@pytest.mark.parametrize("width", [4, 12, 16])
+def test_activation_matmul_other_widths(width):
+    """The attention-scores graph at other widths: every design that has the width against its scalar ``mul``."""
+    name, m, x, operands = next(act_act_cases(np.random.default_rng(0)))
+    net = load_onnx(m)
+    net.calibrate(x)
+    q = (1 << (width - 1)) - 1
+    a, b, _, _ = operands(x)
+    (aq, s_a), (bq, s_b) = per_tensor(a, q), per_tensor(b, q)
+    mults = [ExactMultiplier(width=width, signed=True)] + [
+        make_design(n, width=width, signed=True) for n in designs_with("mul")
+        if design_class(n).MIN_WIDTH <= width]
+    assert len(mults) >= 5
+    for mult in mults:
+        want = (golden_matmul(aq, bq, mult) * (s_a * s_b)).astype(np.float32)
+        np.testing.assert_allclose(net.forward(x, Mode("int", mult)), want, rtol=1e-6, atol=1e-9,
+                                   err_msg=f"{mult.describe()}")
