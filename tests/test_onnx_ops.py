@@ -346,3 +346,15 @@ def test_cli_model_with_two_inputs_and_a_chosen_output(tmp_path, rng, capsys):
                  "--json"]) == 2
     assert "one array per model input ['img', 'tag'] and 'y'; missing ['tag']" in \
         json.loads(capsys.readouterr().out)["error"]
+
+
+def test_graph_reading_an_undefined_tensor_or_in_a_cycle_is_refused():
+    H = helper.make_node
+    m = graph([H("Relu", ["x"], ["a"]), H("Add", ["a", "ghost"], ["y"])], {"x": (np.float32, [2])},
+              {"y": (np.float32, None)})
+    with pytest.raises(OnnxImportError, match=r"\(Add\) reads 'ghost', which no node, initializer or graph input"):
+        load_onnx(m)
+    m = graph([H("Add", ["x", "b"], ["a"], name="first"), H("Relu", ["a"], ["b"]), H("Relu", ["a"], ["y"])],
+              {"x": (np.float32, [2])}, {"y": (np.float32, None)})
+    with pytest.raises(OnnxImportError, match=r"node 'first' \(Add\) is in a cycle"):
+        load_onnx(m)
