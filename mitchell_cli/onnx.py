@@ -87,8 +87,12 @@ def nodes_summary(r):
     return f"approximate (approx_matmul): {_counts(mac)}; float32: {_counts(flt)}"
 
 
-def _db(v):
-    return f"{'inf':>8}" if v is None else f"{v:8.1f}"
+def _fig(rel, snr):
+    """Relative RMS and SNR columns: n/a when the float reference is all zeros (``rel`` None), an SNR of
+    inf when the error is exactly zero."""
+    if rel is None:
+        return f"{'n/a':>12} {'n/a':>8}"
+    return f"{rel:>12.2e} " + (f"{'inf':>8}" if snr is None else f"{snr:8.1f}")
 
 
 def layers_table(r):
@@ -104,9 +108,9 @@ def layers_table(r):
         lines.append(f"  {'node':<{name_w}} {'op':<8} {'own rel RMS':>12} {'SNR dB':>8} {'acc rel RMS':>12} "
                      f"{'SNR dB':>8}  quantization")
         for x in run["layers"]:
-            own = (f"{x['rel_rms']:>12.2e} {_db(x['snr_db'])}" if x["rel_rms"] is not None else f"{'':>12} {'':>8}")
-            lines.append(f"  {x['name']:<{name_w}} {x['op']:<8} {own} {x['accumulated_rel_rms']:>12.2e} "
-                         f"{_db(x['accumulated_snr_db'])}  {quant.get(x['name'], '')}")
+            own = f"{'':>12} {'':>8}" if x["name"] == "(output)" else _fig(x["rel_rms"], x["snr_db"])
+            lines.append(f"  {x['name']:<{name_w}} {x['op']:<8} {own} "
+                         f"{_fig(x['accumulated_rel_rms'], x['accumulated_snr_db'])}  {quant.get(x['name'], '')}")
         nodes = [x for x in run["layers"] if x["rel_rms"] is not None]
         if nodes:
             worst = max(nodes, key=lambda x: x["rel_rms"])

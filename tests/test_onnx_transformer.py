@@ -309,3 +309,23 @@ def test_activation_matmul_other_widths(width):
         want = (golden_matmul(aq, bq, mult) * (s_a * s_b)).astype(np.float32)
         np.testing.assert_allclose(net.forward(x, Mode("int", mult)), want, rtol=1e-6, atol=1e-9,
                                    err_msg=f"{mult.describe()}")
+
+
+def test_layers_table_zero_error_and_zero_reference():
+    """An exactly zero error prints SNR inf (JSON null); an all-zero float reference prints n/a, not a number."""
+    from mitchell_cli.onnx import layers_table
+    row = {"op": "MatMul", "accumulated_rel_rms": 0.0, "accumulated_snr_db": None}
+    r = {"nodes": [{"name": n, "op": "MatMul", "arithmetic": "approx_matmul", "quantization": "q"} for n in "ab"],
+         "results": [{"name": "int8 exact", "multiplier": "exact s8", "layers": [
+             {**row, "name": "a", "rel_rms": 0.0, "snr_db": None},
+             {**row, "name": "b", "rel_rms": None, "snr_db": None},
+             {"name": "(output)", "op": "", "rel_rms": None, "snr_db": None, "accumulated_rel_rms": 0.01,
+              "accumulated_snr_db": 40.0}]}]}
+    lines = layers_table(r).splitlines()
+    assert lines[3].split() == ["a", "MatMul", "0.00e+00", "inf", "0.00e+00", "inf", "q"]
+    assert lines[4].split() == ["b", "MatMul", "n/a", "n/a", "0.00e+00", "inf", "q"]
+    assert lines[5].split() == ["(output)", "1.00e-02", "40.0"]
+    assert lines[6] == "  largest own error: a (MatMul), relative RMS 0.00e+00"
+    errors = LayerErrors()
+    assert errors._figures(0.0, 0.0) == (0.0, None) and errors._figures(0.0, 1.0) == (None, None)
+    assert errors._figures(100.0, 1.0) == (pytest.approx(0.1), pytest.approx(20.0))
