@@ -144,7 +144,7 @@ def run_mutation(cfg, op, *, stages=0, n=20, seed=1, kinds=("directed", "random"
         non-equivalent, None when there is none), ``survivors`` (mutation commands),
         ``per_mutant`` and ``seconds``.
     """
-    from .runner import run_bench
+    from .runner import BuildFailed, run_bench
     if isinstance(n, bool) or not isinstance(n, int) or n < 1:
         raise ValueError(f"n must be a positive int (mutants), got {n!r}")
     _check_yosys()
@@ -170,6 +170,8 @@ def run_mutation(cfg, op, *, stages=0, n=20, seed=1, kinds=("directed", "random"
                               seed=seed, build_root=d / f"m{i}" / "bench", verilog=(mtext, comp, module))
                 rec.update(killed=_killed(s, stages, comp.latency), mismatches=s["mismatches"],
                            first_mismatch=(s["first_mismatches"] or [None])[0])
+            except BuildFailed:                 # yosys wrote the mutant: Icarus failing on it is a tool failure,
+                raise                           # not a kill (it would raise the score without a word)
             except RuntimeError as e:           # the bench did not finish: the mutant broke it
                 rec.update(killed=True, mismatches=None, first_mismatch=None, bench_error=str(e)[:200])
         if progress:

@@ -10,9 +10,13 @@ from hdl.verilog import generate
 from pymodel import FloatMitchell
 from pymodel.designs.base import Design
 
-__all__ = ["run_bench", "check_icarus", "DEFAULT_BUILD_ROOT"]
+__all__ = ["run_bench", "check_icarus", "BuildFailed", "DEFAULT_BUILD_ROOT"]
 
 DEFAULT_BUILD_ROOT = Path("build") / "cocotb"
+
+
+class BuildFailed(ToolError):
+    """Icarus could not compile the Verilog (a tool failure, never a verdict on the design's results)."""
 
 
 def check_icarus():
@@ -62,7 +66,7 @@ def run_bench(cfg, op, *, stages=0, kinds=("directed", "random"), n_random=20_00
         runner.build(sources=[src], hdl_toplevel=name, build_dir=build_dir, timescale=("1ns", "1ps"),
                      waves=waves, always=True, log_file=build_dir / "build.log")
     except RuntimeError as e:      # cocotb says only "Command failed with return code: N"; iverilog's log says why
-        raise ToolError(f"iverilog could not build {name}", log_reason(path=build_dir / "build.log", default=str(e)),
+        raise BuildFailed(f"iverilog could not build {name}", log_reason(path=build_dir / "build.log", default=str(e)),
                         build_dir / "build.log") from None
     tick()
     # cocotb's default COCOTB_REWRITE_ASSERTION_FILES="*.py" runs pytest's assertion rewriting over every

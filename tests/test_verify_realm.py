@@ -138,3 +138,16 @@ def test_iverilog_failure_quotes_iverilog(tmp_path):
     with pytest.raises(ToolError, match=r"iverilog could not build .*: .*error") as e:
         run_bench(cfg, "mul", verilog=(broken, comp, module), build_root=tmp_path)
     assert e.value.exit_code == 3 and Path(e.value.log).exists()
+
+
+def test_mutation_flow_does_not_count_a_tool_failure_as_a_kill(monkeypatch, tmp_path):
+    """Icarus failing on every mutant would have scored 100 %: it is a tool failure instead."""
+    import cocotb_tools.runner as r
+
+    from sim.runner import BuildFailed
+
+    def broken_build(self, **kw):
+        raise RuntimeError("Command failed with return code: 1")
+    monkeypatch.setattr(r.Icarus, "build", broken_build)
+    with pytest.raises(BuildFailed, match="iverilog could not build"):
+        run_mutation(_realm(), "mul", n=2, seed=1, n_random=10, build_root=tmp_path)
