@@ -60,9 +60,9 @@ def per_tensor(v, qmax=127):
 # ---- MatMul between two activations (and batched constants) against the golden model ----------------------
 
 def act_act_cases(rng):
-    """(name, model, x, fn(x) -> (a, b, a_scale_axis, b_scale_axis)): a and b the float operands of the one
-    MatMul, the scale axes None for per tensor (computed operands), else the axis a constant one is
-    quantized over (per output channel)."""
+    """(name, model, x, fn(x) -> (a, b, a_scale_axis, b_scale_axis[, alpha, C])): a and b the float operands of
+    the one MatMul (or Gemm), the scale axes None for per tensor (computed operands), else the axis a constant
+    one is quantized over (per output channel); a Gemm's alpha and constant C."""
     x = rng.standard_normal((2, 4, 6)).astype(np.float32)
     # attention scores: heads split by Reshape + Transpose, Q (here ReLU of the heads) @ K^T, 4-D
     yield "scores 4-D", graph(
@@ -89,6 +89,10 @@ def act_act_cases(rng):
     A = rng.standard_normal((5, 4)).astype(np.float32) * np.array([[0.1], [1], [10], [3], [0.5]], np.float32)
     # a constant A times activations: per row of A
     yield "constant A", graph([node("MatMul", ["A", "x"], "y")], {"A": A}, (4, 6)), x, lambda x: (A, x, -1, None)
+    # Gemm of two activations with transB, alpha and a constant C: y = 0.5 * x @ relu(x)^T + 0.25
+    yield "Gemm transB alpha C", graph(
+        [node("Relu", ["x"], "r"), node("Gemm", ["x", "r", "C"], "y", transB=1, alpha=0.5)],
+        {"C": np.array([0.25], np.float32)}, (6,)), x[0], lambda x: (x, np.maximum(x, 0).T, None, None, 0.5, 0.25)
 
 
 def _quantized(v, axis):
@@ -99,7 +103,7 @@ def _quantized(v, axis):
 
 
 @pytest.mark.parametrize("group", ["auto", 1, 3])
-@pytest.mark.parametrize("case", range(5))
+@pytest.mark.parametrize("case", range(6))
 def test_activation_matmul_int_path_is_the_golden_model(case, group, monkeypatch):
     """``group``: how many of a batch's small matrix products share one approx_matmul call (diagonal blocks of
     a bigger product): the executor's choice, one per call, or 3 (a batch of 4 leaves a remainder)."""
@@ -110,14 +114,16 @@ def test_activation_matmul_int_path_is_the_golden_model(case, group, monkeypatch
     net = load_onnx(m)
     assert [s.arithmetic for s in net.mac_steps] == ["approx_matmul"]
     net.calibrate(x)                          # the calibration images are x itself: scales from max |operand|
-    a, b, ax_a, ax_b = operands(x)
+    a, b, ax_a, ax_b, *gemm = operands(x)
+    alpha, c = gemm or (1.0, 0.0)                 # Gemm's alpha and C, applied in float after the product
     (aq, s_a), (bq, s_b) = _quantized(a, ax_a), _quantized(b, ax_b)
     # exact int8: the integer product of the quantized operands
     exact = net.forward(x, Mode("int", EXACT8))
-    np.testing.assert_allclose(exact, (np.matmul(aq, bq) * (s_a * s_b)).astype(np.float32), rtol=1e-6, atol=1e-7)
+    want = (np.matmul(aq, bq) * (s_a * s_b)).astype(np.float32) * np.float32(alpha) + np.float32(c)
+    np.testing.assert_allclose(exact, want, rtol=1e-6, atol=1e-7)
     for dname, mult in DESIGNS8:
         got = net.forward(x, Mode("int", mult))
-        want = (golden_matmul(aq, bq, mult) * (s_a * s_b)).astype(np.float32)
+        want = (golden_matmul(aq, bq, mult) * (s_a * s_b)).astype(np.float32) * np.float32(alpha) + np.float32(c)
         np.testing.assert_allclose(got, want, rtol=1e-6, atol=1e-7, err_msg=f"{name}, {dname}")
         if dname == "mitchell":
             assert np.abs(got - exact).max() > 1e-3 * np.abs(exact).max()       # the design is in the loop
@@ -299,7 +305,7 @@ def test_activation_matmul_other_widths(width):
     net = load_onnx(m)
     net.calibrate(x)
     q = (1 << (width - 1)) - 1
-    a, b, _, _ = operands(x)
+    a, b = operands(x)[:2]
     (aq, s_a), (bq, s_b) = per_tensor(a, q), per_tensor(b, q)
     mults = [ExactMultiplier(width=width, signed=True)] + [
         make_design(n, width=width, signed=True) for n in designs_with("mul")
