@@ -64,5 +64,8 @@ figures: setup
 	$(VENV)/bin/mitchell cost --op mul --width 8 --no-fmax --plot docs/pareto_mul.png
 	$(VENV)/bin/mitchell compare --width 8,16 --plot docs/pareto_designs.png
 
+# The demo's outputs (out/), the docs site (build/), and what the package cached in the per-user cache
+# (trained models, synthesis results, build folders: `python -m pymodel.cache` prints where).
 clean:
 	rm -rf out build sim_build .pytest_cache
+	-[ -x $(PY) ] && $(PY) -m pymodel.cache --clear

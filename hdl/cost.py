@@ -242,7 +242,15 @@ def synth_metrics(verilog_text, top, *, wrapper=None, fmax=True, abc="fast", cac
     return {**res, "cached": False}
 
 
-def cost(cfg, op, *, stages=0, fmax=True, abc="fast", cache_dir="out/cost", progress=None):
+def _default_cache(cache_dir):
+    """``cost/`` of the user cache (:mod:`pymodel.cache`) for ``None``; ``""`` caches nothing."""
+    if cache_dir is None:
+        from pymodel.cache import cache_path
+        return str(cache_path("cost"))
+    return cache_dir
+
+
+def cost(cfg, op, *, stages=0, fmax=True, abc="fast", cache_dir=None, progress=None):
     """Design ``cfg``'s ``op`` against the exact operator of the same widths, in one run.
 
     Returns ``{"design", "width", "config", "op", "stages", "approx": {cells, depth, ice40_luts,
@@ -251,7 +259,9 @@ def cost(cfg, op, *, stages=0, fmax=True, abc="fast", cache_dir="out/cost", prog
     exact operator is.  With
     ``stages`` the exact multiplier is pipelined the same way (:func:`exact_pipelined_mul`);
     the exact divider is combinational.  Both are registered at their inputs and outputs for Fmax.
+    Results are cached in ``cache_dir`` (default ``cost/`` of the user cache; ``""``: none).
     """
+    cache_dir = _default_cache(cache_dir)
     from pymodel.designs.base import Design
     if not isinstance(cfg, Design):
         raise TypeError(f"cfg must be a design config (pymodel.registry), got {type(cfg).__name__}")
@@ -294,13 +304,14 @@ def pareto_frac_bits(width):
     return sorted({width - 1, (3 * width) // 4, width // 2, width // 4, 3, 1} - {0})
 
 
-def pareto(widths, op="mul", *, signed=False, abc="fast", samples=1 << 20, seed=0, cache_dir="out/cost",
+def pareto(widths, op="mul", *, signed=False, abc="fast", samples=1 << 20, seed=0, cache_dir=None,
            progress=None):
     """MRED against generic cells for ``widths`` x ``pareto_frac_bits``, plus each width's exact cells.
 
     The multiplier's MRED is exact over every pair at every width (``method="exact"``); the divider's is
-    exhaustive up to 12 bits and ``samples`` seeded pairs above."""
+    exhaustive up to 12 bits and ``samples`` seeded pairs above.  ``cache_dir`` as for :func:`cost`."""
     from pymodel.metrics import error_metrics
+    cache_dir = _default_cache(cache_dir)
     check_tools(fmax=False)
     rows = []
     for w in widths:

@@ -34,10 +34,40 @@ class Parser(argparse.ArgumentParser):
 def build_parser():
     ap = Parser(prog="mitchell", description="Logarithmic multipliers and dividers: "
                 "golden models, error metrics, HDL and verification.")
+    # both read by _main before parsing: --version needs no subcommand, --json may come before it
+    ap.add_argument("--version", action="store_true", help="print the version and exit")
+    ap.add_argument("--json", action="store_true", dest="json_first", help="as the subcommand's --json")
+    ap.add_argument("--cache-dir", metavar="DIR", dest="cache_root", default=None,
+                    help="the per-user cache (trained models, synthesis results, build folders); default "
+                         "$MITCHELL_CACHE_DIR, else $XDG_CACHE_HOME/mitchell or ~/.cache/mitchell")
     sub = ap.add_subparsers(dest="command", required=True)
     for module in SUBCOMMANDS:
         module.add_parser(sub)
     return ap
+
+
+def version():
+    """The installed package's version (pyproject.toml), ``unknown`` when it is not installed."""
+    from importlib.metadata import PackageNotFoundError, version as dist_version
+    try:
+        return dist_version("mitchell")
+    except PackageNotFoundError:
+        return "unknown"
+
+
+def _leading_options(argv, commands):
+    """``--json`` before the subcommand moved after it (``mitchell --json designs``); whether ``--version``
+    came before it."""
+    i = 0
+    while i < len(argv) and argv[i] in ("--json", "--version"):
+        i += 1
+    lead, rest = argv[:i], argv[i:]
+    want_version = "--version" in lead
+    if "--json" in lead and rest and rest[0] in commands:
+        rest = [rest[0], "--json", *rest[1:]]
+    elif "--json" in lead:
+        rest = ["--json", *rest]
+    return rest, want_version
 
 
 def _value_options(parser):
@@ -127,16 +157,30 @@ def main(argv=None):
 def _main(argv):
     parser = build_parser()
     want_json = "--json" in argv
+    subs = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction)).choices
+    argv, want_version = _leading_options(argv, subs)
+    if want_version:
+        v = version()
+        print(json.dumps({"version": v}) if want_json else f"mitchell {v}")
+        return 0
     argv = _join_negative_values(argv, _value_options(parser))
     try:
-        args = parser.parse_args(argv)
+        args, extra = parser.parse_known_args(argv)
     except ParseError as e:
         # "argument --seed: --seed must be ..." (our int_in types name the option themselves) -> "--seed must be ..."
         msg = re.sub(r"^argument ([^:]+): (?=\1 )", "", str(e))
         return _fail(want_json, msg, usage=e.parser.format_usage(), prog=e.parser.prog)
-    sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction)).choices[args.command]
+    sub = subs[args.command]
+    if extra:
+        # the subcommand's usage and options, not the top-level usage
+        opts = sorted({o for a in sub._actions for o in a.option_strings if o.startswith("--") and o != "--help"
+                       and a.help != argparse.SUPPRESS})
+        return _fail(want_json, f"unrecognized arguments: {' '.join(extra)} ({sub.prog} takes {', '.join(opts)}; "
+                                f"{sub.prog} -h explains them)", usage=sub.format_usage(), prog=sub.prog)
     args._given = _given(sub, argv[argv.index(args.command) + 1:] if args.command in argv else argv)
     try:
+        if args.cache_root:
+            _use_cache(args.cache_root)
         rc = args.func(args)
         sys.stdout.flush()
     except BrokenPipeError:
@@ -144,6 +188,15 @@ def _main(argv):
     except (ValueError, TypeError, ZeroDivisionError, RuntimeError, OSError, MemoryError) as e:
         return _error(args, sub, e)
     return rc or 0
+
+
+def _use_cache(path):
+    """``mitchell --cache-dir DIR``: checked, then the cache of this command and of the processes it starts."""
+    import os
+    from pymodel.cache import ENV
+    from .common import check_output_dir
+    check_output_dir("--cache-dir", path)
+    os.environ[ENV] = os.path.abspath(path)
 
 
 def _error(args, sub, e):

@@ -287,6 +287,22 @@ def check_output_path(option, path, suffixes=None):
     return path
 
 
+def cache_folder(args, attr, *sub, option="--cache-dir"):
+    """The folder a command caches in: its ``option`` (``args.<attr>``) if given, else ``sub`` of the
+    user cache (:mod:`pymodel.cache`); created and checked before any work, and printed on stderr."""
+    from pymodel.cache import cache_path
+    path = getattr(args, attr) or str(cache_path(*sub))
+    check_output_dir(option, path)
+    setattr(args, attr, path)
+    print(f"cache: {path}", file=sys.stderr)
+    return path
+
+
+def cache_help(what, *sub):
+    """Help of a command's own cache option."""
+    return f"{what} (default: {'/'.join(sub)}/ in the user cache; `mitchell --cache-dir DIR` moves that)"
+
+
 def check_output_dir(option, path):
     """Create folder ``path`` (and parents) before any work and check that it is a writable folder."""
     import tempfile

@@ -1,12 +1,12 @@
 """``mitchell compare``: every design side by side, the README's comparison table and Pareto figure."""
 
-from .common import (check_design_op, check_output_dir, check_output_path, emit, ep_text, parse_widths, progress,
-                     refuse, seed_arg)
+from .common import (cache_folder, cache_help, check_design_op, check_output_path, emit, ep_text, parse_widths,
+                     progress, refuse, seed_arg)
 
 NN_MODELS = ("mlp", "cnn")
 
 
-def compare_rows(names, widths, *, cost=True, fmax=True, nn=True, cache_dir="out/cost", nn_cache="out/nn", seed=0,
+def compare_rows(names, widths, *, cost=True, fmax=True, nn=True, cache_dir=None, nn_cache=None, seed=0,
                  update=None):
     """One row per design and width (default parameters, unsigned multiplier): exhaustive error
     metrics, synthesis cost against the exact multiplier, int8 NN accuracy (digits MLP and CNN)."""
@@ -87,7 +87,9 @@ def cmd_compare(args):
             raise ValueError("--plot draws MRED against cost: it needs the synthesis (drop --no-cost)")
         check_output_path("--plot", args.plot, suffixes=SUFFIXES)
     if not args.no_cost:
-        check_output_dir("--cache-dir", args.cache_dir)
+        cache_folder(args, "cache_dir", "cost")
+    if not args.no_nn:
+        cache_folder(args, "nn_cache", "nn", option="--nn-cache")
     total = len(names) * (len(widths) * (1 + (not args.no_cost)) + (0 if args.no_nn else len(NN_MODELS)))
     with progress(args, total=total, desc="compare (errors, synthesis, NN per design)", unit="step") as update:
         rows = compare_rows(names, widths, cost=not args.no_cost, fmax=not args.no_fmax, nn=not args.no_nn,
@@ -110,8 +112,8 @@ def add_parser(sub):
     p.add_argument("--no-nn", action="store_true", help="skip the int8 digits MLP/CNN accuracy")
     p.add_argument("--plot", metavar="FILE", default=None,
                    help="also MRED against cells and iCE40 LUTs for every design: .png, .svg or .pdf")
-    p.add_argument("--cache-dir", default="out/cost", help="synthesis result cache (default out/cost)")
-    p.add_argument("--nn-cache", default="out/nn", help="trained float models (default out/nn)")
+    p.add_argument("--cache-dir", default=None, metavar="DIR", help=cache_help("synthesis result cache", "cost"))
+    p.add_argument("--nn-cache", default=None, metavar="DIR", help=cache_help("trained float models", "nn"))
     seed_arg(p, "seed of the NN training")
     p.add_argument("--json", action="store_true", help="print exactly one JSON object")
     p.set_defaults(func=cmd_compare)

@@ -2,8 +2,8 @@
 
 import sys
 
-from .common import (add_config_args, check_config_options, config, check_output_dir, check_output_path, emit, int_in,
-                     progress, parse_widths, refuse, seed_arg)
+from .common import (add_config_args, cache_folder, cache_help, check_config_options, config, check_output_path, emit,
+                     int_in, progress, parse_widths, refuse, seed_arg)
 
 
 def cost_table(results):
@@ -40,7 +40,7 @@ def cmd_cost(args):
         raise ValueError("--plot sweeps Mitchell's --frac-bits; for every design against cost use `mitchell compare`")
     if args.plot:
         check_output_path("--plot", args.plot, suffixes=SUFFIXES)
-    check_output_dir("--cache-dir", args.cache_dir)
+    cache_folder(args, "cache_dir", "cost")
     with progress(args, total=2 * len(cfgs), desc="synthesis (design and exact per width)", unit="design") as update:
         results = [cost(c, args.op, stages=args.stages, fmax=not args.no_fmax, abc=args.abc,
                         cache_dir=args.cache_dir, progress=update) for c in cfgs]
@@ -75,5 +75,5 @@ def add_parser(sub):
                    help="also a Pareto plot of MRED against cells (widths given, or 8,16,24,32) with frac_bits "
                         "sweeps: .png, .svg or .pdf")
     seed_arg(p, "seed of the sampled error metrics of the Pareto plot (widths > 12)")
-    p.add_argument("--cache-dir", default="out/cost", help="result cache folder (default out/cost)")
+    p.add_argument("--cache-dir", default=None, metavar="DIR", help=cache_help("synthesis result cache", "cost"))
     p.set_defaults(func=cmd_cost)

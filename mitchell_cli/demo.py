@@ -12,6 +12,9 @@ def cmd_demo(args):
     from pymodel.metrics import error_metrics
     from sim.runner import run_bench
     check_output_dir("--out", args.out)
+    import sys
+    from pymodel.cache import cache_dir
+    print(f"cache: {cache_dir()} (build folders, the trained float model)", file=sys.stderr)
     results = []
     for width in (8, 16):
         for op in ("mul", "div"):
@@ -41,8 +44,8 @@ def cmd_demo(args):
         path = os.path.join(args.out, f"{name}.v")
         with open(path, "w") as f:
             f.write(vtext)
-        s = run_bench(cfg, "mul", stages=stages, kinds=kinds, n_random=20_000, seed=args.seed,
-                      build_root=os.path.join(args.out, "cocotb"))
+        # the build folders are a cache (the user cache's build/cocotb), not an output of the demo
+        s = run_bench(cfg, "mul", stages=stages, kinds=kinds, n_random=20_000, seed=args.seed)
         hw.append({"verilog": path, "module": name, "latency": comp.latency, "checked": s["checked"],
                    "mismatches": s["mismatches"], "vectors_per_s": s["vectors_per_s"]})
         text.append(f"  {path}: {s['checked']} vectors, {s['mismatches']} mismatches, "
@@ -58,7 +61,7 @@ def cmd_demo(args):
     text += ["", "Figures:"] + [f"  {f}" for f in figs]
     # The NN study: digits MLP with the same bit-exact multiplier.
     from pymodel.nn.study import run_study
-    nn = run_study(dataset="digits", model="mlp", seed=args.seed, cache_dir=os.path.join(args.out, "nn"))
+    nn = run_study(dataset="digits", model="mlp", seed=args.seed)      # the float model: nn/ of the user cache
     text += ["", "NN accuracy, the 8-bit signed Mitchell multiplier in every MAC:", nn_table([nn])]
     emit(args, {"errors": results, "family": family, "hardware": hw, "figures": figs, "nn": nn}, "\n".join(text))
     return 0 if all(h["mismatches"] == 0 for h in hw) else 1
@@ -66,7 +69,8 @@ def cmd_demo(args):
 
 def add_parser(sub):
     p = sub.add_parser("demo", help="the main job end to end on a default configuration")
-    p.add_argument("--out", default="out", help="where the Verilog and build files go (default out/)")
+    p.add_argument("--out", default="out", help="where the Verilog and the figures go (default out/; build files "
+                   "and the trained model go to the user cache)")
     seed_arg(p, "seed of the random simulation vectors")
     p.add_argument("--json", action="store_true", help="print exactly one JSON object")
     p.set_defaults(func=cmd_demo)

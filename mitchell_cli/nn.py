@@ -2,7 +2,7 @@
 
 import sys
 
-from .common import (add_design_args, check_output_dir, check_output_path, design_configs, design_list, emit,
+from .common import (add_design_args, cache_folder, cache_help, check_output_path, design_configs, design_list, emit,
                      int_in, progress, refuse, seed_arg)
 from .onnx import add_onnx_args
 
@@ -91,7 +91,7 @@ def cmd_nn(args):
     refuse(args, ("--curves",), "without --train-multiplier (the curves are of multiplication-free training)")
     if args.frac_sweep:
         check_output_path("--frac-sweep", args.frac_sweep, suffixes=SUFFIXES)
-    check_output_dir("--cache-dir", args.cache_dir)
+    cache_folder(args, "cache_dir", "nn")
     designs = design_configs(args, design_list(args), args.width)
     if args.frac_sweep and [n for n, _ in designs] != ["mitchell"]:
         raise ValueError("--frac-sweep sweeps Mitchell's --frac-bits: it takes --design mitchell only")
@@ -136,7 +136,8 @@ def add_parser(sub):
     p.add_argument("--finetune-epochs", type=int_in("--finetune-epochs", 0, 1000), default=3,
                    help="approximation-aware fine-tuning epochs, 0..1000 (default 3)")
     seed_arg(p, "seed of initialisation and batch order")
-    p.add_argument("--cache-dir", default="out/nn", help="where trained float models are cached (default out/nn)")
+    p.add_argument("--cache-dir", default=None, metavar="DIR", help=cache_help("where trained float models are cached",
+                                                                              "nn"))
     p.add_argument("--frac-sweep", metavar="FILE", default=None,
                    help="also sweep frac_bits from width-1 down to 1 and plot accuracy to FILE")
     p.add_argument("--train-multiplier", default=None, metavar="M[,M]",

@@ -6,7 +6,7 @@ import shlex
 import time
 from pathlib import Path
 
-from .common import check_output_dir, check_output_path, emit, int_in, progress
+from .common import cache_folder, cache_help, check_output_path, emit, int_in, progress
 from .explore import parse_param
 
 __all__ = ["cmd_report", "add_parser"]
@@ -32,7 +32,7 @@ def _one_design(args):
                 msg = opt + msg[len(key):]
                 break
         raise ValueError(msg) from None
-    check_output_dir("--cache-dir", args.cache_dir)
+    cache_folder(args, "cache_dir", "explore")
     t0 = time.perf_counter()
     with progress(args, total=len(kinds_of(sw)), desc="report (tasks)", unit="task") as update:
         rows, tasks = run_sweep(sw, args.cache_dir, client=None, update=update)
@@ -104,8 +104,8 @@ def add_parser(sub):
     p.add_argument("--no-fmax", action="store_true", help="with --design: skip place-and-route (Fmax)")
     p.add_argument("--nn", action="store_true", help="with --design: also the int8 digits MLP accuracy")
     p.add_argument("--verify", action="store_true", help="with --design: also the yosys equivalence proof")
-    p.add_argument("--cache-dir", default="out/explore/cache", help="with --design: result cache "
-                   "(default out/explore/cache)")
+    p.add_argument("--cache-dir", default=None, metavar="DIR", help=cache_help("with --design: result cache",
+                                                                              "explore"))
     p.add_argument("--seed", type=int_in("--seed", 0, 2**32 - 1), default=0, help="with --design: seed (default 0)")
     p.add_argument("--json", action="store_true", help="print exactly one JSON object")
     p.set_defaults(func=cmd_report)

@@ -2,7 +2,7 @@
 
 import sys
 
-from .common import add_config_args, check_output_dir, config, emit, int_in, progress, refuse, seed_arg
+from .common import add_config_args, cache_folder, cache_help, config, emit, int_in, progress, refuse, seed_arg
 
 
 MAX_VECTORS = 10_000_000      # about 3 minutes at the bench's 60,000 vectors/s
@@ -16,7 +16,7 @@ def cmd_sim(args):
         refuse(args, ("--vectors",), "with --exhaustive (every pair is checked)")
     if cfg.width > 12 and args.exhaustive:
         raise ValueError(f"--exhaustive allows width <= 12 (2^{2 * cfg.width} pairs is too many), got {cfg.width}")
-    check_output_dir("--build-dir", args.build_dir)
+    cache_folder(args, "build_dir", "build", "cocotb", option="--build-dir")
     print(f"seed: {args.seed}", file=sys.stderr)
     with progress(args, total=3, desc="sim (generate, compile, simulate)", unit="step") as update:
         s = run_bench(cfg, args.op, stages=args.stages, kinds=kinds, n_random=args.vectors, seed=args.seed,
@@ -47,5 +47,6 @@ def add_parser(sub):
     p.add_argument("--vectors", type=int_in("--vectors", 0, MAX_VECTORS), default=20_000,
                    help="random vectors besides the directed corners, 0..10^7 (default 20000)")
     p.add_argument("--exhaustive", action="store_true", help="every operand pair instead (width <= 12)")
-    p.add_argument("--build-dir", default="build/cocotb", help="root of the per-configuration build directories")
+    p.add_argument("--build-dir", default=None, metavar="DIR", help=cache_help(
+        "root of the per-configuration build directories", "build", "cocotb"))
     p.set_defaults(func=cmd_sim)

@@ -2,7 +2,7 @@
 
 import sys
 
-from .common import add_config_args, check_output_dir, config, emit, int_in, progress, refuse, seed_arg
+from .common import add_config_args, cache_folder, cache_help, config, emit, int_in, progress, refuse, seed_arg
 
 MODES = ("--exhaustive", "--prove", "--mutate", "--protocol")
 
@@ -37,7 +37,7 @@ def _finished(s, args, what):
 def cmd_verify(args):
     cfg = config(args)
     _check(args, cfg)
-    check_output_dir("--build-dir", args.build_dir)
+    cache_folder(args, "build_dir", "build", "verify", option="--build-dir")
     op, st = args.op, args.stages
     if args.exhaustive:
         from sim.exhaustive import run_exhaustive
@@ -127,5 +127,6 @@ def add_parser(sub):
     p.add_argument("--jobs", type=int_in("--jobs", 1, 64), default=1, help="--mutate: mutants at once (default 1)")
     p.add_argument("--timeout", type=int_in("--timeout", 1, 86_400), default=1800,
                    help="seconds before a proof gives up (default 1800)")
-    p.add_argument("--build-dir", default="build/verify", help="root of the build directories")
+    p.add_argument("--build-dir", default=None, metavar="DIR", help=cache_help("root of the build directories",
+                                                                              "build", "verify"))
     p.set_defaults(func=cmd_verify)

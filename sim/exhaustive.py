@@ -25,6 +25,7 @@ import numpy as np
 
 from hdl.tools import MAP_MEMORIES, ToolError, ToolMissing, log_reason
 from hdl.verilog import generate, ports_of
+from pymodel.cache import cache_path
 
 from .golden import data_outputs, expected, operand_patterns_to_values
 
@@ -32,7 +33,7 @@ __all__ = ["run_exhaustive", "build_harness", "MAX_WIDTH", "DEFAULT_BUILD_ROOT"]
 
 MAX_WIDTH = 16          # 2^32 pairs: minutes; 2^34 would be an hour
 MAX_REPORTED = 10
-DEFAULT_BUILD_ROOT = Path("build") / "verify"
+DEFAULT_BUILD_ROOT = Path("build") / "verify"     # under the user cache (pymodel.cache) unless build_root is given
 _HANDSHAKE = {"i_valid", "i_ready", "o_valid", "o_ready", "clk", "rst"}
 
 
@@ -324,7 +325,8 @@ def build_harness(verilog_text, module, width, outs, stages, latency, *, engine=
     o4 = [o[:4] for o in outs]
     tag = _harness_cpp(module, width, o4, stages, latency) if engine == "verilator" else repr(o4)
     key = hashlib.sha256((engine + verilog_text + tag).encode()).hexdigest()[:16]
-    d = Path(build_root or DEFAULT_BUILD_ROOT).resolve() / f"{module}_{engine}_{key}"
+    root = Path(build_root).resolve() if build_root else cache_path(DEFAULT_BUILD_ROOT)
+    d = root / f"{module}_{engine}_{key}"
     exe = d / "harness"
     if exe.exists():
         return exe, engine

@@ -27,13 +27,14 @@ from pathlib import Path
 
 from hdl.tools import MAP_MEMORIES, ToolError, log_reason
 from hdl.verilog import generate, ports_of
+from pymodel.cache import cache_path
 
 from .golden import data_outputs
 from .prove import _check_yosys, _decl
 
 __all__ = ["run_mutation", "DEFAULT_BUILD_ROOT"]
 
-DEFAULT_BUILD_ROOT = Path("build") / "mutate"
+DEFAULT_BUILD_ROOT = Path("build") / "mutate"     # under the user cache (pymodel.cache) unless build_root is given
 
 
 def _yosys(script, d, log, timeout=None):
@@ -151,7 +152,8 @@ def run_mutation(cfg, op, *, stages=0, n=20, seed=1, kinds=("directed", "random"
     t0 = time.perf_counter()
     text, comp, module = generate(cfg, op, stages=stages, _fault=_fault)
     stages = comp.stages
-    d = Path(build_root or DEFAULT_BUILD_ROOT).resolve() / f"{module}_n{n}_s{seed}"
+    root = Path(build_root).resolve() if build_root else cache_path(DEFAULT_BUILD_ROOT)
+    d = root / f"{module}_n{n}_s{seed}"
     d.mkdir(parents=True, exist_ok=True)
     mutants = _mutants(text, module, n, seed, d)
     ports = ports_of(comp)

@@ -38,12 +38,13 @@ from pathlib import Path
 
 from hdl.tools import MAP_MEMORIES, ToolError, ToolMissing, log_reason
 from hdl.verilog import generate, ports_of
+from pymodel.cache import cache_path
 
 from .golden import data_outputs
 
 __all__ = ["check_protocol", "DEFAULT_BUILD_ROOT"]
 
-DEFAULT_BUILD_ROOT = Path("build") / "protocol"
+DEFAULT_BUILD_ROOT = Path("build") / "protocol"     # under the user cache (pymodel.cache) unless build_root is given
 
 
 def _decl(w):
@@ -133,7 +134,8 @@ def check_protocol(cfg, op, *, stages, max_stall=2, max_steps=None, timeout=600,
     text, comp, module = generate(cfg, op, stages=stages, _fault=_fault)
     ttext, _, tmod = generate(cfg, op, stages=0)
     outs = list(data_outputs(op))
-    d = Path(build_root or DEFAULT_BUILD_ROOT).resolve() / (module + (f"_{_fault}" if _fault else ""))
+    root = Path(build_root).resolve() if build_root else cache_path(DEFAULT_BUILD_ROOT)
+    d = root / (module + (f"_{_fault}" if _fault else ""))
     d.mkdir(parents=True, exist_ok=True)
     (d / "unit.v").write_text(text)
     (d / "twin.v").write_text(ttext)

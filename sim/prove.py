@@ -37,13 +37,14 @@ from amaranth.back import verilog as amaranth_verilog
 from hdl.spec import spec_for
 from hdl.tools import MAP_MEMORIES, ToolError, ToolMissing, log_reason
 from hdl.verilog import generate, ports_of
+from pymodel.cache import cache_path
 
 from .golden import data_outputs
 
 __all__ = ["prove", "METHODS", "DEFAULT_BUILD_ROOT"]
 
 METHODS = ("auto", "abc", "sat")
-DEFAULT_BUILD_ROOT = Path("build") / "prove"
+DEFAULT_BUILD_ROOT = Path("build") / "prove"     # under the user cache (pymodel.cache) unless build_root is given
 
 
 def _check_yosys():
@@ -141,7 +142,8 @@ def prove(cfg, op, *, stages=0, verilog=None, spec=None, method="auto", timeout=
     gold_text = amaranth_verilog.convert(spec, name=gold, emit_src=False)
     outs = list(data_outputs(op))
     ports = ports_of(comp)
-    d = Path(build_root or DEFAULT_BUILD_ROOT).resolve() / (module + (f"_{_fault}" if _fault else ""))
+    root = Path(build_root).resolve() if build_root else cache_path(DEFAULT_BUILD_ROOT)
+    d = root / (module + (f"_{_fault}" if _fault else ""))
     d.mkdir(parents=True, exist_ok=True)
     (d / "gate.v").write_text(text)
     (d / "gold.v").write_text(gold_text)

@@ -9,10 +9,11 @@ from hdl.tools import ToolError, ToolMissing, log_reason
 from hdl.verilog import generate
 from pymodel import FloatMitchell
 from pymodel.designs.base import Design
+from pymodel.cache import cache_path
 
 __all__ = ["run_bench", "check_icarus", "BuildFailed", "DEFAULT_BUILD_ROOT"]
 
-DEFAULT_BUILD_ROOT = Path("build") / "cocotb"
+DEFAULT_BUILD_ROOT = Path("build") / "cocotb"     # under the user cache (pymodel.cache) unless build_root is given
 
 
 class BuildFailed(ToolError):
@@ -48,7 +49,8 @@ def run_bench(cfg, op, *, stages=0, kinds=("directed", "random"), n_random=20_00
     from cocotb_tools.runner import get_runner
 
     text, comp, name = verilog if verilog is not None else generate(cfg, op, stages=stages, _fault=_fault)
-    build_dir = Path(build_root or DEFAULT_BUILD_ROOT).resolve() / (name + (f"_{_fault}" if _fault else ""))
+    root = Path(build_root).resolve() if build_root else cache_path(DEFAULT_BUILD_ROOT)
+    build_dir = root / (name + (f"_{_fault}" if _fault else ""))
     build_dir.mkdir(parents=True, exist_ok=True)
     src = build_dir / f"{name}.v"
     src.write_text(text)

@@ -1,8 +1,24 @@
+import os
 import subprocess
 import sys
 
 import numpy as np
 import pytest
+
+
+@pytest.fixture(scope="session", autouse=True)
+def user_cache(tmp_path_factory):
+    """One temporary user cache for the whole run (``MITCHELL_CACHE_DIR``, inherited by the CLI
+    subprocesses): trained models and builds are shared between tests, the user's own cache is untouched."""
+    from pymodel.cache import ENV
+    old = os.environ.get(ENV)
+    path = tmp_path_factory.mktemp("mitchell-cache")
+    os.environ[ENV] = str(path)
+    yield path
+    if old is None:
+        os.environ.pop(ENV, None)
+    else:
+        os.environ[ENV] = old
 
 
 

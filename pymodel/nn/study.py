@@ -199,12 +199,14 @@ def _cache_path(cache_dir, key):
 
 
 def run_study(*, dataset="digits", model="mlp", width=8, frac_bits=None, epochs=40, finetune_epochs=3,
-              seed=0, data_dir=None, cache_dir="out/nn", lr=2e-3, finetune_lr=2e-4, frac_sweep=(),
+              seed=0, data_dir=None, cache_dir=None, lr=2e-3, finetune_lr=2e-4, frac_sweep=(),
               progress=None, multiplier=None):
     """Float training (or a cached float model), int PTQ, exact vs Mitchell, and STE fine-tuning.
 
     ``multiplier``: any signed design config of ``width`` bits (``pymodel.registry.make_design``)
     in place of Mitchell's (the ``*_mitchell*`` keys then hold that design's accuracy).
+    ``cache_dir``: where trained float models are kept (default ``nn/`` of the user cache,
+    :func:`pymodel.cache.cache_dir`).
 
     Returns ``{"dataset", "model", "test_samples", "accuracy": {"float32", "int8_exact",
     "int8_mitchell", "int8_mitchell_finetuned"}, ...}``; ``frac_sweep`` adds
@@ -224,6 +226,9 @@ def run_study(*, dataset="digits", model="mlp", width=8, frac_bits=None, epochs=
     net = build_model(model, xtr.shape[1:], int(max(ytr.max(), yte.max())) + 1, rng)
     key = {"v": CACHE_VERSION, "dataset": dataset, "model": model, "epochs": epochs, "seed": seed, "lr": lr,
            "n_train": int(len(xtr)), "data_dir": os.path.abspath(data_dir) if data_dir else None}
+    if cache_dir is None:
+        from ..cache import cache_path
+        cache_dir = str(cache_path("nn"))
     path = _cache_path(cache_dir, key)
     cached = os.path.exists(path)
     if cached:
