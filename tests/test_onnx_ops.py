@@ -358,3 +358,37 @@ def test_graph_reading_an_undefined_tensor_or_in_a_cycle_is_refused():
               {"x": (np.float32, [2])}, {"y": (np.float32, None)})
     with pytest.raises(OnnxImportError, match=r"node 'first' \(Add\) is in a cycle"):
         load_onnx(m)
+
+
+def test_elementwise_reduce_and_index_operators_match_onnxruntime(rng):
+    """The operators the two networks above do not use, on one graph with several outputs (ties, halves,
+    negative values: the cases where semantics differ)."""
+    H = helper.make_node
+    nodes = [H("Round", ["x"], ["r"]), H("Floor", ["x"], ["fl"]), H("Ceil", ["x"], ["ce"]), H("Abs", ["x"], ["ab"]),
+             H("Neg", ["x"], ["ng"]), H("Sign", ["x"], ["sg"]), H("Exp", ["x"], ["ex"]), H("Log", ["ab"], ["lg"]),
+             H("Reciprocal", ["ex"], ["rc"]), H("Max", ["r", "fl", "lg"], ["mx"]), H("Min", ["ce", "ng"], ["mn"]),
+             H("Sum", ["mx", "mn", "rc"], ["sm"]), H("Mean", ["sm", "sg"], ["mean"]),
+             H("LogSoftmax", ["mean"], ["ls"], axis=1), H("ReduceSum", ["ls", "ax1"], ["rs"], keepdims=0),
+             H("ReduceMax", ["x"], ["rmax"], axes=[0, 2], keepdims=1), H("ReduceMin", ["x"], ["rmin"], axes=[1]),
+             H("ReduceL2", ["x"], ["rl2"], axes=[2]), H("ReduceProd", ["r"], ["rp"], axes=[1]),
+             H("ArgMin", ["r"], ["am"], axis=2, select_last_index=1),
+             H("Greater", ["x", "half"], ["gt"]), H("LessOrEqual", ["x", "zero"], ["le"]),
+             H("Xor", ["gt", "le"], ["xo"]), H("Not", ["xo"], ["nt"]), H("Or", ["nt", "gt"], ["orr"]),
+             H("CastLike", ["orr", "like"], ["oi"]), H("Cast", ["x"], ["xi"], to=TensorProto.INT32),
+             H("Tile", ["xi", "reps"], ["ti"]), H("Shape", ["ti"], ["tsh"]), H("Size", ["ti"], ["tsz"]),
+             H("Range", ["zero_i", "tsz", "three"], ["rg"]), H("Add", ["oi", "rmax"], ["y"])]
+    inits = {"ax1": np.array([1], np.int64), "half": np.float32(0.5), "zero": np.float32(0),
+             "like": np.zeros(1, np.float32), "reps": np.array([1, 2, 1], np.int64), "zero_i": np.int64(0),
+             "three": np.int64(3)}
+    outs = {k: (dt, None) for k, dt in [("y", np.float32), ("ls", np.float32), ("rs", np.float32),
+                                        ("rmin", np.float32), ("rl2", np.float32), ("rp", np.float32),
+                                        ("am", np.int64), ("ti", np.int32), ("tsh", np.int64), ("rg", np.int64)]}
+    m = graph(nodes, {"x": (np.float32, [2, 3, 4])}, outs, inits, opset=17)
+    x = (rng.integers(-8, 9, (2, 3, 4)) / 2).astype(np.float32)      # halves: Round ties to even, as ONNX
+    x[0, 0, 0] = 0.0
+    want = ort_all(m, {"x": x})
+    for name, got, w in zip(outs, load_onnx(m).run_all(x), want):
+        if w.dtype.kind == "f":
+            assert got.dtype == w.dtype and rel_err(got, w) <= 1e-5, name
+        else:
+            same(got, w)

@@ -556,7 +556,8 @@ def _float_only(fn):
     def run(x):
         if x.dtype.kind != "f":
             raise ValueError(f"input of dtype {x.dtype}: only float tensors are supported")
-        return fn(x)
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):    # inf and NaN as IEEE (and ORT)
+            return fn(x)
     return run
 
 

@@ -167,7 +167,8 @@ def div(a, b):
         q = np.floor_divide(a, b)
         # floor and truncation differ where the remainder is nonzero and the signs differ
         return q + ((a - q * b != 0) & ((a < 0) != (b < 0))).astype(q.dtype)
-    return np.divide(a, b)
+    with np.errstate(divide="ignore", invalid="ignore"):       # x / 0 is inf or NaN, as IEEE (and ORT)
+        return np.divide(a, b)
 
 
 def gather(x, idx, axis):
@@ -219,9 +220,10 @@ def layer_norm(x, scale, bias, axis, epsilon):
 
 def power(a, b):
     """ONNX Pow: the result has the base's dtype (integer bases through float64, as onnxruntime)."""
-    if a.dtype.kind in "iu":
-        return np.power(a.astype(np.float64), b.astype(np.float64)).astype(a.dtype)
-    return np.power(a, b.astype(a.dtype) if b.dtype.kind in "iu" else b).astype(a.dtype)
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        if a.dtype.kind in "iu":
+            return np.power(a.astype(np.float64), b.astype(np.float64)).astype(a.dtype)
+        return np.power(a, b.astype(a.dtype) if b.dtype.kind in "iu" else b).astype(a.dtype)
 
 
 def slice_nd(x, starts, ends, axes=None, steps=None):
