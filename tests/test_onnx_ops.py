@@ -136,7 +136,8 @@ def test_data_npz_of_strings_or_complex_is_refused_by_name(tmp_path, bad, what, 
     from mitchell_cli import main
     from pymodel.nn.data import DataFormatError, load_eval_data
     np.savez(tmp_path / "d.npz", x=bad, y=np.arange(2))
-    with pytest.raises(DataFormatError, match=rf"d.npz: 'x' must hold numbers \(int or float\), it holds .* \({what}\)"):
+    with pytest.raises(DataFormatError,
+                       match=rf"d.npz: 'x' must hold numbers \(int or float\), it holds .* \({what}\)"):
         load_eval_data(tmp_path / "d.npz")
     np.savez(tmp_path / "c.npz", x=np.ones((2, 2), np.float32), y=np.arange(2), x_calib=bad)
     with pytest.raises(DataFormatError, match=rf"'x_calib' must hold numbers .*\({what}\)"):
@@ -253,7 +254,8 @@ def encoder_graph(rng, t=6, d=16, heads=2, vocab=11, opset=17):
     for name in "qkv":
         nodes += [H("Reshape", [name, "heads_shape"], [name + "r"]),
                   H("Transpose", [name + "r"], [name + "t"], perm=[0, 2, 3, 1] if name == "k" else [0, 2, 1, 3])]
-    nodes += [H("MatMul", ["qt", "kt"], ["sc"]), H("Div", ["sc", "sqrt_dh"], ["scs"]), H("Add", ["scs", "mask"], ["scm"]),
+    nodes += [H("MatMul", ["qt", "kt"], ["sc"]), H("Div", ["sc", "sqrt_dh"], ["scs"]),
+              H("Add", ["scs", "mask"], ["scm"]),
               H("Softmax", ["scm"], ["att"], axis=-1), H("MatMul", ["att", "vt"], ["ctx"]),
               H("Transpose", ["ctx"], ["ctxt"], perm=[0, 2, 1, 3]), H("Reshape", ["ctxt", "merge_shape"], ["ctxm"]),
               H("MatMul", ["ctxm", "Wo"], ["o"]), H("Add", ["o", "h0"], ["r1"]),

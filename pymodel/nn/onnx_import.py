@@ -1,11 +1,12 @@
 """Import an ONNX model into the numpy executor (:class:`pymodel.nn.onnx_exec.OnnxNet`).
 
 The ``onnx`` package only parses the file; the arithmetic is :mod:`pymodel.nn.onnx_ops`
-and :mod:`pymodel.nn.onnx_exec`.  At import: initializers and ``Constant`` nodes become
-constants, nodes whose inputs are all constant are evaluated once, BatchNormalization
-right after a Conv or Gemm (sole consumer) is folded into its weights and bias, and
-nodes that do not reach the output are dropped.  An operator, domain or attribute value
-outside :data:`SUPPORTED_OPS` (the keys of the builder table) is refused with the node's name and op type, never run wrong.
+and :mod:`pymodel.nn.onnx_exec`.  At import: only the nodes the graph outputs need are kept, in
+dependency order; initializers and ``Constant`` nodes become constants, nodes whose inputs are all
+constant are evaluated once, BatchNormalization right after a Conv or Gemm (sole consumer) is folded
+into its weights and bias.  Each operator has one builder in a table; its keys are
+:data:`SUPPORTED_OPS`.  An operator, domain, tensor type or attribute value outside them is refused
+with the node's name and op type, never run wrong.
 """
 
 import os
