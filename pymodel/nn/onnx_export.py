@@ -103,20 +103,25 @@ def resnet20(rng, n_classes=10, width=16):
     return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
 
 
-def vit_tiny(rng, *, image=16, patch=4, channels=3, dim=32, heads=2, depth=2, mlp=64, n_classes=10):
+def vit_tiny(rng, *, image=16, patch=4, channels=3, dim=32, heads=2, depth=2, mlp=64, n_classes=10, pool="mean"):
     """ONNX ModelProto of a small ViT-style encoder with random (``rng``-seeded) weights, for tests and
     benchmarks, written as PyTorch exports a ViT at opset 17: patch embedding (a Conv of stride ``patch``),
     position embedding, ``depth`` pre-norm blocks of multi-head self-attention (``Q @ K^T`` and
     ``P @ V`` as MatMuls of two activations, heads split by Reshape/Transpose/Gather, scores scaled by a
     constant Mul, Softmax) and an MLP with the erf GELU (Div, Erf, Add, Mul, Mul), LayerNormalization,
     residual Adds, a final LayerNormalization, mean pooling over the tokens (ReduceMean) and a Gemm head.
+    ``pool="cls"``: a class token instead (a constant Expanded to the batch with Shape, Gather, Unsqueeze
+    and Concat, as PyTorch exports it, Concatenated before the patches; the head reads its output).
 
     The defaults (16x16 images, 4x4 patches, dim 32, 2 heads, 2 blocks) give 16 tokens and about
     0.32 M MACs per image."""
     from onnx import TensorProto, helper, numpy_helper
     if image % patch or dim % heads:
         raise ValueError(f"image {image} must be a multiple of patch {patch}, dim {dim} of heads {heads}")
-    tokens, hd = (image // patch) ** 2, dim // heads
+    if pool not in ("mean", "cls"):
+        raise ValueError(f"pool must be 'mean' or 'cls', got {pool!r}")
+    patches, hd = (image // patch) ** 2, dim // heads
+    tokens = patches + (pool == "cls")
     nodes, inits = [], []
     count = [0]
 
@@ -147,8 +152,14 @@ def vit_tiny(rng, *, image=16, patch=4, channels=3, dim=32, heads=2, depth=2, ml
     w = const(rng.standard_normal((dim, channels, patch, patch)) / np.sqrt(channels * patch * patch), "patch_w")
     x = op("Conv", ["input", w, const(rng.normal(0, 0.02, dim), "patch_b")], "patch_embed",
            kernel_shape=[patch, patch], strides=[patch, patch])
-    x = op("Reshape", [x, const([0, dim, tokens], "shape", np.int64)], "flatten")
-    x = op("Transpose", [x], "tokens", perm=[0, 2, 1])                                 # (N, tokens, dim)
+    x = op("Reshape", [x, const([0, dim, patches], "shape", np.int64)], "flatten")
+    x = op("Transpose", [x], "tokens", perm=[0, 2, 1])                                 # (N, patches, dim)
+    if pool == "cls":
+        n = op("Unsqueeze", [op("Gather", [op("Shape", [x], "shape_of"), const(0, "idx", np.int64)], "batch", axis=0),
+                             const([0], "axes", np.int64)], "batch_1d")
+        shape = op("Concat", [n, const([1, dim], "shape", np.int64)], "cls_shape", axis=0)
+        cls = op("Expand", [const(rng.normal(0, 0.1, (1, 1, dim)), "cls"), shape], "cls_tokens")
+        x = op("Concat", [cls, x], "with_cls", axis=1)                                 # (N, 1 + patches, dim)
     x = op("Add", [x, const(rng.normal(0, 0.1, (1, tokens, dim)), "pos")], "pos_add")
     for blk in range(depth):
         p = f"b{blk}_"
@@ -167,7 +178,10 @@ def vit_tiny(rng, *, image=16, patch=4, channels=3, dim=32, heads=2, depth=2, ml
         h = op("Mul", [op("Mul", [h, op("Add", [erf, const(1.0, "one")], p + "gelu_add")], p + "gelu_mul"),
                        const(0.5, "half")], p + "gelu")
         x = op("Add", [x, linear(h, mlp, dim, p + "fc2")], p + "res2")
-    x = op("ReduceMean", [layer_norm(x, "ln_f")], "pool", axes=[1], keepdims=0)
+    if pool == "cls":
+        x = op("Gather", [layer_norm(x, "ln_f"), const(0, "idx", np.int64)], "pool", axis=1)
+    else:
+        x = op("ReduceMean", [layer_norm(x, "ln_f")], "pool", axes=[1], keepdims=0)
     w = const(rng.standard_normal((n_classes, dim)) / np.sqrt(dim), "head_w")
     nodes.append(helper.make_node("Gemm", [x, w, const(np.zeros(n_classes), "head_b")], ["logits"], name="head",
                                   transB=1))
