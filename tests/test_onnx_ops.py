@@ -394,3 +394,12 @@ def test_elementwise_reduce_and_index_operators_match_onnxruntime(rng):
             assert got.dtype == w.dtype and rel_err(got, w) <= 1e-5, name
         else:
             same(got, w)
+
+
+@pytest.mark.parametrize("scales", [[1, 1, 2, 3], [1, 1, 0.6, 1.7], [1, 1, 0.3, 2.5]])
+def test_resize_opset_10_nearest_as_onnxruntime(scales):
+    """Resize-10 (Upsample's rule): asymmetric coordinates, floor when enlarging and ceil when shrinking."""
+    m = graph([helper.make_node("Resize", ["x", "s"], ["y"], mode="nearest")], {"x": (np.float32, [1, 2, 5, 7])},
+              {"y": (np.float32, None)}, {"s": np.array(scales, np.float32)}, opset=10)
+    x = np.arange(70, dtype=np.float32).reshape(1, 2, 5, 7)
+    same(load_onnx(m).forward(x), ort_all(m, {"x": x})[0])

@@ -829,8 +829,9 @@ def _resize(n):
     policy = at.take("keep_aspect_ratio_policy", "stretch")
     if policy != "stretch":
         n.refuse(f"keep_aspect_ratio_policy={policy!r}")
-    if n.opset < 11:
-        return n.step(lambda x, scales: _resize_run(x, scales, None, axes_attr, ctm, nearest), inputs=n.ins[:2])
+    if n.opset < 11:        # Resize-10: asymmetric coordinates, onnxruntime's legacy rounding
+        return n.step(lambda x, scales: _resize_run(x, scales, None, axes_attr, "asymmetric", "simple"),
+                      inputs=n.ins[:2])
 
     def run(x, roi=None, scales=None, sizes=None):
         return _resize_run(x, scales, sizes, axes_attr, ctm, nearest)

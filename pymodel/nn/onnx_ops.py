@@ -283,7 +283,8 @@ def reduce(fn, x, axes, keepdims, noop_with_empty_axes=False):
 
 def resize_nearest(x, out_shape, coordinate_mode, nearest_mode, scales=None):
     """ONNX Resize with mode nearest: each output index mapped back to an input index per axis
-    (``scales``: the given scale per axis, else output size / input size)."""
+    (``scales``: the given scale per axis, else output size / input size).  ``nearest_mode="simple"``
+    is opset 10's rule as onnxruntime runs it: floor when enlarging, ceil when shrinking."""
     idx = []
     for a, (n_in, n_out) in enumerate(zip(x.shape, out_shape)):
         scale = (scales or {}).get(a, n_out / n_in)
@@ -310,7 +311,7 @@ def resize_nearest(x, out_shape, coordinate_mode, nearest_mode, scales=None):
             i = np.where(src - np.floor(src) == 0.5, np.floor(src), np.round(src))
         elif nearest_mode == "round_prefer_ceil":
             i = np.where(src - np.floor(src) == 0.5, np.ceil(src), np.round(src))
-        elif nearest_mode == "floor":
+        elif nearest_mode == "floor" or (nearest_mode == "simple" and scale >= 1):
             i = np.floor(src)
         else:
             i = np.ceil(src)
