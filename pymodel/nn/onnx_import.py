@@ -170,7 +170,13 @@ def load_onnx(source, outputs=None):
                                       f"not supported (supported: {', '.join(SUPPORTED_OPS)})")
             at = _Attrs(node)
             at.node.name = _node_name(node, i)
-            built = _BUILDERS[node.op_type](_Node(node, at, consts, opset, used, types, ranks))
+            try:
+                built = _BUILDERS[node.op_type](_Node(node, at, consts, opset, used, types, ranks))
+            except (ValueError, TypeError, IndexError, KeyError) as e:     # a malformed attribute or input
+                if isinstance(e, OnnxImportError):
+                    raise
+                raise OnnxImportError(f"node {at.node.name!r} ({node.op_type}): cannot import it, "
+                                      f"{type(e).__name__}: {e}") from None
             at.done()
         except OnnxImportError as e:
             others = [o.name for o in selected if i not in needs[o.name]]
@@ -772,9 +778,15 @@ def _cast(n):
             n.types.get(n.ins[1]))
         return n.step(lambda x, like: _cast_to(x, like.dtype, narrow))
     to = n.at.take("to")
-    dt = _np_dtype(int(to), f"node {n.name!r} (Cast): to={onnx.TensorProto.DataType.Name(int(to))}") \
-        if to is not None else n.refuse("a Cast without 'to'")
-    narrow = {onnx.TensorProto.FLOAT16: "float16", onnx.TensorProto.BFLOAT16: "bfloat16"}.get(int(to))
+    if to is None:
+        n.refuse("a Cast without 'to'")
+    if isinstance(to, str):         # Cast-1 names the type
+        if to.upper() not in onnx.TensorProto.DataType.keys():
+            n.refuse(f"to={to!r}")
+        to = onnx.TensorProto.DataType.Value(to.upper())
+    to = int(to)
+    dt = _np_dtype(to, f"node {n.name!r} (Cast): to")
+    narrow = {onnx.TensorProto.FLOAT16: "float16", onnx.TensorProto.BFLOAT16: "bfloat16"}.get(to)
     return n.step(lambda x: _cast_to(x, dt, narrow))
 
 
