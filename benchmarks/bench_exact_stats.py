@@ -4,7 +4,8 @@ computing the exact products of the 2**32 pairs at 16 bits, and alone at 20/24/2
 
 Each configuration at full precision (frac_bits = w - 1) and at frac_bits = w/2.  Targets (issue 11):
 16 bits >= 100x faster than the sweep (<= 0.01x numpy), 32 bits full precision <= 5 s, frac_bits = 16 at 32 bits
-<= 30 s, peak memory <= 1 GB.  ``--json`` prints one JSON object.
+<= 30 s, peak memory <= 1 GB.  ``--designs 16,20,32`` instead times every design's exact form at its defaults
+(issue 20: <= 2 s at 16 bits, <= 30 s at 32).  ``--json`` prints one JSON object.
 """
 
 import argparse
@@ -15,7 +16,7 @@ import time
 import numpy as np
 
 from pymodel import Mitchell
-from pymodel.exact_stats import exact_mul_metrics
+from pymodel.exact.mitchell import exact_mul_metrics
 from pymodel.metrics import error_metrics
 
 from _bench import cpu_model
@@ -44,12 +45,46 @@ def rss_mb():
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+def bench_designs(widths, say):
+    """Seconds of ``error_metrics`` at each design's defaults (unsigned) per width: ``exact`` where the design
+    offers its exact form there (compiled outside the timing, at 6 bits), else which method it falls back to."""
+    from pymodel.registry import design_class, design_names, make_design
+    rows = []
+    say(f"\n{'design':<12} {'op':<4} " + " ".join(f"{w:>14}" for w in widths))
+    for name in design_names():
+        for op in design_class(name).OPS:
+            if make_design(name, width=6).exact_form(op) is not None:
+                error_metrics(make_design(name, width=6), op)          # compile
+            cells = []
+            for w in widths:
+                cfg = make_design(name, width=w)
+                if cfg.exact_form(op) is None:
+                    rows.append({"design": name, "op": op, "width": w, "method": None, "s": None})
+                    cells.append("no exact form")
+                    continue
+                t, m = timed(lambda: error_metrics(cfg, op))
+                rows.append({"design": name, "op": op, "width": w, "method": m["method"], "s": round(t, 3),
+                             "mred": m["mred"]})
+                cells.append(f"{t:.2f} s")
+            say(f"{name:<12} {op:<4} " + " ".join(f"{c:>14}" for c in cells))
+    return rows
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--designs", default=None, metavar="WIDTHS",
+                    help="only time every design's exact form at these widths (e.g. 16,20,32), defaults")
     ap.add_argument("--sweep-widths", default="12,14,16", help="widths timed against the sweep (default 12,14,16)")
     ap.add_argument("--alone-widths", default="20,24,28,32", help="widths timed alone (default 20,24,28,32)")
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args(argv)
+    if args.designs:
+        say = (lambda *a: None) if args.json else print
+        say(f"CPU: {cpu_model()}")
+        rows = bench_designs([int(x) for x in args.designs.split(",") if x], say)
+        if args.json:
+            print(json.dumps({"cpu": cpu_model(), "designs": rows}))
+        return
     sweep_w = [int(x) for x in args.sweep_widths.split(",") if x]
     alone_w = [int(x) for x in args.alone_widths.split(",") if x]
     exact_mul_metrics(Mitchell(width=10, frac_bits=5))           # compile outside the timings

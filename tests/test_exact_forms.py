@@ -103,3 +103,41 @@ def test_every_design_answers_exact_form():
         form = make_design(name, width=8).exact_form(op)
         assert form is None or callable(form)
         assert make_design(name, width=8).exact_form("nope") is None
+
+
+def test_sampled_figures_carry_a_confidence_interval_that_covers_the_exact_one():
+    cfg, op = _some_exact_form()
+    cfg = make_design(cfg.NAME, width=12)
+    exact = error_metrics(cfg, op)
+    assert "mred_ci95" not in exact and "bias_ci95" not in exact
+    small = error_metrics(cfg, op, samples=1 << 14, seed=3)
+    big = error_metrics(cfg, op, samples=1 << 16, seed=3)
+    for m in (small, big):
+        assert m["method"] == "sample" and m["exhaustive"] is False
+        for k in ("mred", "bias"):
+            half = m[f"{k}_ci95"]
+            assert 0 < half < 0.01
+            assert abs(m[k] - exact[k]) <= 2 * half, (k, m[k], exact[k], half)   # 2 half-widths: ~4.5 sigma
+    assert 0.4 < big["mred_ci95"] / small["mred_ci95"] < 0.6      # 4x the pairs: half the width
+
+
+def test_cli_offers_exact_where_the_design_has_it():
+    import json
+
+    from conftest import run_cli
+    cfg, op = _some_exact_form()
+    rc, out, err = run_cli("errors", "--design", cfg.NAME, "--op", op, "--width", "8", "--json")
+    assert rc == 0, err
+    m = json.loads(out)
+    assert m["method"] == "exact" and m["pairs"] == 1 << 16
+    assert m == {**m, **{k: v for k, v in error_metrics(make_design(cfg.NAME, width=8), op).items()
+                          if k in METRIC_KEYS}}
+    rc, out, err = run_cli("errors", "--design", cfg.NAME, "--op", op, "--width", "8", "--samples", "5000")
+    assert rc == 0, err
+    assert "(95 % CI)" in out
+    for name, op in CASES:
+        if make_design(name, width=8).exact_form(op) is None:
+            rc, out, _ = run_cli("errors", "--design", name, "--op", op, "--width", "8", "--method", "exact",
+                                 "--json")
+            assert rc == 2 and "--method exact is not available for --design" in json.loads(out)["error"]
+            break

@@ -105,9 +105,9 @@ class MBM(Design):
         return correction(self.c_bits) / (1 << self.c_bits)
 
     def exact_form(self, op):
-        """:mod:`pymodel.exact.mbm` (affine pieces) up to its ``MAX_WIDTH`` bits; sampled above."""
+        """:mod:`pymodel.exact.mbm` (affine pieces) where they fit its budget; sampled otherwise."""
         from ..exact import mbm
-        return mbm.exact_metrics if op == "mul" and self.width <= mbm.MAX_WIDTH else None
+        return mbm.exact_metrics if op == "mul" and mbm.available(self) else None
 
     @below_2_31
     def gemm_form(self):

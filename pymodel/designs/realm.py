@@ -214,6 +214,11 @@ class REALM(Design):
         """The set-one step after a log converter."""
         return k, (x | 1) if self.sets_one else x
 
+    def exact_form(self, op):
+        """:mod:`pymodel.exact.realm` (affine pieces) where they fit its budget; sampled otherwise."""
+        from ..exact import realm
+        return realm.exact_metrics if op == "mul" and realm.available(self) else None
+
     @below_2_31
     def gemm_form(self):
         return LogAdd(keep_bits=self.frac_bits, or_code=fraction_ulp(self.frac_bits) if self.sets_one else 0,

@@ -1,0 +1,219 @@
+"""Exact statistics of a multiplier whose product is affine in ``b`` on known pieces: O(2**width * pieces).
+
+A design supplies its compiled ``mul_magnitude`` ``fn(a, b, P)`` and a break function ``brk(a, b, P)``
+(numba ``njit``): for magnitudes ``a, b >= 1``, ``brk`` returns ``e > b`` such that ``b' -> fn(a, b')`` is
+affine on ``b <= b' < e`` (a constant counts).  Mitchell-like designs have few pieces per block of ``b``:
+the carry threshold, segment boundaries, runs of a truncated fraction, and single pairs where the output
+shift floors.  The product saturates at ``product_max`` like the sweep (a piece is split where the line
+crosses it).
+
+Structure (for one ``a`` and one piece ``b = b0 + t``, ``0 <= t < n``)
+----------------------------------------------------------------------
+With ``M = M0 + beta*t`` the error is affine, ``err(t) = e0 + q*t`` (``e0 = M0 - a*b0``, ``q = beta - a``),
+so it changes sign at most once: the piece is split there, and on each part ``|err|`` is
+``|e_s| + |q|*s`` counted from the end ``s = 0`` where it is smallest.  Then, with ``S1 = n(n-1)/2`` and
+``S2 = (n-1)n(2n-1)/6``::
+
+    sum |err|   = n|e_s| + |q| S1
+    sum err**2  = n e_s**2 + 2|e_s||q| S1 + q**2 S2
+    sum err/b   = e0 H + q Q                (from the start: H = sum 1/b, Q = sum t/b)
+                = e_l H + (-q) ((n-1) H - Q) (from the end e_l)
+
+every term of one sign, so no cancellation (``H``, ``Q`` by the digamma helpers of
+:mod:`pymodel.exact.mitchell`, a few ulps).  The relative errors of a part share a sign, so
+``sum |re| = |sum re|``, ``sum re = (sum err/b) / a``.  ``err`` is zero at most once on a part (or
+everywhere when ``e0 = q = 0``): the count of exact pairs is closed-form.  ``re = q/a + (e0 - q t0)/(a b)``
+is monotone in ``b`` and ``|err|`` is convex, so the extremes of a piece are at its ends; the values compared
+are the sweep's own floats (``float(err) / float(a*b)``), and ties go to the smaller operand key (operand
+order of :mod:`pymodel.metric_defs`), which for a fixed ``a`` is always an end of the piece too.
+
+Signed operands: magnitudes ``1 .. 2**(w-1) - 1`` occur twice, ``2**(w-1)`` and 0 once; the weight of a
+pair is the product.  A tied extreme reports the lexicographically smallest signed pair with ``x <= y``:
+``(-max, -min)`` of the magnitudes (unsigned: ``(min, max)``).  The product is commutative (the designs'
+tests check it) but both orders are visited: no assumption is needed.
+
+Cost: ``2**width`` rows of a few dozen pieces each (the floor region ``k1 + k2 < g`` pair by pair, about
+``g * 2**(g-1)`` pairs).  Memory O(2**width).
+"""
+
+import math
+
+import numpy as np
+from numba import njit, prange
+
+from .. import metric_defs as D
+from .mitchell import _hsum, _qrun
+
+__all__ = ["affine_mul_metrics", "PIECE_BUDGET"]
+
+# per-row float columns
+_SABS, _SSQ, _SRE, _SABSRE, _NERR, _MIN, _MAX, _WCE = range(8)
+_NCOL = 8
+
+
+@njit(cache=True)
+def _better(v, best, bm, b, prefer_small_b, lower):
+    """Whether ``(v, b)`` beats ``(best, bm)`` (``lower``: smaller value wins) with the row's tie rule."""
+    if lower:
+        if v < best:
+            return True
+    elif v > best:
+        return True
+    if v == best:
+        return b < bm if prefer_small_b else b > bm
+    return False
+
+
+@njit(cache=True)
+def _ends(a, b, m, acc, idx, prefer_small_b):
+    """Offer pair ``(a, b)`` with magnitude ``m`` to the row's extremes (the sweep's float values)."""
+    p = np.uint64(a) * np.uint64(b)
+    err = float(m - p) if m >= p else -float(p - m)
+    re = err / float(p)
+    ae = abs(err)
+    if _better(re, acc[_MIN], idx[0], b, prefer_small_b, True):
+        acc[_MIN] = re
+        idx[0] = b
+    if _better(re, acc[_MAX], idx[1], b, prefer_small_b, False):
+        acc[_MAX] = re
+        idx[1] = b
+    if _better(ae, acc[_WCE], idx[2], b, prefer_small_b, False):
+        acc[_WCE] = ae
+        idx[2] = b
+
+
+@njit(cache=True)
+def _part(a, b0, n, e0, q, wt, acc):
+    """Sums of one sign-constant part ``err = e0 + q t`` (``0 <= t < n``) at weight ``wt``."""
+    fn_ = float(n)
+    s1 = fn_ * (fn_ - 1.0) / 2.0
+    s2 = (fn_ - 1.0) * fn_ * (2.0 * fn_ - 1.0) / 6.0
+    el = e0 + q * (n - 1)
+    fq = float(abs(q))
+    H = _hsum(float(b0), float(b0 + n))
+    Q = _qrun(float(b0), fn_)
+    if (e0 >= 0 and q >= 0) or (e0 <= 0 and q <= 0):       # |err| grows from the start
+        es = float(abs(e0))
+        ser = float(e0) * H + float(q) * Q
+    else:                                                   # |err| shrinks toward the end
+        es = float(abs(el))
+        ser = float(el) * H - float(q) * ((fn_ - 1.0) * H - Q)
+    acc[_SABS] += wt * (fn_ * es + fq * s1)
+    acc[_SSQ] += wt * (fn_ * es * es + 2.0 * es * fq * s1 + fq * fq * s2)
+    sre = ser / float(a)
+    acc[_SRE] += wt * sre
+    acc[_SABSRE] += wt * abs(sre)
+
+
+@njit(cache=True)
+def _piece(a, b0, n, m0, beta, wt, acc):
+    """An affine piece ``M = m0 + beta t``: split at the sign change of the error, count exact pairs."""
+    e0 = m0 - a * b0
+    q = beta - a
+    zeros = 0
+    if q == 0:
+        zeros = n if e0 == 0 else 0
+        _part(a, b0, n, e0, q, wt, acc)
+    else:
+        if (-e0) % q == 0:
+            t0 = (-e0) // q
+            if 0 <= t0 < n:
+                zeros = 1
+        el = e0 + q * (n - 1)
+        if (e0 < 0 < el) or (el < 0 < e0):
+            tz = (-e0) // q if q > 0 else e0 // (-q)       # last t with the sign of e0 (or zero)
+            _part(a, b0, tz + 1, e0, q, wt, acc)
+            _part(a, b0 + tz + 1, n - tz - 1, e0 + q * (tz + 1), q, wt, acc)
+        else:
+            _part(a, b0, n, e0, q, wt, acc)
+    acc[_NERR] += wt * (n - zeros)
+
+
+@njit
+def row(fn, brk, P, a, maxmag, top_single, sat, prefer_small_b, acc, idx):
+    """Row ``a``: every piece of ``b = 1 .. maxmag`` into ``acc`` (``_NCOL``) and ``idx`` (3).
+
+    A design's exact module calls it from its own ``prange`` loop over the rows, naming its
+    ``mul_magnitude`` and break function."""
+    acc[:] = 0.0
+    acc[_MIN] = np.inf
+    acc[_MAX] = -np.inf
+    acc[_WCE] = -1.0
+    idx[:] = 0
+    wa = 1.0 if (top_single and a == maxmag) else (2.0 if top_single else 1.0)
+    b = 1
+    while b <= maxmag:
+        e = min(brk(a, b, P), maxmag + 1)
+        if top_single and b < maxmag:
+            e = min(e, maxmag)                     # the lone top magnitude has weight 1
+        wt = wa * (1.0 if (top_single and b == maxmag) else (2.0 if top_single else 1.0))
+        n = e - b
+        raw0 = fn(a, b, P)
+        if n == 1:
+            m0 = min(raw0, sat)
+            _piece(a, b, 1, np.int64(m0), 0, wt, acc)
+            _ends(a, b, m0, acc, idx, prefer_small_b)
+        else:
+            beta = np.int64(fn(a, b + 1, P)) - np.int64(raw0)
+            last = np.int64(raw0) + beta * (n - 1)
+            if last <= np.int64(sat) or beta <= 0:
+                _piece(a, b, n, np.int64(raw0), beta, wt, acc)
+                _ends(a, b, np.uint64(raw0), acc, idx, prefer_small_b)
+                _ends(a, e - 1, np.uint64(last), acc, idx, prefer_small_b)
+            else:                                   # the line crosses the saturation level
+                ts = 0 if np.int64(raw0) > np.int64(sat) else (np.int64(sat) - np.int64(raw0)) // beta + 1
+                if ts > 0:
+                    _piece(a, b, ts, np.int64(raw0), beta, wt, acc)
+                    _ends(a, b, np.uint64(raw0), acc, idx, prefer_small_b)
+                    _ends(a, b + ts - 1, np.uint64(np.int64(raw0) + beta * (ts - 1)), acc, idx, prefer_small_b)
+                _piece(a, b + ts, n - ts, np.int64(sat), 0, wt, acc)
+                _ends(a, b + ts, sat, acc, idx, prefer_small_b)
+                _ends(a, e - 1, sat, acc, idx, prefer_small_b)
+        b = e
+
+
+# About 250 ns a piece on 2 cores: 1.2e8 pieces take some 30 s, cheaper than a 16-bit sweep.
+PIECE_BUDGET = 120_000_000
+
+
+def _key(signed, a, b):
+    return (-max(a, b), -min(a, b)) if signed else (min(a, b), max(a, b))
+
+
+def affine_mul_metrics(cfg, rows, progress=None):
+    """Every key of the sweep of ``error_metrics(cfg, "mul")`` from the affine pieces (module docstring).
+
+    ``rows(P, maxmag, top_single, sat, prefer_small_b, acc, idx)`` is the design's compiled loop of
+    :func:`row` over ``a = 1 .. maxmag`` (row ``a - 1`` of ``acc``, ``idx``) with its own ``mul_magnitude``
+    and break function, so only the piece boundaries are the design's to state."""
+    w, signed = cfg.width, cfg.signed
+    maxmag = (1 << (w - 1)) if signed else (1 << w) - 1
+    P = cfg.kernel_params()
+    sat = np.uint64(cfg.product_max)
+    acc = np.empty((maxmag, _NCOL))
+    idx = np.empty((maxmag, 3), np.int64)
+    rows(P, maxmag, signed, sat, not signed, acc, idx)
+    if progress is not None:
+        progress(1, 1)
+    npair = 1 << (2 * w)
+    nrel = ((1 << w) - 1) ** 2
+    max_exact = maxmag * maxmag
+
+    def pick(col, j, lower):
+        v = acc[:, col]
+        best = v.min() if lower else v.max()
+        rows = np.flatnonzero(v == best)
+        ops = min((_key(signed, int(r) + 1, int(idx[r, j])) for r in rows))
+        return float(best), list(ops)
+
+    mn, mn_ops = pick(_MIN, 0, True)
+    mx, mx_ops = pick(_MAX, 1, False)
+    wce, wce_ops = pick(_WCE, 2, False)
+    sabs = math.fsum(acc[:, _SABS])
+    mae = sabs / npair
+    return D.exact_result(
+        cfg, "mul", pairs=npair, min_re=mn, max_re=mx,
+        bias=math.fsum(acc[:, _SRE]) / nrel, mred=math.fsum(acc[:, _SABSRE]) / nrel,
+        mae=mae, wce=wce, nmed=mae / max_exact, ep=math.fsum(acc[:, _NERR]) / npair,
+        mse=math.fsum(acc[:, _SSQ]) / npair,
+        min_re_operands=mn_ops, max_re_operands=mx_ops, wce_operands=wce_ops)
