@@ -403,3 +403,20 @@ def test_resize_opset_10_nearest_as_onnxruntime(scales):
               {"y": (np.float32, None)}, {"s": np.array(scales, np.float32)}, opset=10)
     x = np.arange(70, dtype=np.float32).reshape(1, 2, 5, 7)
     same(load_onnx(m).forward(x), ort_all(m, {"x": x})[0])
+
+
+def test_integer_matmul_is_exact_and_stays_integer(rng):
+    """An integer product (int32 values past float32's 24-bit mantissa) is not a layer: exact, in its dtype;
+    the second operand's type known only from shape inference (after a Relu).  onnxruntime has no integer
+    Gemm: that one against numpy's int64 product."""
+    w = rng.integers(-9, 10, (3, 4)).astype(np.int32)
+    m = graph([helper.make_node("Relu", ["x"], ["r"]), helper.make_node("MatMul", ["r", "w"], ["y"])],
+              {"x": (np.int32, ["N", 3])}, {"y": (np.int32, None)}, {"w": w}, opset=14)
+    x = rng.integers(-2 ** 26, 2 ** 26, (5, 3)).astype(np.int32)
+    same(load_onnx(m).forward(x), ort_all(m, {"x": x})[0])
+    m = graph([helper.make_node("MatMul", ["x", "v"], ["y"])], {"x": (np.int32, ["N", 3]), "v": (np.int32, [3, 4])},
+              {"y": (np.int32, None)}, opset=14)
+    same(load_onnx(m).run_all({"x": x, "v": w})[0], ort_all(m, {"x": x, "v": w})[0])
+    m = graph([helper.make_node("Gemm", ["x", "wt", "c"], ["y"], transB=1)], {"x": (np.int32, ["N", 3])},
+              {"y": (np.int32, None)}, {"wt": np.ascontiguousarray(w.T), "c": np.arange(4, dtype=np.int32)}, opset=13)
+    same(load_onnx(m).forward(x), (x.astype(np.int64) @ w.astype(np.int64) + np.arange(4)).astype(np.int32))

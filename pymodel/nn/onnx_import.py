@@ -143,12 +143,17 @@ def load_onnx(source, outputs=None):
     for out in selected:
         _np_dtype(out.type.tensor_type.elem_type, f"{path}: output {out.name!r}")
     output_name = selected[0].name
-    # declared element types (float16/bfloat16 tensors are held as float32: CastLike needs the declaration)
-    types = {v.name: v.type.tensor_type.elem_type for v in list(g.input) + list(g.value_info) + list(g.output)
-             if v.type.HasField("tensor_type")}
+    # element types (float16/bfloat16 tensors are held as float32: CastLike needs the declaration; an integer
+    # MatMul stays integer) and ranks, as declared or as onnx's shape inference finds them
+    value_info = list(g.value_info)
+    try:
+        value_info += list(onnx.shape_inference.infer_shapes(model).graph.value_info)
+    except Exception:       # noqa: BLE001 - inference is a help, not a requirement
+        pass
+    declared = [v for v in list(g.input) + value_info + list(g.output) if v.type.HasField("tensor_type")]
+    types = {v.name: v.type.tensor_type.elem_type for v in declared if v.type.tensor_type.elem_type}
     types.update({t.name: t.data_type for t in g.initializer})
-    ranks = {v.name: len(v.type.tensor_type.shape.dim) for v in list(g.input) + list(g.value_info)
-             if v.type.HasField("tensor_type") and v.type.tensor_type.HasField("shape")}
+    ranks = {v.name: len(v.type.tensor_type.shape.dim) for v in declared if v.type.tensor_type.HasField("shape")}
     consumers = {}
     for node in g.node:
         for name in node.input:
@@ -375,6 +380,16 @@ def _dyn_conv(n):
                        strides=strides, dilations=dil, pads=pads, auto_pad=auto_pad, one_d=nd == 1)
 
 
+def _is_int(n, name):
+    """Whether tensor ``name`` is known to be an integer tensor (a constant, or by its declared type)."""
+    import onnx
+    if name in n.consts:
+        return n.consts[name].dtype.kind in "iu"
+    return n.types.get(name) in (onnx.TensorProto.INT8, onnx.TensorProto.INT16, onnx.TensorProto.INT32,
+                                 onnx.TensorProto.INT64, onnx.TensorProto.UINT8, onnx.TensorProto.UINT16,
+                                 onnx.TensorProto.UINT32, onnx.TensorProto.UINT64)
+
+
 @_op("Gemm", "MatMul")
 def _gemm(n):
     at, consts, ins = n.at, n.consts, n.ins
@@ -382,6 +397,15 @@ def _gemm(n):
     ta, tb = bool(at.take("transA", 0)), bool(at.take("transB", 0))
     if n.op == "Gemm":
         at.take("broadcast")           # opset < 7: numpy broadcasting of C is what it means
+    if _is_int(n, ins[0]) or _is_int(n, ins[1]):
+        # an integer product (index arithmetic, not a layer): exact in its own dtype, never quantized
+        if alpha != 1 or beta != 1:
+            n.refuse(f"an integer {n.op} with alpha={alpha}, beta={beta}")
+
+        def int_product(a, b, c=None):
+            y = np.matmul(a.T if ta else a, b.T if tb else b)
+            return y if c is None else y + c
+        return n.step(int_product, inputs=ins[:3])
     bias, outs, after = None, n.outs, []
     if n.has(2) and ins[2] in consts:
         bias = (np.float64(beta) * consts[ins[2]]).astype(np.float32)
