@@ -29,7 +29,7 @@ from pymodel import Mitchell
 from .tools import ToolError, ToolMissing, log_reason
 from .verilog import generate, ports_of
 
-__all__ = ["cost", "exact_verilog", "exact_pipelined_mul", "exact_baseline", "registered_wrapper", "synth_metrics",
+__all__ = ["cost", "generic_script", "exact_verilog", "exact_pipelined_mul", "exact_baseline", "registered_wrapper", "synth_metrics",
            "tool_versions", "check_tools"]
 
 GENERIC_GATES = "AND,NAND,OR,NOR,XOR,XNOR,MUX"
@@ -193,6 +193,13 @@ def _run(cmd, cwd, what):
 ABC_FLOWS = ("fast", "full")
 
 
+def generic_script(top, abc="fast"):
+    """The yosys commands of the generic-gate netlist (``cells``, ``depth``; :mod:`sim.power` simulates it)."""
+    if abc not in ABC_FLOWS:
+        raise ValueError(f"abc must be one of {ABC_FLOWS}, got {abc!r}")
+    return f"synth -flatten -top {top}; abc -g {GENERIC_GATES}{' -fast' if abc == 'fast' else ''}; opt_clean"
+
+
 def synth_metrics(verilog_text, top, *, wrapper=None, fmax=True, abc="fast", cache_dir=None):
     """Cells, depth, iCE40 LUTs (and Fmax, via ``wrapper`` = (text, top) of the registered design)."""
     if abc not in ABC_FLOWS:
@@ -207,10 +214,8 @@ def synth_metrics(verilog_text, top, *, wrapper=None, fmax=True, abc="fast", cac
     with tempfile.TemporaryDirectory() as d:
         d = Path(d)
         (d / "design.v").write_text(verilog_text)
-        fast = " -fast" if abc == "fast" else ""
-        _run(["yosys", "-q", "-p", f"read_verilog design.v; synth -flatten -top {top}; "
-              f"abc -g {GENERIC_GATES}{fast}; opt_clean; tee -o stat.txt stat; tee -o ltp.txt ltp -noff"],
-                   d, f"yosys generic synthesis of {top}")
+        _run(["yosys", "-q", "-p", f"read_verilog design.v; {generic_script(top, abc)}; "
+              "tee -o stat.txt stat; tee -o ltp.txt ltp -noff"], d, f"yosys generic synthesis of {top}")
         stat = (d / "stat.txt").read_text()
         ltp = (d / "ltp.txt").read_text()
         cells = int(re.search(r"Number of cells:\s+(\d+)", stat).group(1))

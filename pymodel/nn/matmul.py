@@ -35,6 +35,7 @@ layers and the ONNX executor do that): ``approx_matmul(a, EncodedWeights(b, mult
 """
 
 import numbers
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import numpy as np
@@ -47,7 +48,24 @@ from . import gemm_corrected as gc
 from . import gemm_kernels as gk
 from . import gemm_residues as gr
 
-__all__ = ["approx_matmul", "ExactMultiplier", "EncodedWeights", "gemm_path"]
+__all__ = ["approx_matmul", "ExactMultiplier", "EncodedWeights", "gemm_path", "recording_operands"]
+
+_recorders = []         # lists that approx_matmul appends its operands to (recording_operands)
+
+
+@contextmanager
+def recording_operands():
+    """Every ``approx_matmul`` call inside the ``with`` appends its ``(a, b)`` (int64 copies,
+    shapes (M, K) and (K, N)) to the yielded list: the operand pairs a MAC array sees
+    (:mod:`sim.power` builds its NN operand streams from them).  ``b`` must not be an
+    :class:`EncodedWeights` of a non-exact multiplier (its codes no longer hold ``b``), so
+    record with an :class:`ExactMultiplier`."""
+    calls = []
+    _recorders.append(calls)
+    try:
+        yield calls
+    finally:
+        _recorders.remove(calls)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -314,6 +332,13 @@ def approx_matmul(a, b, multiplier=None):
     if k * max_product >= 2 ** 63:
         raise ValueError(f"the sum of {k} products of {multiplier.width}-bit operands can exceed int64; "
                          "split the inner dimension")
+    if _recorders:
+        if enc is not None and enc.path != "blas":
+            raise ValueError("recording_operands needs b as an array or encoded for an ExactMultiplier, "
+                             f"not for {enc.path!r}")
+        pair = (a.astype(np.int64), (enc.data if enc is not None else b_arr).astype(np.int64))
+        for calls in _recorders:
+            calls.append(pair)
     if m * n == 0 or k == 0:
         return np.zeros((m, n), np.int64)
     if enc is None:

@@ -12,7 +12,7 @@ from .data import load_digits_split, load_idx_dataset
 from .layers import FLOAT, Conv2d, Dense, Flatten, MaxPool2d, Mode, ReLU, softmax_cross_entropy
 from .matmul import ExactMultiplier
 
-__all__ = ["Model", "build_model", "train", "calibrate", "evaluate", "load_dataset", "run_study", "MODELS",
+__all__ = ["Model", "build_model", "float_model", "train", "calibrate", "evaluate", "load_dataset", "run_study", "MODELS",
            "DATASETS", "run_mfree_study", "train_multiplication_free", "SGDMomentum", "TRAIN_MULTIPLIERS"]
 
 MODELS = ("mlp", "cnn")
@@ -198,6 +198,36 @@ def _cache_path(cache_dir, key):
     return os.path.join(cache_dir, f"float_{key['dataset']}_{key['model']}_{h}.npz")
 
 
+def float_model(*, dataset="digits", model="mlp", epochs=40, seed=0, lr=2e-3, data_dir=None, cache_dir=None,
+                progress=None):
+    """The trained float model of the study (from the cache in ``cache_dir``, default ``nn/`` of the user
+    cache, else trained and stored), calibrated on the training data.
+
+    Returns ``(net, (xtr, ytr, xte, yte), rng, cached, path)``; ``rng`` is the training generator, in the
+    state the study continues from."""
+    xtr, ytr, xte, yte = load_dataset(dataset, data_dir)
+    rng = np.random.default_rng(seed)
+    net = build_model(model, xtr.shape[1:], int(max(ytr.max(), yte.max())) + 1, rng)
+    key = {"v": CACHE_VERSION, "dataset": dataset, "model": model, "epochs": epochs, "seed": seed, "lr": lr,
+           "n_train": int(len(xtr)), "data_dir": os.path.abspath(data_dir) if data_dir else None}
+    if cache_dir is None:
+        from ..cache import cache_path
+        cache_dir = str(cache_path("nn"))
+    path = _cache_path(cache_dir, key)
+    cached = os.path.exists(path)
+    if cached:
+        with np.load(path) as f:
+            net.load_state([f[f"p{i}"] for i in range(len(net.params))])
+        for _ in range(epochs if progress is not None else 0):
+            progress()              # the cached epochs count as done, so a bar's total stays true
+    else:
+        train(net, xtr, ytr, epochs=epochs, lr=lr, rng=rng, progress=progress)
+        os.makedirs(cache_dir, exist_ok=True)
+        np.savez(path, **{f"p{i}": p for i, p in enumerate(net.params)})
+    calibrate(net, xtr)
+    return net, (xtr, ytr, xte, yte), rng, cached, path
+
+
 def run_study(*, dataset="digits", model="mlp", width=8, frac_bits=None, epochs=40, finetune_epochs=3,
               seed=0, data_dir=None, cache_dir=None, lr=2e-3, finetune_lr=2e-4, frac_sweep=(),
               progress=None, multiplier=None):
@@ -221,26 +251,9 @@ def run_study(*, dataset="digits", model="mlp", width=8, frac_bits=None, epochs=
     if mitchell.width != width or not mitchell.signed:
         raise ValueError(f"multiplier must be a signed {width}-bit design, got {mitchell.describe()}")
     exact = ExactMultiplier(width=width, signed=True)
-    xtr, ytr, xte, yte = load_dataset(dataset, data_dir)
-    rng = np.random.default_rng(seed)
-    net = build_model(model, xtr.shape[1:], int(max(ytr.max(), yte.max())) + 1, rng)
-    key = {"v": CACHE_VERSION, "dataset": dataset, "model": model, "epochs": epochs, "seed": seed, "lr": lr,
-           "n_train": int(len(xtr)), "data_dir": os.path.abspath(data_dir) if data_dir else None}
-    if cache_dir is None:
-        from ..cache import cache_path
-        cache_dir = str(cache_path("nn"))
-    path = _cache_path(cache_dir, key)
-    cached = os.path.exists(path)
-    if cached:
-        with np.load(path) as f:
-            net.load_state([f[f"p{i}"] for i in range(len(net.params))])
-        for _ in range(epochs if progress is not None else 0):
-            progress()              # the cached epochs count as done, so a bar's total stays true
-    else:
-        train(net, xtr, ytr, epochs=epochs, lr=lr, rng=rng, progress=progress)
-        os.makedirs(cache_dir, exist_ok=True)
-        np.savez(path, **{f"p{i}": p for i, p in enumerate(net.params)})
-    calibrate(net, xtr)
+    net, (xtr, ytr, xte, yte), rng, cached, path = float_model(
+        dataset=dataset, model=model, epochs=epochs, seed=seed, lr=lr, data_dir=data_dir, cache_dir=cache_dir,
+        progress=progress)
     acc = {"float32": evaluate(net, xte, yte),
            "int8_exact": evaluate(net, xte, yte, Mode("int", exact))}
 
