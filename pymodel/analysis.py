@@ -10,7 +10,7 @@ import numpy as np
 
 from .config import Mitchell
 from .designs.base import Design
-from .metrics import error_metrics
+from .metrics import error_metrics, pick_method
 
 __all__ = ["relative_error", "error_grid", "fraction_grid", "error_distribution", "truncation_sweep",
            "parameter_sweep", "sweep_values", "parse_range", "MAX_GRID"]
@@ -199,7 +199,7 @@ def parameter_sweep(designs, widths, param=None, *, op="mul", signed=False, samp
 
     ``param`` defaults to ``frac_bits`` where the design has it, else its first integer
     parameter; a design with none gives one row (its only configuration).  Metrics are exact
-    (Mitchell's multiplier) or exhaustive up to 16 bits, else ``samples`` seeded pairs.
+    (where the design offers an exact form) or exhaustive up to 16 bits, else ``samples`` seeded pairs.
     Returns rows ``{"design", "param", "value", **metrics}``.
     """
     from .registry import design_class, make_design
@@ -212,8 +212,8 @@ def parameter_sweep(designs, widths, param=None, *, op="mul", signed=False, samp
             vals = sweep_values(name, pname, w) if pname else [None]
             for v in vals:
                 cfg = make_design(name, width=w, signed=signed, **({pname: v} if pname else {}))
-                m = error_metrics(cfg, op, samples=None if w <= 16 or (op == "mul" and name == "mitchell")
-                                  else samples, seed=seed)
+                m = error_metrics(cfg, op, samples=samples if pick_method(cfg, op) == "sample" else None,
+                                  seed=seed)
                 rows.append({"design": name, "param": pname, "value": v, **m})
                 if progress is not None:
                     progress()
