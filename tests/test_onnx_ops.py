@@ -420,3 +420,25 @@ def test_integer_matmul_is_exact_and_stays_integer(rng):
     m = graph([helper.make_node("Gemm", ["x", "wt", "c"], ["y"], transB=1)], {"x": (np.int32, ["N", 3])},
               {"y": (np.int32, None)}, {"wt": np.ascontiguousarray(w.T), "c": np.arange(4, dtype=np.int32)}, opset=13)
     same(load_onnx(m).forward(x), (x.astype(np.int64) @ w.astype(np.int64) + np.arange(4)).astype(np.int32))
+
+
+def test_conv_with_computed_weights_runs_the_approximate_path_like_constant_weights(rng):
+    """Weights given as a graph input are quantized per output channel like initializers: the int8 results of
+    the two graphs are identical, for the exact multiplier and Mitchell's."""
+    from pymodel import Mitchell
+    from pymodel.nn import ExactMultiplier
+    from pymodel.nn.layers import Mode
+    w, x = f32(rng, 4, 1, 3, 3), f32(rng, 2, 1, 8, 8)
+    conv = helper.make_node("Conv", ["x", "w"], ["y"], strides=[2, 1], kernel_shape=[3, 3])
+    const = load_onnx(graph([conv], {"x": (np.float32, ["N", 1, 8, 8])}, {"y": (np.float32, None)}, {"w": w}))
+    dyn = load_onnx(graph([conv], {"x": (np.float32, ["N", 1, 8, 8]), "w": (np.float32, [4, 1, 3, 3])},
+                          {"y": (np.float32, None)}))
+    feeds = {"x": x, "w": w}
+    assert np.array_equal(dyn.forward(feeds), const.forward(x))
+    const.calibrate(x)
+    dyn.calibrate(feeds)
+    for mult in (ExactMultiplier(width=8, signed=True), Mitchell(width=8, signed=True)):
+        a, b = const.forward(x, Mode("int", mult)), dyn.forward(feeds, Mode("int", mult))
+        assert np.array_equal(a, b)
+    w2 = w * np.float32(2)           # new weights on the next call are quantized again
+    assert np.allclose(dyn.forward({"x": x, "w": w2}, Mode("int", mult)), 2 * b, rtol=1e-5, atol=1e-6)

@@ -341,6 +341,12 @@ class DynMatMulStep(_MacStep):
         return self._wq[key]
 
 
+def _rows(x):
+    """A dict of one array per input name as :class:`InputArrays` (batched by rows like one array)."""
+    from .data import InputArrays
+    return InputArrays(x) if isinstance(x, dict) and not isinstance(x, InputArrays) else x
+
+
 class OnnxNet:
     """An imported ONNX graph, run in numpy.
 
@@ -427,6 +433,7 @@ class OnnxNet:
     def calibrate(self, x, batch=64, progress=None):
         """Per-tensor ranges of every MAC operand from float forwards over ``x``."""
         mode = Mode("float", calibrate=True)
+        x = _rows(x)
         for s in self.mac_steps:
             s.act_max = [None] * len(s.act_max)
         for i in range(0, len(x), batch):
@@ -441,6 +448,7 @@ class OnnxNet:
         with an int ``mode``: each batch also runs the float path, and every MAC node's error
         against it is added to ``layers``."""
         out = []
+        x = _rows(x)
         probe = layers if layers is not None and mode.kind == "int" else None
         for i in range(0, len(x), batch):
             if probe is not None:
