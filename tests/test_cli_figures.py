@@ -81,9 +81,14 @@ def test_fraction_plane_draws_the_designs_own_boundaries(figures):
     lines = [ln for ln in figures[0].axes[0].get_lines() if "1/2" in str(ln.get_label())]
     xy = lines[0].get_xydata()
     assert set(xy[np.isfinite(xy[:, 0]), 0]) >= {0.5} and set(xy[np.isfinite(xy[:, 1]), 1]) >= {0.5}
-    plots.plot_fraction(make_design("od", width=8), "mul", "f.png")
-    labels = [t.get_text() for t in figures[1].axes[0].get_legend().get_texts()]
-    assert "no case boundary to draw" in labels
+
+
+
+def test_fraction_plane_without_boundaries_says_so(figures, monkeypatch):
+    monkeypatch.setattr(Mitchell, "fraction_boundaries", lambda self, op: [])     # as OD's
+    res = plots.plot_fraction(Mitchell(width=6), "mul", "f.png")
+    labels = [t.get_text() for t in figures[0].axes[0].get_legend().get_texts()]
+    assert "no case boundary to draw" in labels and res["boundary"] == "none"
 
 
 def test_surface_keeps_every_8bit_pair(figures):
@@ -178,7 +183,27 @@ def test_cli_kinds_match_the_plot_module():
 
 
 # -- issue 24, item 7 ------------------------------------------------------------------------------------------
-def test_design_compare_gives_each_parameter_its_own_axis(figures):
+@pytest.fixture
+def fake_sweep(monkeypatch):
+    """Rows as ``analysis.parameter_sweep`` gives them (the figure is under test here, not the metrics)."""
+    from pymodel import analysis
+    from pymodel.registry import design_class
+
+    def sweep(designs, widths, param=None, **kw):
+        rows = []
+        for name in designs:
+            ints = [p.name for p in design_class(name).PARAMS if p.type is int and p.name != "quotient_frac_bits"]
+            pname = "frac_bits" if "frac_bits" in ints else (ints[0] if ints else None)
+            for w in widths:
+                for v in (analysis.sweep_values(name, pname, w) if pname else [None]):
+                    e = 0.01 * (len(rows) + 1)
+                    rows.append({"design": name, "param": pname, "value": v, "op": "mul", "width": w, "mred": e,
+                                 "bias": -e / 2, "min_re": -2 * e, "max_re": e / 4, "ep": 0.9, "exhaustive": True})
+        return rows
+    monkeypatch.setattr(analysis, "parameter_sweep", sweep)
+
+
+def test_design_compare_gives_each_parameter_its_own_axis(figures, fake_sweep):
     """frac_bits (mitchell) and w (mitch-w) never share an x axis; a design without a parameter is a
     labelled reference line in each row; no label overflows the figure."""
     res = plots.plot_design_compare(["mitchell", "mitch-w", "nearest-one"], [5], "c.png")
@@ -203,7 +228,7 @@ def test_design_compare_gives_each_parameter_its_own_axis(figures):
             assert box.x0 >= 0 and box.x1 <= fig.bbox.width and box.y0 >= 0
 
 
-def test_design_compare_without_any_parameter(figures):
+def test_design_compare_without_any_parameter(figures, fake_sweep):
     res = plots.plot_design_compare(["nearest-one"], [5, 6], "c.png")
     ax = figures[0].axes[0]
     ticks = [t.get_text() for t in ax.get_xticklabels()]
@@ -214,11 +239,10 @@ def test_design_compare_without_any_parameter(figures):
     assert "no parameter" in figures[0]._suptitle.get_text()
 
 
-def test_cli_compare_prints_no_none(tmp_path):
-    rc, out, err = run_cli("plot", "--kind", "compare", "--designs", "nearest-one", "--width", "5",
-                           "-o", str(tmp_path / "c.png"))
-    assert rc == 0, err
-    assert "None" not in out and "(none)" in out
+def test_cli_compare_prints_no_none():
+    from mitchell_cli.plot import _param_text
+    assert _param_text({"param": None, "value": None}) == "(none)"
+    assert _param_text({"param": "w", "value": 6}) == "w=6"
 
 
 # -- issue 24, item 11 -----------------------------------------------------------------------------------------
