@@ -58,16 +58,22 @@ def version():
 def _leading_options(argv, commands):
     """``--json`` before the subcommand moved after it (``mitchell --json designs``); whether ``--version``
     came before it."""
-    i = 0
-    while i < len(argv) and argv[i] in ("--json", "--version"):
+    i, kept, lead = 0, [], set()
+    while i < len(argv) and argv[i] not in commands:
+        if argv[i] in ("--json", "--version"):
+            lead.add(argv[i])
+        elif argv[i] == "--cache-dir" and i + 1 < len(argv):       # a top-level option with its value: kept
+            kept += argv[i:i + 2]
+            i += 1
+        else:
+            break
         i += 1
-    lead, rest = argv[:i], argv[i:]
-    want_version = "--version" in lead
+    rest = argv[i:]
     if "--json" in lead and rest and rest[0] in commands:
         rest = [rest[0], "--json", *rest[1:]]
     elif "--json" in lead:
         rest = ["--json", *rest]
-    return rest, want_version
+    return kept + rest, "--version" in lead
 
 
 def _value_options(parser):

@@ -50,7 +50,12 @@ def parse_param(text):
 def sweep_from_args(args):
     """The sweep the options (or ``--sweep FILE``) describe, checked against the registry before any work."""
     from sim.explore import check_sweep, load_sweep, make_sweep
-    option_sweep = ("--designs", "--widths", "--stages", "--signed", "--param")
+    if getattr(args, "widths_old", None) is not None:
+        if "--width" in getattr(args, "_given", ()):
+            raise ValueError("give --width only (--widths is its old name)")
+        print("mitchell explore: --widths is deprecated, use --width", file=sys.stderr)
+        args.widths = args.widths_old
+    option_sweep = ("--designs", "--width", "--widths", "--stages", "--signed", "--param")
     if args.sweep:
         typed = [o for o in option_sweep if o in getattr(args, "_given", ())]
         if typed:
@@ -89,7 +94,7 @@ def sweep_from_args(args):
                           nn_models=args.nn_models.split(","))
     except ValueError as e:
         msg = str(e)
-        for key, opt in (("designs", "--designs"), ("widths", "--widths"), ("stages", "--stages"),
+        for key, opt in (("designs", "--designs"), ("widths", "--width"), ("stages", "--stages"),
                          ("param ", "--param "), ("nn_models", "--nn-models"), ("op ", "--op "),
                          ("timeout", "--timeout")):
             if msg.startswith(key):
@@ -153,7 +158,7 @@ def explore(args, sw):
 
 def sweep_command(sw, out):
     """The ``mitchell explore`` command line of sweep ``sw`` (its flow options included)."""
-    parts = ["mitchell", "explore", "--designs", ",".join(sw["designs"]), "--widths", ",".join(map(str, sw["widths"])),
+    parts = ["mitchell", "explore", "--designs", ",".join(sw["designs"]), "--width", ",".join(map(str, sw["widths"])),
              "--stages", ",".join(map(str, sw["stages"]))]
     if sw["signed"] not in ([False], [True]):
         return None             # both signednesses: only a sweep file (DIR/sweep.toml) says that
@@ -213,7 +218,11 @@ def add_parser(sub):
     p = sub.add_parser("explore", help="design-space sweep on dask: errors, cost, NN, verification; Pareto set")
     p.add_argument("--sweep", metavar="FILE", default=None, help="the sweep as a TOML file (README: sweep file format)")
     p.add_argument("--designs", default=None, metavar="NAME[,NAME]", help="designs, a comma list")
-    p.add_argument("--widths", type=_int_list("--widths", 2, 32), default=[8], help="widths, a comma list (default 8)")
+    p.add_argument("--width", type=_int_list("--width", 2, 32), default=[8], dest="widths",
+                   help="widths, a comma list, 2..32 (default 8)")
+    # the old name, still read (with a warning): every other command takes --width
+    p.add_argument("--widths", type=_int_list("--widths", 2, 32), default=None, dest="widths_old",
+                   help=argparse_suppress())
     p.add_argument("--stages", type=_int_list("--stages", 0, 8), default=[0],
                    help="pipeline stages, a comma list, 0..8 (default 0)")
     p.add_argument("--signed", action="store_true", help="two's-complement operands")
