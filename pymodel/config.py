@@ -78,10 +78,11 @@ class Mitchell(Design):
         return LogAdd(keep_bits=self.frac_bits)
 
     def exact_form(self, op):
-        if op != "mul":
-            return None
-        from .exact.mitchell import exact_metrics
-        return exact_metrics
+        """:mod:`pymodel.exact.mitchell`: the multiplier at every width, the divider where its pieces fit."""
+        from .exact import mitchell
+        if op == "mul" or (op == "div" and mitchell.div_available(self)):
+            return mitchell.exact_metrics
+        return None
 
     def div_unsigned(self, a, b):
         return reference.div_unsigned(a, b, self.width, self.frac_bits, self.quotient_frac_bits)

@@ -147,6 +147,11 @@ class INZeD(Design):
         """The quantised correction as a float."""
         return correction(self.c_bits) / (1 << self.c_bits)
 
+    def exact_form(self, op):
+        """:mod:`pymodel.exact.inzed` (pieces of dividends) where they fit its budget; swept or sampled otherwise."""
+        from ..exact import inzed
+        return inzed.exact_metrics if op == "div" and inzed.available(self) else None
+
     def div_unsigned(self, a, b):
         """The specification: log converters, fraction subtractor, constant subtractor, antilog."""
         if b == 0:

@@ -44,7 +44,7 @@ from numba import njit, prange
 from .. import metric_defs as D
 from .mitchell import _hsum, _qrun
 
-__all__ = ["affine_mul_metrics", "PIECE_BUDGET"]
+__all__ = ["affine_mul_metrics", "affine_div_metrics", "row", "div_row", "PIECE_BUDGET"]
 
 # per-row float columns
 _SABS, _SSQ, _SRE, _SABSRE, _NERR, _MIN, _MAX, _WCE = range(8)
@@ -83,8 +83,9 @@ def _ends(a, b, m, acc, idx, prefer_small_b):
 
 
 @njit(cache=True)
-def _part(a, b0, n, e0, q, wt, acc):
-    """Sums of one sign-constant part ``err = e0 + q t`` (``0 <= t < n``) at weight ``wt``."""
+def _part(rden, es, b0, n, e0, q, wt, acc):
+    """Sums of one sign-constant part ``err = e0 + q t`` (``0 <= t < n``) at weight ``wt``: the absolute
+    error is ``es * err``, the relative error ``err / (rden * (b0 + t))``."""
     fn_ = float(n)
     s1 = fn_ * (fn_ - 1.0) / 2.0
     s2 = (fn_ - 1.0) * fn_ * (2.0 * fn_ - 1.0) / 6.0
@@ -93,27 +94,25 @@ def _part(a, b0, n, e0, q, wt, acc):
     H = _hsum(float(b0), float(b0 + n))
     Q = _qrun(float(b0), fn_)
     if (e0 >= 0 and q >= 0) or (e0 <= 0 and q <= 0):       # |err| grows from the start
-        es = float(abs(e0))
+        ea = float(abs(e0))
         ser = float(e0) * H + float(q) * Q
     else:                                                   # |err| shrinks toward the end
-        es = float(abs(el))
+        ea = float(abs(el))
         ser = float(el) * H - float(q) * ((fn_ - 1.0) * H - Q)
-    acc[_SABS] += wt * (fn_ * es + fq * s1)
-    acc[_SSQ] += wt * (fn_ * es * es + 2.0 * es * fq * s1 + fq * fq * s2)
-    sre = ser / float(a)
+    acc[_SABS] += wt * es * (fn_ * ea + fq * s1)
+    acc[_SSQ] += wt * es * es * (fn_ * ea * ea + 2.0 * ea * fq * s1 + fq * fq * s2)
+    sre = ser / rden
     acc[_SRE] += wt * sre
     acc[_SABSRE] += wt * abs(sre)
 
 
 @njit(cache=True)
-def _piece(a, b0, n, m0, beta, wt, acc):
-    """An affine piece ``M = m0 + beta t``: split at the sign change of the error, count exact pairs."""
-    e0 = m0 - a * b0
-    q = beta - a
+def _piece(rden, es, b0, n, e0, q, wt, acc):
+    """An affine error ``e0 + q t`` on ``n`` operands from ``b0``: split at its sign change, count exact pairs."""
     zeros = 0
     if q == 0:
         zeros = n if e0 == 0 else 0
-        _part(a, b0, n, e0, q, wt, acc)
+        _part(rden, es, b0, n, e0, q, wt, acc)
     else:
         if (-e0) % q == 0:
             t0 = (-e0) // q
@@ -122,11 +121,42 @@ def _piece(a, b0, n, m0, beta, wt, acc):
         el = e0 + q * (n - 1)
         if (e0 < 0 < el) or (el < 0 < e0):
             tz = (-e0) // q if q > 0 else e0 // (-q)       # last t with the sign of e0 (or zero)
-            _part(a, b0, tz + 1, e0, q, wt, acc)
-            _part(a, b0 + tz + 1, n - tz - 1, e0 + q * (tz + 1), q, wt, acc)
+            _part(rden, es, b0, tz + 1, e0, q, wt, acc)
+            _part(rden, es, b0 + tz + 1, n - tz - 1, e0 + q * (tz + 1), q, wt, acc)
         else:
-            _part(a, b0, n, e0, q, wt, acc)
+            _part(rden, es, b0, n, e0, q, wt, acc)
     acc[_NERR] += wt * (n - zeros)
+
+
+@njit(cache=True)
+def _mul_piece(a, b0, n, m0, beta, wt, acc):
+    """Multiplier piece: ``M = m0 + beta t`` against ``a * (b0 + t)``."""
+    _piece(float(a), 1.0, b0, n, m0 - a * b0, beta - a, wt, acc)
+
+
+@njit(cache=True)
+def _div_piece(b, q2, a0, n, m0, beta, wt, acc):
+    """Divider piece (row ``b``, operands ``a = a0 + t``): ``b*M - 2**Q * a`` is the error in units of
+    ``1/b`` output LSBs, ``(b*M - 2**Q a) / (2**Q a)`` the relative error."""
+    _piece(float(q2), 1.0 / float(b), a0, n, b * m0 - q2 * a0, b * beta - q2, wt, acc)
+
+
+@njit(cache=True)
+def _div_ends(b, a, m, qscale, acc, idx, prefer_small_a):
+    """Offer divider pair ``(a, b)`` (quotient ``m``) to row ``b``'s extremes, the sweep's floats."""
+    ex = float(a) * qscale / float(b)
+    err = float(m) - ex
+    re = float(m) * float(b) / (float(a) * qscale) - 1.0
+    ae = abs(err)
+    if _better(re, acc[_MIN], idx[0], a, prefer_small_a, True):
+        acc[_MIN] = re
+        idx[0] = a
+    if _better(re, acc[_MAX], idx[1], a, prefer_small_a, False):
+        acc[_MAX] = re
+        idx[1] = a
+    if _better(ae, acc[_WCE], idx[2], a, prefer_small_a, False):
+        acc[_WCE] = ae
+        idx[2] = a
 
 
 @njit
@@ -151,25 +181,64 @@ def row(fn, brk, P, a, maxmag, top_single, sat, prefer_small_b, acc, idx):
         raw0 = fn(a, b, P)
         if n == 1:
             m0 = min(raw0, sat)
-            _piece(a, b, 1, np.int64(m0), 0, wt, acc)
+            _mul_piece(a, b, 1, np.int64(m0), 0, wt, acc)
             _ends(a, b, m0, acc, idx, prefer_small_b)
         else:
             beta = np.int64(fn(a, b + 1, P)) - np.int64(raw0)
             last = np.int64(raw0) + beta * (n - 1)
             if last <= np.int64(sat) or beta <= 0:
-                _piece(a, b, n, np.int64(raw0), beta, wt, acc)
+                _mul_piece(a, b, n, np.int64(raw0), beta, wt, acc)
                 _ends(a, b, np.uint64(raw0), acc, idx, prefer_small_b)
                 _ends(a, e - 1, np.uint64(last), acc, idx, prefer_small_b)
             else:                                   # the line crosses the saturation level
                 ts = 0 if np.int64(raw0) > np.int64(sat) else (np.int64(sat) - np.int64(raw0)) // beta + 1
                 if ts > 0:
-                    _piece(a, b, ts, np.int64(raw0), beta, wt, acc)
+                    _mul_piece(a, b, ts, np.int64(raw0), beta, wt, acc)
                     _ends(a, b, np.uint64(raw0), acc, idx, prefer_small_b)
                     _ends(a, b + ts - 1, np.uint64(np.int64(raw0) + beta * (ts - 1)), acc, idx, prefer_small_b)
-                _piece(a, b + ts, n - ts, np.int64(sat), 0, wt, acc)
+                _mul_piece(a, b + ts, n - ts, np.int64(sat), 0, wt, acc)
                 _ends(a, b + ts, sat, acc, idx, prefer_small_b)
                 _ends(a, e - 1, sat, acc, idx, prefer_small_b)
         b = e
+
+
+@njit
+def div_row(fn, brk, P, b, maxmag, top_single, sat, qf, prefer_small_a, acc, idx):
+    """Divider row ``b``: every piece of dividends ``a = 1 .. maxmag`` (``brk(b, a, P)`` ends the piece of
+    ``a`` on which the quotient is affine in ``a``); as :func:`row` otherwise."""
+    acc[:] = 0.0
+    acc[_MIN] = np.inf
+    acc[_MAX] = -np.inf
+    acc[_WCE] = -1.0
+    idx[:] = 0
+    q2 = np.int64(1) << qf
+    qscale = float(q2)
+    wb = 1.0 if (top_single and b == maxmag) else (2.0 if top_single else 1.0)
+    a = 1
+    while a <= maxmag:
+        e = min(brk(b, a, P), maxmag + 1)
+        if top_single and a < maxmag:
+            e = min(e, maxmag)
+        wt = wb * (1.0 if (top_single and a == maxmag) else (2.0 if top_single else 1.0))
+        n = e - a
+        raw0 = min(fn(a, b, P), sat)
+        if n == 1:
+            _div_piece(b, q2, a, 1, np.int64(raw0), 0, wt, acc)
+            _div_ends(b, a, raw0, qscale, acc, idx, prefer_small_a)
+        else:
+            raw1 = min(fn(a + 1, b, P), sat)
+            last = min(fn(e - 1, b, P), sat)
+            beta = np.int64(raw1) - np.int64(raw0)
+            if np.int64(last) == np.int64(raw0) + beta * (n - 1):
+                _div_piece(b, q2, a, n, np.int64(raw0), beta, wt, acc)
+                _div_ends(b, a, raw0, qscale, acc, idx, prefer_small_a)
+                _div_ends(b, e - 1, last, qscale, acc, idx, prefer_small_a)
+            else:                           # saturated part-way (never at these designs' ranges): pair by pair
+                for t in range(n):
+                    m = min(fn(a + t, b, P), sat)
+                    _div_piece(b, q2, a + t, 1, np.int64(m), 0, wt, acc)
+                    _div_ends(b, a + t, m, qscale, acc, idx, prefer_small_a)
+        a = e
 
 
 # About 250 ns a piece on 2 cores: 1.2e8 pieces take some 30 s, cheaper than a 16-bit sweep.
@@ -213,6 +282,46 @@ def affine_mul_metrics(cfg, rows, progress=None):
     mae = sabs / npair
     return D.exact_result(
         cfg, "mul", pairs=npair, min_re=mn, max_re=mx,
+        bias=math.fsum(acc[:, _SRE]) / nrel, mred=math.fsum(acc[:, _SABSRE]) / nrel,
+        mae=mae, wce=wce, nmed=mae / max_exact, ep=math.fsum(acc[:, _NERR]) / npair,
+        mse=math.fsum(acc[:, _SSQ]) / npair,
+        min_re_operands=mn_ops, max_re_operands=mx_ops, wce_operands=wce_ops)
+
+
+def affine_div_metrics(cfg, rows, progress=None):
+    """Every key of the sweep of ``error_metrics(cfg, "div")`` from the divider's affine pieces: rows are
+    divisors ``b``, pieces run over dividends ``a`` (for a fixed ``b`` the log difference is affine in
+    ``a``, and so is the exact quotient ``a * 2**Q / b``).  ``rows(P, maxmag, top_single, sat, qf,
+    prefer_small_a, acc, idx)`` is the design's compiled loop of :func:`div_row`."""
+    w, signed, qf = cfg.width, cfg.signed, cfg.quotient_frac_bits
+    maxmag = (1 << (w - 1)) if signed else (1 << w) - 1
+    P = cfg.kernel_params()
+    sat = np.uint64((1 << (w + qf)) - 1)
+    acc = np.empty((maxmag, _NCOL))
+    idx = np.empty((maxmag, 3), np.int64)
+    rows(P, maxmag, signed, sat, qf, not signed, acc, idx)
+    if progress is not None:
+        progress(1, 1)
+    n_all = 1 << w
+    npair = n_all * (n_all - 1)
+    nrel = (n_all - 1) ** 2
+    max_exact = float(maxmag) * float(2 ** qf)
+
+    def key(b, a):
+        return (-a, -b) if signed else (a, b)
+
+    def pick(col, j, lower):
+        v = acc[:, col]
+        best = v.min() if lower else v.max()
+        rws = np.flatnonzero(v == best)
+        return float(best), list(min(key(int(r) + 1, int(idx[r, j])) for r in rws))
+
+    mn, mn_ops = pick(_MIN, 0, True)
+    mx, mx_ops = pick(_MAX, 1, False)
+    wce, wce_ops = pick(_WCE, 2, False)
+    mae = math.fsum(acc[:, _SABS]) / npair
+    return D.exact_result(
+        cfg, "div", pairs=npair, min_re=mn, max_re=mx,
         bias=math.fsum(acc[:, _SRE]) / nrel, mred=math.fsum(acc[:, _SABSRE]) / nrel,
         mae=mae, wce=wce, nmed=mae / max_exact, ep=math.fsum(acc[:, _NERR]) / npair,
         mse=math.fsum(acc[:, _SSQ]) / npair,

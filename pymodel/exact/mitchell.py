@@ -534,10 +534,43 @@ def n_block_pairs(cfg):
 
 
 def exact_metrics(cfg, op, progress=None):
-    """Mitchell's exact form: every key of the sweep for ``op`` ("mul" here; "div" in
+    """Mitchell's exact form: every key of the sweep for ``op`` ("mul" here; "div" by the pieces of
     :mod:`pymodel.exact.logdiv`).  ``progress(done, total)`` is called as block pairs complete."""
     if op == "div":
-        from .logdiv import exact_div_metrics
-        return exact_div_metrics(cfg, 0, 0, progress=progress)
+        from .affine import affine_div_metrics
+        return affine_div_metrics(cfg, _div_rows(), progress)
     total = n_block_pairs(cfg)
     return exact_mul_metrics(cfg, progress=None if progress is None else (lambda n: progress(n, total)))
+
+
+def div_available(cfg):
+    """Whether the divider's pieces (:mod:`pymodel.exact.logdiv`) fit the budget and 64-bit sums."""
+    from .affine import PIECE_BUDGET
+    from .logdiv import fits_int64, logdiv_pieces
+    f, qf = cfg.frac_bits, cfg.quotient_frac_bits
+    return fits_int64(cfg.width, qf) and logdiv_pieces(cfg.width, cfg.signed, f, f, qf) <= PIECE_BUDGET
+
+
+_DIV_ROWS = []
+
+
+def _div_rows():
+    """The divider's compiled row loop, built on first use (it compiles for a few seconds)."""
+    if not _DIV_ROWS:
+        from .. import fast
+        from .affine import div_row
+        from .logdiv import logdiv_break
+
+        @njit(inline="always")
+        def brk(b, a, P):
+            return logdiv_break(b, a, P[0], P[0], P[1], np.int64(0))
+
+        mag = fast.div_magnitude_p
+
+        @njit(parallel=True)
+        def rows(P, maxmag, top_single, sat, qf, prefer_small_a, acc, idx):
+            for r in prange(maxmag):
+                div_row(mag, brk, P, r + 1, maxmag, top_single, sat, qf, prefer_small_a, acc[r], idx[r])
+
+        _DIV_ROWS.append(rows)
+    return _DIV_ROWS[0]
