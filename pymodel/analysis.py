@@ -159,9 +159,10 @@ def truncation_sweep(widths, ops=("mul", "div"), *, signed=False, frac_bits=None
                      progress=None):
     """Error metrics against ``frac_bits`` for each width and operator.
 
-    ``frac_bits`` (a list) defaults to every value 0..width-1.  The multiplier is
-    exact over every pair at every width (``method="exact"``); the divider is
-    exhaustive up to 12 bits, wider ones use ``samples`` seeded pairs.  ``progress``
+    ``frac_bits`` (a list) defaults to every value 0..width-1.  Exact over every pair
+    where Mitchell's exact form covers the configuration (the multiplier at every width,
+    the divider where its pieces fit the budget), else exhaustive up to 12 bits and
+    ``samples`` seeded pairs wider.  ``progress``
     is a callable called once per configuration.  Returns a list of metric dicts.
     """
     rows = []
@@ -171,8 +172,8 @@ def truncation_sweep(widths, ops=("mul", "div"), *, signed=False, frac_bits=None
                 if f > w - 1:
                     continue
                 cfg = Mitchell(width=w, frac_bits=f, signed=signed)
-                m = (error_metrics(cfg, op, method="exact") if op == "mul"
-                     else error_metrics(cfg, op, samples=None if w <= 12 else samples, seed=seed))
+                exact = cfg.exact_form(op) is not None
+                m = error_metrics(cfg, op, samples=None if exact or w <= 12 else samples, seed=seed)
                 rows.append(m)
                 if progress is not None:
                     progress()
