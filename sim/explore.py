@@ -227,7 +227,9 @@ def task_key(kind, c, sw):
 
 
 def compute(kind, c, sw, cache_dir):
-    """Task ``kind`` of configuration ``c``, uncached: a dict of metrics."""
+    """Task ``kind`` of configuration ``c``, uncached: a dict of metrics.  What the task builds on its
+    way (synthesis results, the trained float model, prover builds) goes to the user cache
+    (:mod:`pymodel.cache`), shared with other sweeps and commands; ``cache_dir`` is not used for it."""
     cfg = _cfg(c)
     if kind == "errors":
         from pymodel.metrics import _pick_method, error_metrics
@@ -238,8 +240,7 @@ def compute(kind, c, sw, cache_dir):
         return {k: m[k] for k in ERROR_KEYS if k in m} | {"method": method, "seed": None if m["exhaustive"] else sw["seed"]}
     if kind == "cost":
         from hdl.cost import cost
-        r = cost(cfg, c["op"], stages=c["stages"], fmax=sw["fmax"], abc=sw["abc"],
-                 cache_dir=os.path.join(cache_dir, "synth"))
+        r = cost(cfg, c["op"], stages=c["stages"], fmax=sw["fmax"], abc=sw["abc"])
         out = {}
         for k in COST_KEYS:
             out[k], out[f"exact_{k}"], out[f"ratio_{k}"] = r["approx"][k], r["exact"][k], r["ratio"][k]
@@ -253,7 +254,7 @@ def compute(kind, c, sw, cache_dir):
         out = {}
         for model in sw["nn_models"]:
             r = run_study(dataset="digits", model=model, width=8, finetune_epochs=0, seed=sw["seed"],
-                          cache_dir=os.path.join(cache_dir, "nn_models"), multiplier=mul)
+                          multiplier=mul)
             out[f"nn_{model}_float32"] = r["accuracy"]["float32"]
             out[f"nn_{model}_int8_exact"] = r["accuracy"]["int8_exact"]
             out[f"nn_{model}_int8"] = r["accuracy"]["int8_mitchell"]
@@ -264,8 +265,7 @@ def compute(kind, c, sw, cache_dir):
         check_spec(cfg, c["op"])
     except ValueError as e:
         raise NotAvailable(str(e).split(":")[0]) from None     # "no hardware specification for X yet (hdl/spec.py)"
-    r = prove(cfg, c["op"], stages=c["stages"], timeout=sw["timeout"] or 600,
-              build_root=os.path.join(cache_dir, "prove_build"))
+    r = prove(cfg, c["op"], stages=c["stages"], timeout=sw["timeout"] or 600)
     return {"verify": r["result"], "verify_seconds": r["seconds"],
             "verify_counterexample": json.dumps(r["counterexample"]) if r["counterexample"] else None}
 
