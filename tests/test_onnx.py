@@ -129,6 +129,9 @@ def pool_cases(rng):
         yield f"avgpool count_include_pad={cip}", model(
             [node("AveragePool", ["x"], kernel_shape=[3, 3], strides=[2, 1], pads=[1, 0, 1, 2], count_include_pad=cip)],
             {}, (3, 9, 10)), x
+        yield f"avgpool ceil_mode, count_include_pad={cip}", model(
+            [node("AveragePool", ["x"], kernel_shape=[3, 2], strides=[2, 3], pads=[1, 0, 0, 1], ceil_mode=1,
+                  count_include_pad=cip)], {}, (3, 9, 10)), x
     yield "global avgpool", model([node("GlobalAveragePool", ["x"])], {}, (3, 9, 10)), x
 
 
@@ -336,7 +339,8 @@ def test_exported_digits_cnn_matches_the_native_study(tmp_path, capsys):
 @pytest.mark.parametrize("nodes,inits,match", [
     ([node("Sin", ["x"])], {}, r"'n_Sin_x' \(Sin\): operator Sin is not supported"),
     ([node("Conv", ["x", "W"])], {"W": np.ones((1, 3, 1, 1, 1), np.float32)}, r"\(Conv\): a 3-D convolution"),
-    ([node("AveragePool", ["x"], kernel_shape=[2, 2], ceil_mode=1)], {}, r"\(AveragePool\): ceil_mode=1"),
+    ([node("MaxPool", ["x"], ["p", "i"], kernel_shape=[2, 2]), node("Add", ["p", "i"], "y")], {},
+     r"\(MaxPool\): the Indices output 'i' is not supported"),
     ([node("MaxPool", ["x"], kernel_shape=[2, 2, 2])], {}, r"only 1-D and 2-D pooling"),
     ([node("Conv", ["x", "W"], auto_pad="WEIRD")], {"W": np.ones((1, 3, 1, 1), np.float32)}, r"auto_pad='WEIRD'"),
     ([node("Resize", ["x", "", "s"], mode="linear")], {"s": np.array([1, 1, 2, 2], np.float32)},

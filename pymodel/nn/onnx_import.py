@@ -155,7 +155,7 @@ def load_onnx(source, outputs=None):
     types.update({t.name: t.data_type for t in g.initializer})
     ranks = {v.name: len(v.type.tensor_type.shape.dim) for v in declared if v.type.tensor_type.HasField("shape")}
     consumers = {}
-    for node in g.node:
+    for node in (g.node[i] for i in needed):
         for name in node.input:
             consumers.setdefault(name, []).append(node)
     graph_outputs = {o.name for o in selected}
@@ -469,10 +469,8 @@ def _pool(n):
         at.take("storage_order")       # only affects the Indices output, refused below
         n.only_first_output("Indices")
         return n.step(in_2d(lambda x: K.max_pool(x, kernel, strides, dil, pads, auto_pad, ceil_mode)))
-    if ceil_mode:
-        n.refuse("ceil_mode=1")
     cip = int(at.take("count_include_pad", 0))
-    return n.step(in_2d(lambda x: K.avg_pool(x, kernel, strides, dil, pads, auto_pad, cip)))
+    return n.step(in_2d(lambda x: K.avg_pool(x, kernel, strides, dil, pads, auto_pad, cip, ceil_mode)))
 
 
 @_op("GlobalAveragePool")

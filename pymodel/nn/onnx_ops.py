@@ -102,13 +102,23 @@ def max_pool(x, kernel, strides, dilations, pads, auto_pad, ceil_mode):
     return _windows(xp, kernel, strides, dilations).max(axis=(4, 5))
 
 
-def avg_pool(x, kernel, strides, dilations, pads, auto_pad, count_include_pad):
+def avg_pool(x, kernel, strides, dilations, pads, auto_pad, count_include_pad, ceil_mode=0):
+    """Average over each window; the divisor counts the input's elements (and with ``count_include_pad``
+    the padding's too), never the extra end padding that ``ceil_mode`` adds for its last window."""
     begins, ends = spatial_pads(x.shape[2:], kernel, strides, dilations, pads, auto_pad)
-    win = _windows(pad(x, begins, ends), kernel, strides, dilations)
+    extra = [0, 0]
+    if ceil_mode:
+        extra = [_ceil_extra(x.shape[2 + i], kernel[i], strides[i], dilations[i], begins[i], ends[i]) for i in range(2)]
+    win = _windows(pad(x, begins, [e + c for e, c in zip(ends, extra)]), kernel, strides, dilations)
     total = win.sum(axis=(4, 5), dtype=np.float32)
-    if count_include_pad or (not any(begins) and not any(ends)):
+    if not any(begins) and not any(ends) and not any(extra):
         return total / np.float32(kernel[0] * kernel[1])
-    ones = pad(np.ones((1, 1) + x.shape[2:], np.float32), begins, ends)
+    ones = np.ones((1, 1) + x.shape[2:], np.float32)
+    if count_include_pad:
+        ones = pad(ones, begins, ends, value=1)
+        ones = pad(ones, [0, 0], extra)
+    else:
+        ones = pad(ones, begins, [e + c for e, c in zip(ends, extra)])
     count = _windows(ones, kernel, strides, dilations).sum(axis=(4, 5))
     return total / count
 
