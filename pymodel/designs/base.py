@@ -323,7 +323,7 @@ class Design(OperandChecks):
         """
         bits = getattr(self, "frac_bits", self.width - 1)
         if op == "div":
-            return [region_edge(bits, lambda i, j: i < j, "borrow: x1 < x2 (below: no borrow)")]
+            return [region_edge(bits, lambda i, j: i < j, "borrow: x1 < x2 (above)")]
         return [region_edge(bits, lambda i, j: i + j >= 1 << bits, "carry: x1 + x2 >= 1 (above)")]
 
     def exact_form(self, op):
