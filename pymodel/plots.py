@@ -151,7 +151,8 @@ def plot_surface(cfg, op, path, *, a_range=None, b_range=None, max_points=SURFAC
     surf = ax.plot_surface(A, B, 100 * z, cmap="RdBu_r", norm=norm, linewidth=0.2, edgecolor=(0, 0, 0, 0.15),
                            antialiased=True, rcount=len(a), ccount=len(b))
     cb = fig.colorbar(surf, ax=ax, shrink=0.7, pad=0.08)
-    cb.set_label("relative error (%)" + (f", mean of {k} x {k} pairs" if k > 1 else ""), fontsize=12)
+    unit = "grid points" if g["decimated"] else "pairs"
+    cb.set_label("relative error (%)" + (f", mean of {k} x {k} {unit}" if k > 1 else ""), fontsize=12)
     ax.view_init(elev=35, azim=-125)
     ax.set_xlabel("operand a", fontsize=12, labelpad=10)
     ax.set_ylabel("operand b", fontsize=12, labelpad=10)
@@ -159,8 +160,8 @@ def plot_surface(cfg, op, path, *, a_range=None, b_range=None, max_points=SURFAC
     note = (f"decimated to {len(g['a'])} x {len(g['b'])}" if g["decimated"]
             else f"every pair, {len(g['a'])} x {len(g['b'])}")
     if k > 1:
-        note += f"; drawn as the mean over blocks of {k} x {k} pairs"
-    note += f")\nextremes (every pair of the grid): {100 * g['min']:+.3f} % .. {100 * g['max']:+.3f} %"
+        note += f"; drawn as the mean over blocks of {k} x {k} {unit}"
+    note += f")\nextremes over the grid's {unit}: {100 * g['min']:+.3f} % .. {100 * g['max']:+.3f} %"
     ax.set_title(_title(cfg, op, f"relative error surface ({note}"), fontsize=13)
     return {"path": _save(fig, path), "decimated": g["decimated"], "grid": [len(g["a"]), len(g["b"])],
             "block": k, "cells": [len(a), len(b)], "min_re": g["min"], "max_re": g["max"]}
@@ -481,5 +482,6 @@ def plot_design_pareto(rows, path, *, op="mul"):
     kind = "multiplier" if op == "mul" else "divider"
     who = (f"Every {kind} design" if set(designs) >= set(designs_with(op))
            else f"{kind.capitalize()}s {', '.join(designs)}")
-    fig.suptitle(f"{who} (default parameters, unsigned): exhaustive MRED against cost", fontsize=14)
+    sign = "signed" if any(r.get("signed") for r in rows) else "unsigned"
+    fig.suptitle(f"{who} (default parameters, {sign}): exhaustive MRED against cost", fontsize=14)
     return _save(fig, path)
