@@ -188,7 +188,9 @@ def read_netlist(path_or_obj, top):
     for name, p in mod["ports"].items():
         if p["direction"] == "output":
             outputs[name] = [net(b) for b in p["bits"]]
-    return Netlist(inputs, outputs, gates)
+    net_ = Netlist(inputs, outputs, gates)
+    net_.bit_ids = ids            # yosys bit -> net (for checks against other simulators)
+    return net_
 
 
 def synth_netlist(verilog_text, top, *, abc="fast", cache_dir=None):
