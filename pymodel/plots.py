@@ -485,3 +485,37 @@ def plot_design_pareto(rows, path, *, op="mul"):
     sign = "signed" if any(r.get("signed") for r in rows) else "unsigned"
     fig.suptitle(f"{who} (default parameters, {sign}): exhaustive MRED against cost", fontsize=14)
     return _save(fig, path)
+
+
+def plot_energy_pareto(rows, path, *, op="mul"):
+    """MRED against relative energy per operation (``mitchell compare --power``): one panel per operand
+    stream (uniform; the digits CNN's operands when present), every design and width, exact at (100 %, 0)."""
+    streams = [(s, label) for s, label in (("uniform", "uniform random operands"),
+                                           ("cnn", "digits CNN operands (signed, weight-stationary)"))
+               if any(r.get(f"energy_{s}") is not None for r in rows)]
+    fig = _figure()
+    axes = fig.subplots(1, len(streams), squeeze=False)[0]
+    widths = sorted({r["width"] for r in rows})
+    markers = "osD^v<>phX*P"
+    designs = list(dict.fromkeys(r["design"] for r in rows))
+    colors = {w: f"C{i}" for i, w in enumerate(widths)}
+    for ax, (s, label) in zip(axes, streams):
+        for r in rows:
+            e = r.get(f"energy_{s}")
+            if e is None:
+                continue
+            m = markers[designs.index(r["design"]) % len(markers)]
+            ax.plot([100 * e], [100 * r["mred"]], m, ms=9, color=colors[r["width"]])
+            ax.annotate(r["design"], (100 * e, 100 * r["mred"]), xytext=(4, 3), textcoords="offset points",
+                        fontsize=8, color=colors[r["width"]])
+        for w in widths:
+            ax.plot([100], [0], "*", ms=18 - 4 * widths.index(w), color=colors[w], label=f"exact {w}-bit")
+            ax.plot([], [], "o", color=colors[w], label=f"log designs {w}-bit")
+        ax.set_xlabel(f"energy per operation, % of exact ({label})", fontsize=11)
+        ax.set_ylabel("MRED (%)", fontsize=12)
+        ax.grid(alpha=0.3, which="both")
+        ax.legend(fontsize=9)
+    kind = "multiplier" if op == "mul" else "divider"
+    fig.suptitle(f"Every {kind} design (default parameters): MRED against switched capacitance per operation "
+                 "(zero-delay, generic gates)", fontsize=13)
+    return _save(fig, path)
