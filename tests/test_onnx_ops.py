@@ -340,7 +340,7 @@ def test_cli_model_with_two_inputs_and_a_chosen_output(tmp_path, rng, capsys):
     assert r["results"][0]["name"] == "float32" and r["results"][0]["top1"] == 1.0     # the labels are ORT's argmax
     assert r["calibration_images"] == 8 and r["images"] == 40
     for extra, msg in [(["--output", "nope"], "outputs ['nope'] are not graph outputs"),
-                       (["--output", "scores", "--mean", "0.5"], "--scale/--mean/--std normalise one image input")]:
+                       (["--output", "scores", "--mean", "0.5"], "--scale/--mean/--std normalise one float image input")]:
         assert main(args + extra) == 2
         assert msg in json.loads(capsys.readouterr().out)["error"]
     np.savez(tmp_path / "bad.npz", img=img, y=y)
@@ -442,3 +442,19 @@ def test_conv_with_computed_weights_runs_the_approximate_path_like_constant_weig
         assert np.array_equal(a, b)
     w2 = w * np.float32(2)           # new weights on the next call are quantized again
     assert np.allclose(dyn.forward({"x": x, "w": w2}, Mode("int", mult)), 2 * b, rtol=1e-5, atol=1e-6)
+
+
+def test_cli_encoder_on_token_ids(tmp_path, rng, capsys):
+    """Token ids (uint8 in the file) go in as they are, not scaled as pixels; the score output is chosen."""
+    from mitchell_cli import main
+    m = encoder_graph(rng)
+    onnx.save(m, tmp_path / "enc.onnx")
+    ids = rng.integers(1, 11, (24, 6)).astype(np.uint8)
+    want = ort_all(m, {"ids": ids.astype(np.int64)})[0]
+    np.savez(tmp_path / "ids.npz", x=ids, y=want.argmax(1), x_calib=ids[:8])
+    args = ["nn", "--onnx", str(tmp_path / "enc.onnx"), "--data", str(tmp_path / "ids.npz"), "--output", "y", "--json"]
+    assert main(args) == 0
+    r = json.loads(capsys.readouterr().out)
+    assert r["results"][0]["top1"] == 1.0 and r["images"] == 24 and len(r["results"]) == 3
+    assert main(args + ["--scale", "2"]) == 2
+    assert "ids (int64)" in json.loads(capsys.readouterr().out)["error"]

@@ -67,9 +67,12 @@ class OnnxStudy:
         self.layers = bool(layers)
         self.net = load_onnx(model, outputs=None if output is None else [output])
         names = [n for n, _, _ in self.net.inputs]
-        if len(names) > 1 and any(v is not None for v in (scale, mean, std)):
-            raise ValueError(f"--scale/--mean/--std normalise one image input; {model} has the data inputs "
-                             f"{names}: give each input's array as the model takes it")
+        # several inputs, or integer ones (token ids): the arrays go in as they are, not as pixels
+        raw = len(names) > 1 or self.net.input_dtype.kind in "biu"
+        if raw and any(v is not None for v in (scale, mean, std)):
+            raise ValueError(f"--scale/--mean/--std normalise one float image input; {model} has the data inputs "
+                             f"{', '.join(f'{n} ({dt})' for n, _, dt in self.net.inputs)}: give each input's "
+                             "array as the model takes it")
         fixed = self.net.input_shape[0] if self.net.input_shape else None
         if fixed:       # exported with a fixed batch size: constants such as Reshape shapes may assume it
             self.batch = batch = fixed
@@ -83,7 +86,7 @@ class OnnxStudy:
         if fixed and (len(x) % fixed or len(xc) % fixed):
             raise ValueError(f"{model} was exported with a fixed batch of {fixed}: use --limit and --calib "
                              f"multiples of {fixed} (or export with a dynamic batch axis)")
-        if len(names) > 1:            # one array per input, used as they are (as_input checks each dtype)
+        if raw:                       # used as they are (as_input checks each dtype and range)
             self.x, self.xc = x, xc
         else:
             self.x = fit_input(normalise(x, scale=scale, mean=mean, std=std), self.net.input_shape, model)
