@@ -511,11 +511,13 @@ def plot_energy_pareto(rows, path, *, op="mul"):
         for w in widths:
             ax.plot([100], [0], "*", ms=18 - 4 * widths.index(w), color=colors[w], label=f"exact {w}-bit")
             ax.plot([], [], "o", color=colors[w], label=f"log designs {w}-bit")
-        ax.set_xlabel(f"energy per operation, % of exact ({label})", fontsize=11)
+        ax.set_title(label, fontsize=11)
+        ax.set_xlim(left=0)
+        ax.set_xlabel("energy per operation (% of exact: switched capacitance)", fontsize=11)
         ax.set_ylabel("MRED (%)", fontsize=12)
         ax.grid(alpha=0.3, which="both")
         ax.legend(fontsize=9)
     kind = "multiplier" if op == "mul" else "divider"
-    fig.suptitle(f"Every {kind} design (default parameters): MRED against switched capacitance per operation "
+    fig.suptitle(f"Every {kind} design (default parameters): MRED against energy per operation "
                  "(zero-delay, generic gates)", fontsize=13)
     return _save(fig, path)
