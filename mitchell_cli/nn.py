@@ -3,7 +3,7 @@
 import sys
 
 from .common import (add_design_args, cache_folder, cache_help, check_output_path, design_configs, design_list, emit,
-                     int_in, progress, refuse, seed_arg)
+                     int_in, progress, refuse, seed_arg, SEED_MAX)
 from .onnx import add_onnx_args
 
 
@@ -25,16 +25,17 @@ def width_keys(r):
     return out
 
 
-def nn_table(results):
+def nn_table(results, seeds=False):
     ws = {r.get("width", 8) for r in results}
     h = f"int{ws.pop()}" if len(ws) == 1 else "int"
     lines = [f"{'dataset':<8} {'model':<5} {'test':>5} {'float32':>8} {h + ' exact':>11} {h + ' design':>14} "
-             f"{'+ fine-tuned':>13}  design"]
+             f"{'+ fine-tuned':>13}  design" + ("  (seed)" if seeds else "")]
     for r in results:
         a = r["accuracy"]
         lines.append(f"{r['dataset']:<8} {r['model']:<5} {r['test_samples']:>5} {100 * a['float32']:>7.2f}% "
                      f"{100 * a['int8_exact']:>10.2f}% {100 * a['int8_mitchell']:>13.2f}% "
-                     f"{100 * a['int8_mitchell_finetuned']:>12.2f}%  {r.get('design', 'mitchell')}")
+                     f"{100 * a['int8_mitchell_finetuned']:>12.2f}%  {r.get('design', 'mitchell')}"
+                     + (f"  ({r['seed']})" if seeds else ""))
     return "\n".join(lines)
 
 
@@ -72,9 +73,42 @@ def _skip_epochs(update, epochs):
     return tick
 
 
+def parse_seeds(text):
+    """``"0,1,2"`` to ``[0, 1, 2]`` (an argparse ``type``): at least two distinct seeds, each in 0..2^32-1."""
+    import argparse
+    try:
+        seeds = [int(x) for x in str(text).split(",") if x.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"--seeds must be a comma list of integers like 0,1,2, got {text!r}") from None
+    bad = [s for s in seeds if not 0 <= s <= SEED_MAX]
+    if bad:
+        raise argparse.ArgumentTypeError(f"--seeds must be in 0..{SEED_MAX}, got {bad[0]}")
+    if len(seeds) < 2 or len(set(seeds)) != len(seeds):
+        raise argparse.ArgumentTypeError(f"--seeds needs two or more distinct seeds (one run: --seed), got {text!r}")
+    return seeds
+
+
+def seed_summary(runs_by_seed):
+    """Mean, sample standard deviation, min and max of each accuracy over the seeds, per design.
+
+    ``runs_by_seed``: ``[(seed, [run of each design])]`` as :func:`pymodel.nn.study.run_study` returns them.
+    Returns ``{design: {key: {"mean", "std", "min", "max", "n"}}}`` over the ``accuracy`` keys."""
+    import numpy as np
+    out = {}
+    for i, run in enumerate(runs_by_seed[0][1]):
+        d = run.get("design", "mitchell")
+        out[d] = {}
+        for k in run["accuracy"]:
+            v = np.array([runs[i]["accuracy"][k] for _, runs in runs_by_seed], dtype=float)
+            out[d][k] = {"mean": float(v.mean()), "std": float(v.std(ddof=1)), "min": float(v.min()),
+                         "max": float(v.max()), "n": int(v.size)}
+    return out
+
+
 def cmd_nn(args):
     from pymodel.nn.study import run_study
     if args.onnx:
+        refuse(args, ("--seeds",), "with --onnx (repeated runs are of the built-in study)")
         from .onnx import cmd_onnx
         return cmd_onnx(args)
     from pymodel.plots import SUFFIXES
@@ -83,29 +117,40 @@ def cmd_nn(args):
     if args.dataset == "digits":
         refuse(args, ("--data-dir",), "to --dataset digits (bundled with scikit-learn)")
     if args.train_multiplier:
-        refuse(args, ("--width", "--frac-bits", "--finetune-epochs", "--frac-sweep", "--cache-dir"),
+        refuse(args, ("--width", "--frac-bits", "--finetune-epochs", "--frac-sweep", "--cache-dir", "--seeds"),
                "with --train-multiplier (float training, no int study)")
         if args.curves:
             check_output_path("--curves", args.curves, suffixes=SUFFIXES)
         return cmd_nn_train(args)
     refuse(args, ("--curves",), "without --train-multiplier (the curves are of multiplication-free training)")
+    if args.seeds:
+        if "--seed" in getattr(args, "_given", ()):
+            raise ValueError("give --seed (one run) or --seeds (repeated runs), not both")
+        refuse(args, ("--frac-sweep",), "with --seeds (one run: --seed)")
     if args.frac_sweep:
         check_output_path("--frac-sweep", args.frac_sweep, suffixes=SUFFIXES)
     cache_folder(args, "cache_dir", "nn")
     designs = design_configs(args, design_list(args), args.width)
     if args.frac_sweep and [n for n, _ in designs] != ["mitchell"]:
         raise ValueError("--frac-sweep sweeps Mitchell's --frac-bits: it takes --design mitchell only")
-    print(f"seed: {args.seed}", file=sys.stderr)
+    seeds = args.seeds or [args.seed]
+    print(f"seed{'s' if args.seeds else ''}: {','.join(map(str, seeds))}", file=sys.stderr)
     sweep = list(range(args.width - 1, 0, -1)) if args.frac_sweep else ()
     epochs = 40 if args.epochs is None else args.epochs
-    runs = []
-    with progress(args, total=epochs + args.finetune_epochs * (len(designs) + len(sweep)),
+    by_seed = []
+    with progress(args, total=len(seeds) * (epochs + args.finetune_epochs * (len(designs) + len(sweep))),
                   desc=f"{args.dataset} {args.model} (training, fine-tuning)", unit="epoch") as update:
-        for i, (_, cfg) in enumerate(designs):
-            runs.append(run_study(dataset=args.dataset, model=args.model, width=args.width,
-                                  epochs=epochs, finetune_epochs=args.finetune_epochs, seed=args.seed,
-                                  data_dir=args.data_dir, cache_dir=args.cache_dir, frac_sweep=sweep,
-                                  progress=update if i == 0 else _skip_epochs(update, epochs), multiplier=cfg))
+        for seed in seeds:          # each seed: its own float model (trained or cached), then every design
+            runs = []
+            for i, (_, cfg) in enumerate(designs):
+                runs.append(run_study(dataset=args.dataset, model=args.model, width=args.width,
+                                      epochs=epochs, finetune_epochs=args.finetune_epochs, seed=seed,
+                                      data_dir=args.data_dir, cache_dir=args.cache_dir, frac_sweep=sweep,
+                                      progress=update if i == 0 else _skip_epochs(update, epochs), multiplier=cfg))
+            by_seed.append((seed, runs))
+    if args.seeds:
+        return _emit_seeds(args, designs, by_seed)
+    runs = by_seed[0][1]
     from pymodel.nn import gemm_path
     for run, (_, cfg) in zip(runs, designs):
         run["gemm_path"] = gemm_path(cfg)           # which approx_matmul kernel ran (README, NN section)
@@ -123,6 +168,29 @@ def cmd_nn(args):
     emit(args, obj, "\n".join(text))
 
 
+def _emit_seeds(args, designs, by_seed):
+    """Every run of ``--seeds`` and the mean and spread of each accuracy over the seeds."""
+    from pymodel.nn import gemm_path
+    for _, runs in by_seed:
+        for run, (_, cfg) in zip(runs, designs):
+            run["gemm_path"] = gemm_path(cfg)
+    summary = seed_summary(by_seed)
+    runs = [r for _, rs in by_seed for r in rs]
+    w = args.width
+    text = [nn_table(runs, seeds=True), "",
+            f"over {len(by_seed)} seeds ({', '.join(str(s) for s, _ in by_seed)}): mean ± sample std (min .. max), "
+            f"{runs[0]['test_samples']} test images (one image is {100 / runs[0]['test_samples']:.2f} pp)"]
+    for d, keys in summary.items():
+        for k, s in keys.items():
+            name = f"int{w}_" + k[5:].replace("mitchell", d) if k.startswith("int8_") else k
+            text.append(f"  {d:<12} {name:<28} {100 * s['mean']:6.2f} % ± {100 * s['std']:.2f} pp "
+                        f"({100 * s['min']:.2f} .. {100 * s['max']:.2f} %)")
+    obj = {"seeds": [s for s, _ in by_seed], "runs": [width_keys(r) for r in runs],
+           "summary": {d: {(f"int{w}_" + k[5:].replace("mitchell", d.replace("-", "_")) if k.startswith("int8_")
+                            else k): s for k, s in keys.items()} for d, keys in summary.items()}}
+    emit(args, obj, "\n".join(text))
+
+
 def add_parser(sub):
     p = sub.add_parser("nn", help="NN accuracy with the bit-exact multiplier: float32, int exact, int Mitchell")
     p.add_argument("--dataset", choices=("digits", "mnist"), default="digits")
@@ -136,6 +204,9 @@ def add_parser(sub):
     p.add_argument("--finetune-epochs", type=int_in("--finetune-epochs", 0, 1000), default=3,
                    help="approximation-aware fine-tuning epochs, 0..1000 (default 3)")
     seed_arg(p, "seed of initialisation and batch order")
+    p.add_argument("--seeds", type=parse_seeds, default=None, metavar="S,S[,S]",
+                   help="repeated runs, one per seed (each its own float model): every accuracy per seed, and its "
+                        "mean and spread over the seeds")
     p.add_argument("--cache-dir", default=None, metavar="DIR", help=cache_help("where trained float models are cached",
                                                                               "nn"))
     p.add_argument("--frac-sweep", metavar="FILE", default=None,
