@@ -20,7 +20,7 @@ from pymodel.registry import make_design
 from sim.explore import make_sweep, pareto_flags, run_task
 
 ROOT = Path(__file__).resolve().parent.parent
-SWEEP = ["--designs", "mitchell,mbm", "--widths", "6", "--stages", "0", "--no-fmax"]
+SWEEP = ["--designs", "mitchell,mbm", "--width", "6", "--stages", "0", "--no-fmax"]
 
 
 def _mitchell(args, env, timeout=300):
@@ -145,7 +145,7 @@ def test_pareto_flags():
 
 @pytest.mark.parametrize("argv, message", [
     (["--designs", "mitchell", "--param", "c_bits=3"], "--param c_bits: none of the designs mitchell has it"),
-    (["--designs", "mitchell,mbm", "--widths", "6", "--param", "frac-bits=6"],
+    (["--designs", "mitchell,mbm", "--width", "6", "--param", "frac-bits=6"],
      "--param frac_bits of mitchell at width 6 must be an int in 0..5, got 6"),
     (["--designs", "nope"], "--designs: unknown design 'nope'"),
     (["--designs", "mitchell", "--widths", "6,40"], "--widths must be in 2..32, got 40"),
