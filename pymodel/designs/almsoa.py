@@ -93,6 +93,13 @@ class ALMSOA(Design):
         """Width of the fraction adder, ``width - 1`` (no truncation)."""
         return self.width - 1
 
+    def exact_form(self, op):
+        """Exact statistics of the multiplier (:mod:`pymodel.exact.almsoa`): the product reads ``width - m``
+        bits below each leading one, so it is constant on boxes of runs.  None where the boxes exceed
+        the budget (:func:`pymodel.exact.almsoa.available`): then the sweep or sampling runs."""
+        from ..exact.almsoa import available, exact_metrics
+        return exact_metrics if op == "mul" and available(self) else None
+
     @below_2_31
     def gemm_form(self):
         """The upper ``F - m`` fraction bits add; bit ``m - 1`` of both is kept one place below them, so

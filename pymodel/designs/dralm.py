@@ -92,6 +92,13 @@ class DRALM(Design):
         """Width of the fraction adder, ``t - 1``."""
         return self.t - 1
 
+    def exact_form(self, op):
+        """Exact statistics of the multiplier (:mod:`pymodel.exact.dralm`): the product reads ``t - 2``
+        bits below each leading one, so it is constant on boxes of runs.  None where the boxes exceed
+        the budget (:func:`pymodel.exact.dralm.available`): then the sweep or sampling runs."""
+        from ..exact.dralm import available, exact_metrics
+        return exact_metrics if op == "mul" and available(self) else None
+
     @below_2_31
     def gemm_form(self):
         """``t - 2`` kept bits and the set one in each code, the compensation LSB on the sum."""

@@ -128,6 +128,13 @@ class MitchW(Design):
         """Width of the fraction adder, ``w - 1``."""
         return self.w - 1
 
+    def exact_form(self, op):
+        """Exact statistics of the multiplier (:mod:`pymodel.exact.mitchw`): the product reads ``w - 1 - unbias``
+        bits below each leading one, so it is constant on boxes of runs.  None where the boxes exceed
+        the budget (:func:`pymodel.exact.mitchw.available`): then the sweep or sampling runs."""
+        from ..exact.mitchw import available, exact_metrics
+        return exact_metrics if op == "mul" and available(self) else None
+
     @below_2_31
     def gemm_form(self):
         """``w - 1 - unbias`` kept bits, then the forced one."""
