@@ -15,7 +15,8 @@ from amaranth.lib.wiring import In, Out
 __all__ = ["Step", "StagedUnit", "balanced_cuts", "MAX_STAGES", "FAULTS"]
 
 MAX_STAGES = 8
-FAULTS = (None, "antilog_lsb", "no_borrow", "drop_beat", "no_compensation", "lut_entry")
+FAULTS = (None, "antilog_lsb", "no_borrow", "drop_beat", "no_compensation", "lut_entry",
+          "no_correction", "no_set_one", "no_soa_carry", "tie_down", "last_block", "od_xor")
 
 
 class Step:

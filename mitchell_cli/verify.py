@@ -57,7 +57,9 @@ def cmd_verify(args):
     if args.prove:
         from sim.golden import expected
         from sim.prove import prove
-        s = prove(cfg, op, stages=st, method=args.method, timeout=args.timeout, build_root=args.build_dir + "/prove")
+        # a pipelined unit: the data proof, the freeze under a held output and the handshake (the whole claim)
+        s = prove(cfg, op, stages=st, method=args.method, timeout=args.timeout, build_root=args.build_dir + "/prove",
+                  stream=True)
         _finished(s, args, "the equivalence proof")
         cex = s["counterexample"]
         if cex and cex.get("a") is not None and cex.get("b") is not None:
@@ -68,6 +70,19 @@ def cmd_verify(args):
             spec = {k[5:]: v for k, v in cex.items() if k.startswith("spec_")}
             text.append(f"  COUNTEREXAMPLE a={cex['a']} b={cex['b']}: design {design}, spec {spec}, "
                         f"model {cex.get('model')}")
+        if "stream" in s:
+            fr, hs = s["stream"]["freeze"], s["stream"]["handshake"]
+            text[0] = (f"{s['module']}: {s['result']} (data {s['data_result']} against the spec, {s['method']}; "
+                       f"stream below; {s['seconds']} s)")
+            text.append(f"  a held output (o_valid & ~o_ready) freezes all {fr['flops']} flip-flops: {fr['result']} "
+                        f"({fr['seconds']} s)" + (f"; these change: {', '.join(fr['changed'])}" if fr["changed"] else ""))
+            text.append(f"  handshake ({', '.join(p for p in hs['properties'] if p != 'order')}): {hs['result']}"
+                        + (f" (induction length {hs['depth']})" if hs["proven"] else "") + f", {hs['seconds']} s")
+            for r in hs["trace"] or []:
+                text.append("    cycle {cycle}: rst={rst} i_valid={i_valid} i_ready={i_ready} o_valid={o_valid} "
+                            "o_ready={o_ready}".format(**{k: r.get(k) for k in (
+                                "cycle", "rst", "i_valid", "i_ready", "o_valid", "o_ready")})
+                            + (f"  FAILS {', '.join(r['failed'])}" if r["failed"] else ""))
         text.append(f"  log: {s['log']}")
         emit(args, s, "\n".join(text))
         return 0 if s["proven"] else 1
@@ -112,7 +127,9 @@ def add_parser(sub):
     mode = p.add_mutually_exclusive_group(required=True)
     mode.add_argument("--exhaustive", action="store_true",
                       help="every operand pair (width <= 16) through a compiled harness against the model")
-    mode.add_argument("--prove", action="store_true", help="prove the design equal to the spec (yosys)")
+    mode.add_argument("--prove", action="store_true",
+                      help="prove the design equal to its spec (yosys); pipelined: also under any backpressure "
+                           "(a held output freezes the unit) and the handshake properties")
     mode.add_argument("--mutate", type=int_in("--mutate", 1, 10_000), metavar="N", default=None,
                       help="N netlist mutants: prover-classified, then the cocotb bench on each (1..10000)")
     mode.add_argument("--protocol", action="store_true",

@@ -7,17 +7,21 @@ followed by ``sat -prove trigger 0`` on what is left, or ``sat -prove`` alone
 (enough at 16 bits, not at 32).  A remaining difference is found by ``sat``,
 whose model is printed as operands.
 
-Pipelined units (``stages = S``): a wrapper ties ``o_ready``, ``i_valid`` high
-and ``rst`` low, delays the operands by ``S`` registers into the spec, and
-proves, from an *arbitrary* initial state and arbitrary operands in every
-cycle, that in cycle ``S+1`` ``o_valid`` is high and the result equals the spec
-of the operands accepted ``S`` cycles before.  Because the initial state is
-free, this covers every cycle of every run with ``o_ready`` high, not only the
-first after reset.  Method ``abc``: the wrapper goes to AIGER, ABC unrolls
-``S+1`` frames (``frames`` without ``-i`` leaves the first frame's state free),
-keeps the last frame's trigger (``cone``) and runs ``iprove``; method ``sat``:
-``sat -seq S+1``.  A difference is found and named by ``sat -seq``.  Behaviour under backpressure and reset is proved by
-:mod:`sim.protocol`.
+Pipelined units (``stages = S``): a wrapper ties ``rst`` low, leaves ``i_valid``,
+``o_ready`` and the operands free in every cycle, delays the operands and ``i_valid``
+by ``S`` registers, and proves, from an *arbitrary* initial state, that in cycle
+``S+1`` of every window whose first ``S`` cycles never hold the output
+(``o_valid & ~o_ready``) ``o_valid`` equals the ``i_valid`` of cycle 1 and, when
+valid, the result equals the spec of cycle 1's operands.  Because the initial state
+is free, this covers every window of every run, not only the first after reset.
+Method ``abc``: the wrapper goes to AIGER, ABC unrolls ``S+1`` frames (``frames``
+without ``-i`` leaves the first frame's state free), keeps the last frame's trigger
+(``cone``) and runs ``iprove``; method ``sat``: ``sat -seq S+1``.  A difference is
+found and named by ``sat -seq``.  With ``stream=True`` (``mitchell verify --prove``)
+two more proofs complete the claim for any backpressure and reset
+(:mod:`sim.protocol`): a held output freezes every flip-flop (so a run with stalls is
+a run without them, repeated), and the handshake properties (nothing taken while
+held, occupancy, timing, progress, reset).
 
 Traps avoided here (both make a broken design "pass"): Amaranth marks every
 module ``(* top *)``, so a ``flatten`` before ``miter`` can delete the second
@@ -57,25 +61,34 @@ def _decl(p):
 
 
 def _pipeline_wrapper(gate, gold, ports, stages, outs):
-    """Verilog of a wrapper whose ``trigger`` is high when the pipelined ``gate`` disagrees with ``gold``."""
+    """Verilog of a wrapper whose ``trigger`` is high when the pipelined ``gate`` disagrees with ``gold``.
+
+    ``i_valid`` and ``o_ready`` are free in every cycle; a window of ``S + 1`` cycles counts when no cycle
+    of its first ``S`` holds the output back (``o_valid & ~o_ready``: the pipeline then stands still, which
+    :func:`sim.protocol.check_freeze` proves).  In its last cycle ``o_valid`` must equal the ``i_valid`` of
+    its first, and while valid the outputs must equal the spec of that cycle's operands."""
     by = {p["name"]: p for p in ports}
-    lines = [f"module pipe_miter(input clk, input {_decl(by['a'])}in_a, input {_decl(by['b'])}in_b, output trigger);"]
-    conns = [".clk(clk)", ".rst(1'b0)", ".a(in_a)", ".b(in_b)", ".i_valid(1'b1)", ".o_ready(1'b1)", ".i_ready()",
+    lines = [f"module pipe_miter(input clk, input {_decl(by['a'])}in_a, input {_decl(by['b'])}in_b, input in_v, "
+             "input in_r, output trigger);"]
+    conns = [".clk(clk)", ".rst(1'b0)", ".a(in_a)", ".b(in_b)", ".i_valid(in_v)", ".o_ready(in_r)", ".i_ready()",
              ".o_valid(gate_o_valid)"]
     lines.append("  wire gate_o_valid;")
+    lines.append("  wire stall = gate_o_valid & ~in_r;")
     for o in outs:
         lines.append(f"  wire {_decl(by[o])}gate_{o}, gold_{o};")
         conns.append(f".{o}(gate_{o})")
-    for s in "ab":
+    for s, src, decl in (("a", "in_a", _decl(by["a"])), ("b", "in_b", _decl(by["b"])), ("v", "in_v", ""),
+                         ("s", "stall", "")):
         for i in range(stages):
-            lines.append(f"  reg {_decl(by[s])}d{s}_{i};")
-        lines.append(f"  always @(posedge clk) begin d{s}_0 <= in_{s};"
+            lines.append(f"  reg {decl}d{s}_{i};")
+        lines.append(f"  always @(posedge clk) begin d{s}_0 <= {src};"
                      + "".join(f" d{s}_{i} <= d{s}_{i - 1};" for i in range(1, stages)) + " end")
     lines.append(f"  {gate} gate ({', '.join(conns)});")
     gold_conns = [f".a(da_{stages - 1})", f".b(db_{stages - 1})"] + [f".{o}(gold_{o})" for o in outs]
     lines.append(f"  {gold} gold ({', '.join(gold_conns)});")
     differ = " || ".join(f"(gate_{o} != gold_{o})" for o in outs)
-    lines.append(f"  assign trigger = !gate_o_valid || {differ};")
+    stalled = " || ".join(f"ds_{i}" for i in range(stages))
+    lines.append(f"  assign trigger = !({stalled}) && ((gate_o_valid != dv_{stages - 1}) || (gate_o_valid && ({differ})));")
     lines.append("endmodule")
     return "\n".join(lines) + "\n"
 
@@ -104,8 +117,13 @@ def _as_int(bits, signed):
 
 
 def prove(cfg, op, *, stages=0, verilog=None, spec=None, method="auto", timeout=600, build_root=None,
-          _fault=None):
+          stream=False, _fault=None):
     """Prove the generated unit equal to the spec for every input; return a summary dict.
+
+    With ``stream=True`` a pipelined unit's proof is the whole claim: the data proof (windows in
+    which the output is not held), :func:`sim.protocol.check_freeze` (a held output freezes every
+    flip-flop) and :func:`sim.protocol.check_protocol` with ``data=False`` (the handshake); the
+    result is ``"proven"`` only when all three are, and ``stream`` in the summary holds the last two.
 
     Parameters
     ----------
@@ -129,11 +147,32 @@ def prove(cfg, op, *, stages=0, verilog=None, spec=None, method="auto", timeout=
     dict
         ``result`` (``"proven"``, ``"counterexample"`` or ``"timeout"``), ``counterexample``
         (``a``, ``b``, the design's and the spec's outputs), ``seconds``, ``method``, ``module``,
-        ``log`` (the yosys log path).
+        ``log`` (the yosys log path); with ``stream``, ``stream`` (``freeze``, ``handshake``).
     """
     if method not in METHODS:
         raise ValueError(f"method must be one of {METHODS}, got {method!r}")
     _check_yosys()
+    s = _prove_data(cfg, op, stages, verilog, spec, method, timeout, build_root, _fault)
+    if not (stream and s["stages"]):
+        return s
+    from .protocol import check_freeze, check_protocol
+    t0 = time.perf_counter()
+    root = Path(build_root).resolve() / "stream" if build_root else None
+    fr = check_freeze(cfg, op, stages=s["stages"], timeout=timeout, build_root=root, _fault=_fault)
+    hs = check_protocol(cfg, op, stages=s["stages"], timeout=timeout, build_root=root, data=False, _fault=_fault)
+    s["stream"] = {"freeze": fr, "handshake": hs}
+    s["data_result"] = s["result"]
+    if s["result"] == "proven":
+        bad = [p for p in (fr, hs) if p["result"] != "proven"]
+        if bad:
+            s["result"] = "counterexample" if any(p["result"] == "counterexample" for p in bad) else bad[0]["result"]
+            s["proven"] = False
+    s["seconds"] = round(s["seconds"] + time.perf_counter() - t0, 2)
+    return s
+
+
+def _prove_data(cfg, op, stages, verilog, spec, method, timeout, build_root, _fault):
+    """The data proof of :func:`prove` (combinational miter, or the frames of a pipelined unit)."""
     t0 = time.perf_counter()
     text, comp, module = verilog or generate(cfg, op, stages=stages, _fault=_fault)
     stages = getattr(comp, "stages", stages)

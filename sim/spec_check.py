@@ -35,17 +35,18 @@ def simulate_spec(cfg, op, a, b):
     return got
 
 
-def spec_vectors(cfg, *, max_exhaustive_width=6, n_random=200, seed=0):
-    """Every pair up to ``max_exhaustive_width`` bits; above, the directed corners (every third) and
-    ``n_random`` random pairs."""
+def spec_vectors(cfg, *, max_exhaustive_width=6, n_random=200, corner_step=3, seed=0):
+    """Every pair up to ``max_exhaustive_width`` bits; above, every ``corner_step``-th directed corner
+    pair (:func:`pymodel.vectors.directed`) and ``n_random`` random pairs."""
     if cfg.width <= max_exhaustive_width:
         return exhaustive(cfg)
     a, b = directed(cfg)
+    a, b = a[::corner_step], b[::corner_step]
     lo, hi = cfg.operand_range
     rng = np.random.default_rng(seed)
     ra = rng.integers(lo, hi, n_random, endpoint=True, dtype=np.int64)
     rb = rng.integers(lo, hi, n_random, endpoint=True, dtype=np.int64)
-    return np.concatenate([a[::3], ra]), np.concatenate([b[::3], rb])
+    return np.concatenate([a, ra]), np.concatenate([b, rb])
 
 
 def check_spec_model(cfg, op, a=None, b=None, **kw):

@@ -9,11 +9,11 @@ from .mitchw import antilog_step
 __all__ = ["ALMSOAMultiplier"]
 
 
-def set_one_add(x1, x2, m):
+def set_one_add(x1, x2, m, cin_and=True):
     """``(sum, carry)`` of the set-one adder: low ``m`` bits 1, carry into bit ``m`` = ``x1[m-1] & x2[m-1]``,
     an exact prefix adder above."""
     F = len(x1)
-    cin = (x1[m - 1] & x2[m - 1]) if m else Const(0, 1)
+    cin = (x1[m - 1] & x2[m - 1]) if m and cin_and else Const(0, 1)
     ones = Const((1 << m) - 1, m)
     if m == F:           # no exact part: the carry out is the carry in
         return ones, cin
@@ -36,7 +36,8 @@ class ALMSOAMultiplier(DesignMultiplier):
         w, F = c.width, c.frac_bits
 
         def add(m, env):
-            f, carry = set_one_add(env["xa"], env["xb"], c.m)
+            # _fault="no_soa_carry": no carry into bit m (a deliberate bug)
+            f, carry = set_one_add(env["xa"], env["xb"], c.m, self._fault != "no_soa_carry")
             return {"f": f, "carry": carry, "sh": env["ka"] + env["kb"]}
 
         return [log_step(w, F),

@@ -37,6 +37,8 @@ class ILMMultiplier(DesignMultiplier):
                 r1 = (x ^ (Const(1, w) << k1))[:w]          # clear the leading one
                 r2 = (y ^ (Const(1, w) << k2))[:w]
                 blk = (Const(1, 1) << (k1 + k2)) + (r1 << k2) + (r2 << k1)
+                if self._fault == "last_block" and i == n - 1:     # deliberate bug: the last block adds 0
+                    blk = Const(0, 1)
                 acc = env[f"acc{i}"] + Mux(live, blk[:pw], 0)
                 return {f"acc{i + 1}": acc[:pw], f"x{i + 1}": Mux(live, r1, 0), f"y{i + 1}": Mux(live, r2, 0)}
             return Step(f"block{i}", 3 * index_bits(w) + 2, {f"x{i}", f"y{i}", f"acc{i}"}, fn)

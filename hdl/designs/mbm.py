@@ -1,6 +1,6 @@
 """MBM hardware: Mitchell's datapath with a constant correction adder before the antilog."""
 
-from amaranth.hdl import Cat, Const
+from amaranth.hdl import Cat, Const, Mux
 
 from pymodel.designs.mbm import correction
 
@@ -15,7 +15,8 @@ class MBMMultiplier(DesignMultiplier):
 
     Log converters, a prefix fraction adder at ``guard_bits``, the correction adder
     ``(1.f << carry) + c`` and a left shifter by ``k1 + k2``.  Ports, stream interface and
-    latency as :class:`hdl.designs.base.DesignMultiplier`.
+    latency as :class:`hdl.designs.base.DesignMultiplier`.  ``_fault="no_correction"`` drops ``c``
+    after a carry (a deliberate bug for the proofs' self-test).
     """
 
     DESIGN = "mbm"
@@ -32,7 +33,8 @@ class MBMMultiplier(DesignMultiplier):
             m.d.comb += [fa.x1.eq(Cat(pad, env["xa"])), fa.x2.eq(Cat(pad, env["xb"]))]
             one_f = Cat(fa.f, Const(1, 1))                               # 1.f
             mant = one_f << fa.carry                                      # (1.f) << carry
-            return {"mant": mant + cg, "sh": env["ka"] + env["kb"]}
+            corr = Mux(fa.carry, 0, cg) if self._fault == "no_correction" else cg   # deliberate bug
+            return {"mant": mant + corr, "sh": env["ka"] + env["kb"]}
 
         def antilog(m, env):
             return {"mag": (env["mant"] << env["sh"])[g:]}

@@ -26,7 +26,7 @@ def antilog_step(width, frac_bits):
     return Step("antilog", shift_bits, {"f", "carry", "sh"}, antilog)
 
 
-def set_one_log_steps(width, kept, set_one, cin):
+def set_one_log_steps(width, kept, set_one, cin, one=1):
     """Log converters keeping ``kept`` fraction bits, a 1 appended below them when ``set_one``, and a
     prefix adder with carry-in ``cin`` (0 or 1) over the ``kept + set_one`` bit fractions."""
     F = kept + int(set_one)
@@ -34,7 +34,7 @@ def set_one_log_steps(width, kept, set_one, cin):
     def add(m, env):
         xa, xb = env["xa"], env["xb"]
         if set_one:          # the forced LSB: a constant, so its adder bit folds away
-            xa, xb = Cat(Const(1, 1), xa), Cat(Const(1, 1), xb)
+            xa, xb = Cat(Const(one, 1), xa), Cat(Const(one, 1), xb)
         f, carry = prefix_add(xa, xb, Const(cin, 1))
         # The carry goes to the antilog's data, not into its shift amount (off the critical path).
         return {"f": f, "carry": carry, "sh": env["ka"] + env["kb"]}
@@ -58,4 +58,5 @@ class MitchWMultiplier(DesignMultiplier):
     def _core_steps(self, m):
         c = self.config
         u = int(c.unbias)
-        return set_one_log_steps(c.width, c.frac_bits - u, u, 0)
+        # _fault="no_set_one": a 0 for the forced 1 (a deliberate bug)
+        return set_one_log_steps(c.width, c.frac_bits - u, u, 0, one=0 if self._fault == "no_set_one" else 1)

@@ -33,6 +33,8 @@ class NearestOneMultiplier(DesignMultiplier):
                 m.submodules[f"nod_{side}"] = lod
                 m.d.comb += lod.v.eq(v)
                 up = (Cat(Const(0, 1), v) >> lod.k)[0]          # bit k-1 of v (0 when k == 0)
+                if self._fault == "tie_down":                # deliberate bug: 3 * 2^(k-1) rounds down
+                    up = up & (Cat(Const(0, 1), v) != (Const(3, 2) << lod.k))
                 n = lod.k + up
                 q = (Cat(v, Const(0, 2)) - (Const(1, 1) << n))[:w + 2].as_signed()
                 out.update({f"n{side}": n, f"q{side}": q})

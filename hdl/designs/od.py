@@ -24,7 +24,8 @@ class ODMultiplier(DesignMultiplier):
 
         def decompose(m, env):
             a, b = env["ma"], env["mb"]
-            return {"p1": a | b, "q1": a & b, "p2": a & ~b, "q2": ~a & b}
+            p1 = a ^ b if self._fault == "od_xor" else a | b        # deliberate bug: a ^ b
+            return {"p1": p1, "q1": a & b, "p2": a & ~b, "q2": ~a & b}
 
         def mitchell(m, env):
             out = []
