@@ -37,6 +37,7 @@ class _Attrs:
             elif isinstance(v, onnx.TensorProto):
                 v = onnx.numpy_helper.to_array(v)
             self.values[a.name] = v
+        self.given = dict(self.values)      # every attribute as given (the backward pass reads them)
 
     def take(self, name, default=None):
         return self.values.pop(name, default)
@@ -208,9 +209,11 @@ def load_onnx(source, outputs=None):
         if name not in computed:
             raise OnnxImportError(f"{path}: the graph output {name!r} is not computed by any node")
     first = inputs[0] if inputs else (None, (), np.dtype(np.float32))
-    return OnnxNet(steps=steps, consts=consts, input_name=first[0], input_shape=first[1], input_dtype=first[2],
+    net = OnnxNet(steps=steps, consts=consts, input_name=first[0], input_shape=first[1], input_dtype=first[2],
                    inputs=inputs, output_names=output_names,
                    output_name=output_name, opset=opset, source=path)
+    net.metadata = {p.key: p.value for p in model.metadata_props}      # e.g. stored activation ranges
+    return net
 
 
 def _topological(g, needed, available, path):
@@ -300,8 +303,10 @@ class _Node:
         self.ins, self.outs = list(node.input), list(node.output)
 
     def step(self, fn, inputs=None, outputs=None):
-        return Step(self.name, self.op, self.ins if inputs is None else inputs,
-                    self.outs[:1] if outputs is None else outputs, fn)
+        s = Step(self.name, self.op, self.ins if inputs is None else inputs,
+                 self.outs[:1] if outputs is None else outputs, fn)
+        s.attrs, s.opset = self.at.given, self.opset       # for pymodel.nn.onnx_grad
+        return s
 
     def refuse(self, what):
         self.at.refuse(what)
@@ -845,8 +850,8 @@ def _pad(n):
 def _resize(n):
     at = n.at
     mode = at.take("mode", "nearest")
-    if mode != "nearest":
-        n.refuse(f"mode={mode!r} (only nearest)")
+    if mode not in ("nearest", "linear"):
+        n.refuse(f"mode={mode!r} (only nearest and linear)")
     ctm = at.take("coordinate_transformation_mode", "half_pixel" if n.opset >= 11 else "asymmetric")
     if ctm not in ("half_pixel", "pytorch_half_pixel", "align_corners", "asymmetric", "tf_half_pixel_for_nn",
                    "half_pixel_symmetric"):
@@ -858,21 +863,24 @@ def _resize(n):
     if int(at.take("exclude_outside", 0)):
         n.refuse("exclude_outside=1")
     at.take("extrapolation_value")      # tf_crop_and_resize only, which is refused
-    at.take("antialias")                # no effect on nearest
+    if int(at.take("antialias", 0)) and mode == "linear":
+        n.refuse("antialias=1")           # no effect on nearest
     axes_attr = at.take("axes")
     policy = at.take("keep_aspect_ratio_policy", "stretch")
     if policy != "stretch":
         n.refuse(f"keep_aspect_ratio_policy={policy!r}")
     if n.opset < 11:        # Resize-10: asymmetric coordinates, onnxruntime's legacy rounding
-        return n.step(lambda x, scales: _resize_run(x, scales, None, axes_attr, "asymmetric", "simple"),
-                      inputs=n.ins[:2])
+        return n.step(lambda x, scales: _resize_run(x, scales, None, axes_attr, "asymmetric",
+                                                    "simple" if mode == "nearest" else None), inputs=n.ins[:2])
 
     def run(x, roi=None, scales=None, sizes=None):
-        return _resize_run(x, scales, sizes, axes_attr, ctm, nearest)
+        return _resize_run(x, scales, sizes, axes_attr, ctm, nearest if mode == "nearest" else None)
     return n.step(run)
 
 
 def _resize_run(x, scales, sizes, axes, ctm, nearest):
+    """Output shape from ``scales`` or ``sizes``, then nearest (``nearest`` a nearest_mode) or linear
+    (``nearest`` None) interpolation."""
     axes = list(range(x.ndim)) if axes is None else [int(a) % x.ndim for a in axes]
     out = list(x.shape)
     if sizes is not None and np.asarray(sizes).size:
@@ -889,6 +897,18 @@ def _resize_run(x, scales, sizes, axes, ctm, nearest):
     scale_of = {}
     if sizes is None or not np.asarray(sizes).size:
         scale_of = {a: float(s) for a, s in zip(axes, np.asarray(scales, np.float64).reshape(-1))}
+        for a, sc in scale_of.items():
+            length = x.shape[a] * sc
+            if ctm == "align_corners" and sc != 1 and abs(length - round(length)) > 1e-6:
+                # the spec divides by length - 1 with this fractional length, onnxruntime (and PyTorch) by the
+                # whole output length: two different answers, so neither is given
+                raise ValueError(f"align_corners with scale {sc:g} on an axis of {x.shape[a]} is not supported: "
+                                 f"the output length {length:g} is not whole, where onnx's spec and onnxruntime "
+                                 "disagree; export with sizes instead of scales")
+    if nearest is None:
+        if x.dtype.kind != "f":
+            raise ValueError(f"linear Resize of a {x.dtype} tensor (only float)")
+        return K.resize_linear(x, out, ctm, scale_of)
     return K.resize_nearest(x, out, ctm, nearest, scale_of)
 
 
