@@ -458,3 +458,23 @@ def test_cli_encoder_on_token_ids(tmp_path, rng, capsys):
     assert r["results"][0]["top1"] == 1.0 and r["images"] == 24 and len(r["results"]) == 3
     assert main(args + ["--scale", "2"]) == 2
     assert "ids (int64)" in json.loads(capsys.readouterr().out)["error"]
+
+
+@pytest.mark.parametrize("ctm", ["half_pixel", "pytorch_half_pixel", "align_corners", "asymmetric"])
+@pytest.mark.parametrize("sizes", [[2, 3, 11, 4], [2, 3, 3, 9]])
+def test_resize_linear_matches_onnxruntime(ctm, sizes, rng):
+    m = graph([helper.make_node("Resize", ["x", "", "", "sz"], ["y"], mode="linear",
+                                coordinate_transformation_mode=ctm)], {"x": (np.float32, [2, 3, 5, 6])},
+              {"y": (np.float32, None)}, {"sz": np.array(sizes, np.int64)}, opset=13)
+    x = f32(rng, 2, 3, 5, 6)
+    assert rel_err(load_onnx(m).forward(x), ort_all(m, {"x": x})[0]) <= 1e-6
+
+
+def test_resize_align_corners_with_a_fractional_length_is_refused(rng):
+    """onnx's spec divides by in * scale - 1, onnxruntime by the whole output length - 1: no answer given."""
+    m = graph([helper.make_node("Resize", ["x", "", "s"], ["y"], mode="linear",
+                                coordinate_transformation_mode="align_corners")],
+              {"x": (np.float32, [1, 1, 2, 4])}, {"y": (np.float32, None)},
+              {"s": np.array([1, 1, 0.6, 0.6], np.float32)}, opset=13)
+    with pytest.raises(ValueError, match=r"\(Resize\): align_corners with scale 0.6 on an axis of 2 is not supported"):
+        load_onnx(m).forward(np.ones((1, 1, 2, 4), np.float32))

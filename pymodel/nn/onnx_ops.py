@@ -9,7 +9,7 @@ import numpy as np
 
 __all__ = ["spatial_pads", "pad", "im2col_nhwc", "max_pool", "avg_pool", "softmax", "flatten", "reshape",
            "batch_norm", "clip", "div", "gather", "erf", "gelu", "sigmoid", "layer_norm", "power", "slice_nd",
-           "pad_nd", "reduce", "resize_nearest"]
+           "pad_nd", "reduce", "resize_nearest", "resize_linear"]
 
 
 def spatial_pads(in_size, kernel, strides, dilations, pads, auto_pad):
@@ -291,6 +291,25 @@ def reduce(fn, x, axes, keepdims, noop_with_empty_axes=False):
     return fn(x, axes, bool(keepdims))
 
 
+def _resize_source(n_in, n_out, scale, coordinate_mode):
+    """Input coordinate of each output index along one axis (ONNX's coordinate_transformation_mode)."""
+    o = np.arange(n_out, dtype=np.float64)
+    if coordinate_mode == "half_pixel":
+        return (o + 0.5) / scale - 0.5
+    if coordinate_mode == "pytorch_half_pixel":
+        return (o + 0.5) / scale - 0.5 if n_out > 1 else np.zeros_like(o)
+    if coordinate_mode == "align_corners":
+        return o * (n_in - 1) / (n_out - 1) if n_out > 1 else np.zeros_like(o)
+    if coordinate_mode == "asymmetric":
+        return o / scale
+    if coordinate_mode == "tf_half_pixel_for_nn":
+        return (o + 0.5) / scale
+    if coordinate_mode == "half_pixel_symmetric":
+        adj = n_out / (scale * n_in)
+        return n_in / 2 * (1 - adj) + (o + 0.5) / scale - 0.5
+    raise ValueError(f"Resize coordinate_transformation_mode {coordinate_mode!r}")
+
+
 def resize_nearest(x, out_shape, coordinate_mode, nearest_mode, scales=None):
     """ONNX Resize with mode nearest: each output index mapped back to an input index per axis
     (``scales``: the given scale per axis, else output size / input size).  ``nearest_mode="simple"``
@@ -301,22 +320,7 @@ def resize_nearest(x, out_shape, coordinate_mode, nearest_mode, scales=None):
         if n_out == n_in and scale == 1:
             idx.append(np.arange(n_in))
             continue
-        o = np.arange(n_out, dtype=np.float64)
-        if coordinate_mode == "half_pixel":
-            src = (o + 0.5) / scale - 0.5
-        elif coordinate_mode == "pytorch_half_pixel":
-            src = (o + 0.5) / scale - 0.5 if n_out > 1 else np.zeros_like(o)
-        elif coordinate_mode == "align_corners":
-            src = o * (n_in - 1) / (n_out - 1) if n_out > 1 else np.zeros_like(o)
-        elif coordinate_mode == "asymmetric":
-            src = o / scale
-        elif coordinate_mode == "tf_half_pixel_for_nn":
-            src = (o + 0.5) / scale
-        elif coordinate_mode == "half_pixel_symmetric":
-            adj = n_out / (scale * n_in)
-            src = n_in / 2 * (1 - adj) + (o + 0.5) / scale - 0.5
-        else:
-            raise ValueError(f"Resize coordinate_transformation_mode {coordinate_mode!r}")
+        src = _resize_source(n_in, n_out, scale, coordinate_mode)
         if nearest_mode == "round_prefer_floor":
             i = np.where(src - np.floor(src) == 0.5, np.floor(src), np.round(src))
         elif nearest_mode == "round_prefer_ceil":
@@ -327,3 +331,19 @@ def resize_nearest(x, out_shape, coordinate_mode, nearest_mode, scales=None):
             i = np.ceil(src)
         idx.append(np.clip(i, 0, n_in - 1).astype(np.int64))
     return x[np.ix_(*idx)]
+
+
+def resize_linear(x, out_shape, coordinate_mode, scales=None):
+    """ONNX Resize with mode linear (bilinear on two axes, and so on): per resized axis, the two nearest
+    input samples weighted by distance, the coordinate clamped to the input (float64 inside)."""
+    y = np.asarray(x, np.float64)
+    for a, (n_in, n_out) in enumerate(zip(x.shape, out_shape)):
+        scale = (scales or {}).get(a, n_out / n_in)
+        if n_out == n_in and scale == 1:
+            continue
+        src = np.clip(_resize_source(n_in, n_out, scale, coordinate_mode), 0, n_in - 1)
+        i0 = np.floor(src).astype(np.int64)
+        i1 = np.minimum(i0 + 1, n_in - 1)
+        w = (src - i0).reshape((-1,) + (1,) * (x.ndim - a - 1))
+        y = np.take(y, i0, axis=a) * (1 - w) + np.take(y, i1, axis=a) * w
+    return y.astype(x.dtype)
