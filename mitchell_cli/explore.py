@@ -68,6 +68,8 @@ def sweep_from_args(args):
             sw["nn"] = True
         if args.verify:
             sw["verify"] = True
+        if args.power:
+            sw["power"] = True
         if args.timeout is not None:
             sw["timeout"] = args.timeout
         if "--nn-models" in getattr(args, "_given", ()):
@@ -91,7 +93,7 @@ def sweep_from_args(args):
         return make_sweep(designs=designs, widths=args.widths, stages=args.stages, signed=[bool(args.signed)],
                           op=args.op, params=params, fmax=not args.no_fmax, abc=args.abc, nn=args.nn,
                           verify=args.verify, samples=args.samples, seed=args.seed, timeout=args.timeout,
-                          nn_models=args.nn_models.split(","))
+                          nn_models=args.nn_models.split(","), power=args.power)
     except ValueError as e:
         msg = str(e)
         for key, opt in (("designs", "--designs"), ("widths", "--width"), ("stages", "--stages"),
@@ -176,6 +178,8 @@ def sweep_command(sw, out):
         parts += ["--nn", "--nn-models", ",".join(sw["nn_models"])]
     if sw["verify"]:
         parts.append("--verify")
+    if sw.get("power"):
+        parts.append("--power")
     parts += ["--samples", str(sw["samples"]), "--seed", str(sw["seed"])]
     if sw["timeout"]:
         parts += ["--timeout", f"{sw['timeout']:g}"]
@@ -183,12 +187,15 @@ def sweep_command(sw, out):
 
 
 def _table(obj):
-    lines = [f"{'configuration':<32} {'MRED':>9} {'bias':>9} {'cells':>6} {'exact':>6} {'LUT4':>5} {'Fmax':>6}  pareto"]
+    energy = any("energy_uniform" in r for r in obj["rows"])
+    lines = [f"{'configuration':<32} {'MRED':>9} {'bias':>9} {'cells':>6} {'exact':>6} {'LUT4':>5} {'Fmax':>6}"
+             + (f" {'energy':>6}" if energy else "") + "  pareto"]
     for r in obj["rows"]:
         def f(k, fmt):
             return "-" if r.get(k) is None else fmt.format(r[k])
         lines.append(f"{r['label'][:32]:<32} {f('mred', '{:.3%}'):>9} {f('bias', '{:+.3%}'):>9} {f('cells', '{}'):>6} "
-                     f"{f('exact_cells', '{}'):>6} {f('ice40_luts', '{}'):>5} {f('fmax_mhz', '{:.1f}'):>6}  "
+                     f"{f('exact_cells', '{}'):>6} {f('ice40_luts', '{}'):>5} {f('fmax_mhz', '{:.1f}'):>6}"
+                     + (f" {f('energy_uniform', '{:.0%}'):>6}" if energy else "") + "  "
                      f"{'FAILED' if not r['ok'] else ('*' if r.get('pareto') else '')}")
     for t in obj["failed"]:
         lines.append(f"failed: {t['kind']} of {t['config']['design']} w{t['config']['width']}: {t['error'].splitlines()[0]}")
@@ -235,9 +242,11 @@ def add_parser(sub):
     p.add_argument("--nn", action="store_true", help="also the int8 digits NN accuracy (8-bit signed multiplier)")
     p.add_argument("--nn-models", default="mlp", help="NN models, a comma list of mlp,cnn (default mlp)")
     p.add_argument("--verify", action="store_true", help="also the verification status (yosys equivalence proof)")
+    p.add_argument("--power", action="store_true",
+                   help="also the energy per operation against exact (16384 seeded uniform pairs; combinational units)")
     p.add_argument("--samples", type=int_in("--samples", 1, 1 << 30), default=1 << 20,
                    help="sampled pairs where no exact or exhaustive error method applies (default 2^20)")
-    seed_arg(p, "seed of the sampled errors and the NN training")
+    seed_arg(p, "seed of the sampled errors, the NN training and --power's operands")
     p.add_argument("--timeout", type=float, default=None, metavar="S",
                    help="stop a task after S seconds (it is recorded as failed); each task then runs in its own process")
     p.add_argument("--workers", type=int_in("--workers", 0, 256), default=2,

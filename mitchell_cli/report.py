@@ -24,7 +24,7 @@ def _one_design(args):
     try:
         sw = make_sweep(designs=[args.design], widths=[args.width], stages=[args.stages], signed=[args.signed],
                         op=args.op, params=params, fmax=not args.no_fmax, nn=args.nn, verify=args.verify,
-                        seed=args.seed)
+                        seed=args.seed, power=args.power)
     except ValueError as e:
         msg = str(e)
         for key, opt in (("designs", "--design"), ("widths", "--width"), ("param ", "--param "), ("op ", "--op ")):
@@ -54,7 +54,7 @@ def cmd_report(args):
     if args.dir is not None and args.design is not None:
         raise ValueError("give a sweep folder (mitchell report DIR) or --design NAME, not both")
     if args.dir is not None:
-        for opt in ("--width", "--signed", "--stages", "--param", "--op", "--no-fmax", "--nn", "--verify",
+        for opt in ("--width", "--signed", "--stages", "--param", "--op", "--no-fmax", "--nn", "--verify", "--power",
                     "--cache-dir", "--seed"):
             if opt in getattr(args, "_given", ()):
                 raise ValueError(f"{opt} does not apply to a sweep folder (only with --design)")
@@ -104,6 +104,8 @@ def add_parser(sub):
     p.add_argument("--no-fmax", action="store_true", help="with --design: skip place-and-route (Fmax)")
     p.add_argument("--nn", action="store_true", help="with --design: also the int8 digits MLP accuracy")
     p.add_argument("--verify", action="store_true", help="with --design: also the yosys equivalence proof")
+    p.add_argument("--power", action="store_true",
+                   help="with --design: also the energy per operation against exact (seeded uniform operands)")
     p.add_argument("--cache-dir", default=None, metavar="DIR", help=cache_help("with --design: result cache",
                                                                               "explore"))
     p.add_argument("--seed", type=int_in("--seed", 0, 2**32 - 1), default=0, help="with --design: seed (default 0)")

@@ -9,7 +9,9 @@ tasks, one per metric *kind*:
 - ``cost``: :func:`hdl.cost.cost` (cells, depth, iCE40 LUT4s, Fmax) with the exact baseline of the
   same widths;
 - ``nn``: int8 accuracy of the digits MLP (and CNN) with the design's 8-bit signed multiplier;
-- ``verify``: :func:`sim.prove.prove`, a yosys equivalence proof of the generated unit against the spec.
+- ``verify``: :func:`sim.prove.prove`, a yosys equivalence proof of the generated unit against the spec;
+- ``power`` (``power = true``): :func:`sim.power.power`, energy per operation against exact on
+  :data:`POWER_OPS` seeded uniform operand pairs (combinational units; a pipelined one is "n/a").
 
 Tasks run on a dask ``Client`` (a ``LocalCluster`` or any running scheduler) or, with ``client=None``,
 one after the other in this process.  Each task's result is cached under ``cache_dir/<kind>/<key>.json``,
@@ -32,11 +34,12 @@ from pathlib import Path
 __all__ = ["KINDS", "load_sweep", "make_sweep", "expand", "run_task", "run_sweep", "pareto_flags",
            "write_results", "config_label", "reproduce_commands", "ROW_KEYS", "NotAvailable"]
 
-KINDS = ("errors", "cost", "nn", "verify")
+KINDS = ("errors", "cost", "nn", "verify", "power")
+POWER_OPS = 1 << 14        # operand pairs of the power task
 CACHE_VERSION = 2          # 2: a pipelined unit's exact baseline is pipelined too (hdl.cost.exact_pipelined_mul)
 NN_MODELS = ("mlp", "cnn")
 SWEEP_KEYS = {"designs", "widths", "stages", "signed", "op", "params", "fmax", "abc", "nn", "nn_models", "verify",
-              "samples", "seed", "timeout"}
+              "samples", "seed", "timeout", "power"}
 ERROR_KEYS = ("pairs", "exhaustive", "method", "mred", "bias", "min_re", "max_re", "mae", "wce", "nmed", "ep", "mse")
 COST_KEYS = ("cells", "depth", "ice40_luts", "fmax_mhz")
 
@@ -53,12 +56,12 @@ def _as_list(v):
 
 
 def make_sweep(*, designs, widths, stages=(0,), signed=(False,), op="mul", params=None, fmax=True, abc="fast",
-               nn=False, nn_models=("mlp",), verify=False, samples=1 << 20, seed=0, timeout=None):
+               nn=False, nn_models=("mlp",), verify=False, samples=1 << 20, seed=0, timeout=None, power=False):
     """A sweep dict, checked (:func:`check_sweep`): every option as a list where it can vary."""
     sw = {"designs": _as_list(designs), "widths": _as_list(widths), "stages": _as_list(stages),
           "signed": _as_list(signed), "op": op, "params": {k: _as_list(v) for k, v in (params or {}).items()},
           "fmax": bool(fmax), "abc": abc, "nn": bool(nn), "nn_models": _as_list(nn_models), "verify": bool(verify),
-          "samples": samples, "seed": seed, "timeout": timeout}
+          "samples": samples, "seed": seed, "timeout": timeout, "power": bool(power)}
     check_sweep(sw, where="")
     return sw
 
@@ -182,13 +185,16 @@ def _flow(kind, c, sw):
         return {"op": c["op"], "stages": c["stages"], "fmax": sw["fmax"], "abc": sw["abc"]}
     if kind == "nn":
         return {"models": sw["nn_models"], "dataset": "digits", "width": 8, "seed": sw["seed"], "finetune_epochs": 0}
+    if kind == "power":
+        return {"op": c["op"], "stages": c["stages"], "stream": "uniform", "ops": POWER_OPS, "seed": sw["seed"],
+                "abc": sw["abc"]}
     return {"op": c["op"], "stages": c["stages"], "method": "auto"}
 
 
 def _tools(kind, sw):
     if kind == "cost":
         return _tool_versions(sw["fmax"])
-    if kind == "verify":
+    if kind in ("verify", "power"):
         return _tool_versions(False)
     import numba
     import numpy
@@ -259,6 +265,14 @@ def compute(kind, c, sw, cache_dir):
             out[f"nn_{model}_int8_exact"] = r["accuracy"]["int8_exact"]
             out[f"nn_{model}_int8"] = r["accuracy"]["int8_mitchell"]
         return out
+    if kind == "power":
+        if c["stages"]:
+            raise NotAvailable("energy is simulated on combinational units (stages 0)")
+        from sim.power import power
+        r = power(cfg, c["op"], stream="uniform", n=POWER_OPS, seed=sw["seed"], abc=sw["abc"])
+        return {"energy_uniform": r["ratio"]["energy"], "edp_uniform": r["ratio"]["edp"],
+                "switched_cap_uniform": r["approx"]["switched_cap"],
+                "exact_switched_cap_uniform": r["exact"]["switched_cap"]}
     from hdl.spec import check_spec
     from sim.prove import prove
     try:
@@ -326,7 +340,8 @@ def run_task(kind, c, sw, cache_dir):
 # -- the sweep on dask ----------------------------------------------------------------------------------------
 
 def kinds_of(sw):
-    return ["errors", "cost"] + (["nn"] if sw["nn"] else []) + (["verify"] if sw["verify"] else [])
+    return (["errors", "cost"] + (["nn"] if sw["nn"] else []) + (["verify"] if sw["verify"] else [])
+            + (["power"] if sw.get("power") else []))
 
 
 def run_sweep(sw, cache_dir, *, client=None, update=None):
@@ -388,7 +403,8 @@ def objectives(rows):
     """The objectives (all minimised) that every usable row has: accuracy and cost."""
     cand = [("mred", lambda r: r.get("mred")), ("abs_bias", lambda r: None if r.get("bias") is None else abs(r["bias"])),
             ("cells", lambda r: r.get("cells")), ("ice40_luts", lambda r: r.get("ice40_luts")),
-            ("inv_fmax_ns", lambda r: None if not r.get("fmax_mhz") else 1e3 / r["fmax_mhz"])]
+            ("inv_fmax_ns", lambda r: None if not r.get("fmax_mhz") else 1e3 / r["fmax_mhz"]),
+            ("energy", lambda r: r.get("energy_uniform"))]
     models = sorted({k[3:-5] for r in rows for k in r if k.startswith("nn_") and k.endswith("_int8")})
     cand += [(f"nn_{m}_loss", lambda r, m=m: None if r.get(f"nn_{m}_int8") is None else 1 - r[f"nn_{m}_int8"])
              for m in models]
@@ -509,7 +525,8 @@ def plot_pareto(rows, path, *, title=""):
 ROW_KEYS = ("id", "label", "design", "op", "width", "signed", "stages", "params", "ok", "pareto",
             *(f"{k}_status" for k in KINDS), "errors_of_tasks", "not_available",
             *ERROR_KEYS, "seed", *COST_KEYS, *(f"exact_{k}" for k in COST_KEYS), *(f"ratio_{k}" for k in COST_KEYS),
-            "cost_notes", "verify", "verify_seconds", "verify_counterexample")
+            "cost_notes", "verify", "verify_seconds", "verify_counterexample", "energy_uniform", "edp_uniform",
+            "switched_cap_uniform", "exact_switched_cap_uniform")
 
 
 def _columns(rows):
@@ -587,6 +604,9 @@ def reproduce_commands(row, sw):
                                f"--seed {sw['seed']} {nn_opts}" for m in sw["nn_models"])
     if sw["verify"]:
         cmds["verify"] = f"mitchell verify{op} {opts} --stages {row['stages']} --prove"
+    if sw.get("power") and not row["stages"]:
+        cmds["power"] = (f"mitchell cost{op} {opts} --abc {sw['abc']} --no-fmax --power --ops {POWER_OPS} "
+                         f"--seed {sw['seed']}")
     return cmds
 
 

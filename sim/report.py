@@ -149,6 +149,21 @@ def write_report(obj, path, *, pareto_png=None, title=None, report_command=None)
                           pair(r, "fmax_mhz", "{:.1f}") if sw["fmax"] else "not run (--no-fmax)",
                           _e(r.get("cost_notes") or "")] for r in rows], cls))
 
+    if sw.get("power"):
+        parts.append("<h2>Energy per operation</h2><p>Switched capacitance per operation of the generic-gate "
+                     "netlist, simulated zero-delay on seeded uniform operands (seed " + _e(str(sw["seed"])) +
+                     "), toggles weighted by a logical-effort capacitance proxy, against the exact operator "
+                     "synthesised and simulated the same way (<code>mitchell cost --power</code>; README: Energy "
+                     "per operation). EDP: energy × depth, both relative to exact.</p>")
+
+        def energy(r, k):
+            return "—" if r.get(k) is None else f"{100 * r[k]:.0f} %"
+        parts.append(_table(["configuration", "switched capacitance / op (exact)", "energy", "energy × delay"],
+                            [[_e(r["label"]),
+                              "n/a (pipelined)" if r.get("switched_cap_uniform") is None else
+                              f"{r['switched_cap_uniform']:.0f} ({r['exact_switched_cap_uniform']:.0f})",
+                              energy(r, "energy_uniform"), energy(r, "edp_uniform")] for r in rows], cls))
+
     nn_cols = sorted({k for r in rows for k in r if k.startswith("nn_") and k.endswith("_int8")})
     if nn_cols:
         parts.append("<h2>NN accuracy</h2><p>Digits, int8 post-training quantization, the design's 8-bit signed "

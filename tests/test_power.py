@@ -211,3 +211,20 @@ def test_cli_power(tmp_path, capsys):
                       (["--op", "div", "--power", "--stream", "nn-cnn"], "--op div takes --stream uniform")):
         assert main(["cost", "--width", "4", "--no-fmax", *args, "--json"]) == 2, args
         assert msg in json.loads(capsys.readouterr().out)["error"], args
+
+
+@needs_yosys
+def test_explore_power_task(tmp_path):
+    from sim.explore import build_rows, expand, make_sweep, pareto_flags, reproduce_commands, run_task
+    sw = make_sweep(designs=["mitchell"], widths=[4], stages=[0, 1], fmax=False, power=True, seed=2)
+    comb, piped = expand(sw)
+    t = run_task("power", comb, sw, str(tmp_path))
+    assert t["status"] == "ok", t
+    want = power(make_design("mitchell", width=4), n=1 << 14, seed=2, cache_dir="")
+    assert t["result"]["energy_uniform"] == pytest.approx(want["ratio"]["energy"])
+    assert run_task("power", comb, sw, str(tmp_path))["cached"]
+    n_a = run_task("power", piped, sw, str(tmp_path))
+    assert n_a["status"] == "n/a" and "combinational" in n_a["reason"]
+    rows = build_rows([comb, piped], [t, n_a])
+    assert "energy" in pareto_flags(rows)
+    assert "--power" in reproduce_commands(rows[0], sw)["power"] and "power" not in reproduce_commands(rows[1], sw)
