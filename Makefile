@@ -62,7 +62,7 @@ figures: setup
 	$(VENV)/bin/mitchell nn --model mlp --train-multiplier float-mitchell-fp32,float-mitchell-bf16 --curves docs/mfree_mlp.png
 	$(VENV)/bin/mitchell nn --model cnn --train-multiplier float-mitchell-fp32,float-mitchell-bf16 --curves docs/mfree_cnn.png
 	$(VENV)/bin/mitchell cost --op mul --width 8 --no-fmax --plot docs/pareto_mul.png
-	$(VENV)/bin/mitchell compare --width 8,16 --plot docs/pareto_designs.png
+	$(VENV)/bin/mitchell compare --width 8,16 --plot docs/pareto_designs.png --power --energy-plot docs/pareto_energy.png
 
 # The demo's outputs (out/), the docs site (build/), and what the package cached in the per-user cache
 # (trained models, synthesis results, build folders: `python -m pymodel.cache` prints where).
