@@ -478,3 +478,16 @@ def test_resize_align_corners_with_a_fractional_length_is_refused(rng):
               {"s": np.array([1, 1, 0.6, 0.6], np.float32)}, opset=13)
     with pytest.raises(ValueError, match=r"\(Resize\): align_corners with scale 0.6 on an axis of 2 is not supported"):
         load_onnx(m).forward(np.ones((1, 1, 2, 4), np.float32))
+
+
+@pytest.mark.parametrize("op", ["MaxPool", "AveragePool"])
+def test_pooling_1d_and_3d_match_onnxruntime(op, rng):
+    for shape, attrs in (((2, 3, 17), dict(kernel_shape=[3], strides=[2], pads=[1, 0], ceil_mode=1)),
+                         ((2, 2, 6, 7, 5), dict(kernel_shape=[3, 2, 2], strides=[2, 2, 1], pads=[1, 0, 1, 0, 1, 1],
+                                                ceil_mode=1))):
+        if op == "AveragePool":
+            attrs = {**attrs, "count_include_pad": 1}
+        m = graph([helper.make_node(op, ["x"], ["y"], **attrs)], {"x": (np.float32, list(shape))},
+                  {"y": (np.float32, None)}, opset=19)
+        x = f32(rng, *shape)
+        assert rel_err(load_onnx(m).forward(x), ort_all(m, {"x": x})[0]) <= 1e-6

@@ -462,8 +462,8 @@ def _clip(n):
 def _pool(n):
     at = n.at
     ks = at.take("kernel_shape")
-    if ks is None or len(ks) not in (1, 2):
-        n.refuse(f"kernel_shape={ks} (only 1-D and 2-D pooling)")
+    if ks is None or len(ks) not in (1, 2, 3):
+        n.refuse(f"kernel_shape={ks} (only 1-D, 2-D and 3-D pooling)")
     ceil_mode = int(at.take("ceil_mode", 0))
     kernel, strides, dil, pads, auto_pad = _geometry(at, len(ks), ks)
     one_d = len(ks) == 1

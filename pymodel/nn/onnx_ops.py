@@ -37,13 +37,15 @@ def pad(x, begins, ends, value=0):
 
 
 def _windows(xp, kernel, strides, dilations):
-    """``(n, c, oh, ow, kh, kw)`` strided view of the (already padded) 4-D ``xp``."""
+    """``(n, c, *out, *kernel)`` strided view of the (already padded) ``xp`` over its spatial axes."""
+    nd = len(kernel)
     span = [(k - 1) * d + 1 for k, d in zip(kernel, dilations)]
-    if xp.shape[2] < span[0] or xp.shape[3] < span[1]:
+    if any(xp.shape[2 + i] < span[i] for i in range(nd)):
         raise ValueError(f"kernel {tuple(kernel)} (dilated {tuple(span)}) is larger than the padded input "
                          f"{xp.shape[2:]}")
-    win = np.lib.stride_tricks.sliding_window_view(xp, span, axis=(2, 3))
-    return win[:, :, ::strides[0], ::strides[1], ::dilations[0], ::dilations[1]]
+    win = np.lib.stride_tricks.sliding_window_view(xp, span, axis=tuple(range(2, 2 + nd)))
+    return win[(slice(None), slice(None)) + tuple(slice(None, None, s) for s in strides)
+               + tuple(slice(None, None, d) for d in dilations)]
 
 
 def im2col_nhwc(xp, kernel, strides, dilations):
@@ -93,33 +95,38 @@ def _ceil_extra(size, kernel, stride, dilation, begin, end):
 
 
 def max_pool(x, kernel, strides, dilations, pads, auto_pad, ceil_mode):
+    """Maximum over each window (any number of spatial axes); integer tensors stay integer."""
     begins, ends = spatial_pads(x.shape[2:], kernel, strides, dilations, pads, auto_pad)
     if ceil_mode:
         ends = [e + _ceil_extra(x.shape[2 + i], kernel[i], strides[i], dilations[i], begins[i], e)
                 for i, e in enumerate(ends)]
-    lowest = -np.inf if x.dtype.kind == "f" else np.iinfo(x.dtype).min        # integer tensors stay integer
+    lowest = -np.inf if x.dtype.kind == "f" else np.iinfo(x.dtype).min
     xp = pad(x, begins, ends, value=lowest)
-    return _windows(xp, kernel, strides, dilations).max(axis=(4, 5))
+    return _windows(xp, kernel, strides, dilations).max(axis=tuple(range(-len(kernel), 0)))
 
 
 def avg_pool(x, kernel, strides, dilations, pads, auto_pad, count_include_pad, ceil_mode=0):
-    """Average over each window; the divisor counts the input's elements (and with ``count_include_pad``
-    the padding's too), never the extra end padding that ``ceil_mode`` adds for its last window."""
+    """Average over each window (any number of spatial axes); the divisor counts the input's elements
+    (and with ``count_include_pad`` the padding's too), never the extra end padding that ``ceil_mode``
+    adds for its last window."""
+    nd = len(kernel)
+    axes = tuple(range(-nd, 0))
     begins, ends = spatial_pads(x.shape[2:], kernel, strides, dilations, pads, auto_pad)
-    extra = [0, 0]
+    extra = [0] * nd
     if ceil_mode:
-        extra = [_ceil_extra(x.shape[2 + i], kernel[i], strides[i], dilations[i], begins[i], ends[i]) for i in range(2)]
+        extra = [_ceil_extra(x.shape[2 + i], kernel[i], strides[i], dilations[i], begins[i], ends[i])
+                 for i in range(nd)]
     win = _windows(pad(x, begins, [e + c for e, c in zip(ends, extra)]), kernel, strides, dilations)
-    total = win.sum(axis=(4, 5), dtype=np.float32)
+    total = win.sum(axis=axes, dtype=np.float32)
     if not any(begins) and not any(ends) and not any(extra):
-        return total / np.float32(kernel[0] * kernel[1])
+        return total / np.float32(np.prod(kernel))
     ones = np.ones((1, 1) + x.shape[2:], np.float32)
     if count_include_pad:
         ones = pad(ones, begins, ends, value=1)
-        ones = pad(ones, [0, 0], extra)
+        ones = pad(ones, [0] * nd, extra)
     else:
         ones = pad(ones, begins, [e + c for e, c in zip(ends, extra)])
-    count = _windows(ones, kernel, strides, dilations).sum(axis=(4, 5))
+    count = _windows(ones, kernel, strides, dilations).sum(axis=axes)
     return total / count
 
 
