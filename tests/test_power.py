@@ -228,3 +228,22 @@ def test_explore_power_task(tmp_path):
     rows = build_rows([comb, piped], [t, n_a])
     assert "energy" in pareto_flags(rows)
     assert "--power" in reproduce_commands(rows[0], sw)["power"] and "power" not in reproduce_commands(rows[1], sw)
+
+
+def test_onnx_stream_of_the_exported_digits_cnn(tmp_path):
+    pytest.importorskip("onnx")
+    from pymodel.nn.onnx_export import export_onnx
+    from pymodel.nn.operands import record_onnx, record_study
+    from pymodel.nn.study import float_model
+    net, (xtr, ytr, xte, yte), *_ = float_model(model="cnn", epochs=1, cache_dir=str(tmp_path))
+    export_onnx(net, xtr.shape[1:], tmp_path / "cnn.onnx")
+    np.savez(tmp_path / "d.npz", x=xte[:20], y=yte[:20], x_calib=xtr[:64])
+    native = record_study("cnn", width=8, images=4, epochs=1, cache_dir=str(tmp_path))
+    onnx_calls = record_onnx(str(tmp_path / "cnn.onnx"), str(tmp_path / "d.npz"), width=8, images=4, calib=64)
+    # the same three MAC layers with the same (M, K, N), and int8 operands
+    assert [(a.shape, b.shape) for a, b in onnx_calls] == [(a.shape, b.shape) for a, b in native]
+    assert all(np.abs(a).max() <= 127 and np.abs(b).max() <= 127 for a, b in onnx_calls)
+    cfg = make_design("mitchell", width=8, signed=True)
+    a, b, info = make_stream(f"onnx:{tmp_path / 'cnn.onnx'}", cfg, n=512, data=str(tmp_path / "d.npz"),
+                             calls=onnx_calls)
+    assert len(a) == 512 and info["stream"].startswith("onnx:") and info["zero_a"] > 0
