@@ -339,8 +339,8 @@ def test_exported_digits_cnn_matches_the_native_study(tmp_path, capsys):
 @pytest.mark.parametrize("nodes,inits,match", [
     ([node("Sin", ["x"])], {}, r"'n_Sin_x' \(Sin\): operator Sin is not supported"),
     ([node("Conv", ["x", "W"])], {"W": np.ones((1, 3, 1, 1, 1), np.float32)}, r"\(Conv\): a 3-D convolution"),
-    ([node("MaxPool", ["x"], ["p", "i"], kernel_shape=[2, 2]), node("Add", ["p", "i"], "y")], {},
-     r"\(MaxPool\): the Indices output 'i' is not supported"),
+    ([node("Dropout", ["x", "r", "t"])], {"r": np.float32(0.5), "t": np.array(True)},
+     r"\(Dropout\): training_mode input 't' \(only a constant false\)"),
     ([node("MaxPool", ["x"], kernel_shape=[2, 2, 2, 2])], {}, r"only 1-D, 2-D and 3-D pooling"),
     ([node("Conv", ["x", "W"], auto_pad="WEIRD")], {"W": np.ones((1, 3, 1, 1), np.float32)}, r"auto_pad='WEIRD'"),
     ([node("Resize", ["x", "", "s"], mode="cubic")], {"s": np.array([1, 1, 2, 2], np.float32)},

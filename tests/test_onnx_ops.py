@@ -491,3 +491,15 @@ def test_pooling_1d_and_3d_match_onnxruntime(op, rng):
                   {"y": (np.float32, None)}, opset=19)
         x = f32(rng, *shape)
         assert rel_err(load_onnx(m).forward(x), ort_all(m, {"x": x})[0]) <= 1e-6
+
+
+@pytest.mark.parametrize("order", [0, 1])
+def test_maxpool_indices_match_onnxruntime(order, rng):
+    """The Indices output: flat positions in the input (row- or column-major), the first of tied maxima."""
+    x = rng.integers(-3, 4, (2, 3, 7, 6)).astype(np.float32)          # small integers: many ties
+    m = graph([helper.make_node("MaxPool", ["x"], ["y", "i"], kernel_shape=[3, 2], strides=[2, 2],
+                                pads=[1, 0, 1, 1], storage_order=order)], {"x": (np.float32, [2, 3, 7, 6])},
+              {"y": (np.float32, None), "i": (np.int64, None)}, opset=12)
+    got, want = load_onnx(m).run_all(x), ort_all(m, {"x": x})
+    same(got[0], want[0])
+    same(got[1], want[1])

@@ -469,10 +469,18 @@ def _pool(n):
     one_d = len(ks) == 1
 
     def in_2d(fn):          # 1-D pooling as height 1, as Conv
-        return (lambda x: fn(x[:, :, None, :])[:, :, 0, :]) if one_d else fn
+        if not one_d:
+            return fn
+
+        def run(x):
+            out = fn(x[:, :, None, :])
+            return tuple(o[:, :, 0, :] for o in out) if isinstance(out, tuple) else out[:, :, 0, :]
+        return run
     if n.op == "MaxPool":
-        at.take("storage_order")       # only affects the Indices output, refused below
-        n.only_first_output("Indices")
+        order = int(at.take("storage_order", 0))
+        if len(n.outs) > 1 and n.used(n.outs[1]):
+            return n.step(in_2d(lambda x: K.max_pool_indices(x, kernel, strides, dil, pads, auto_pad, ceil_mode,
+                                                             order)), outputs=n.outs[:2])
         return n.step(in_2d(lambda x: K.max_pool(x, kernel, strides, dil, pads, auto_pad, ceil_mode)))
     cip = int(at.take("count_include_pad", 0))
     return n.step(in_2d(lambda x: K.avg_pool(x, kernel, strides, dil, pads, auto_pad, cip, ceil_mode)))

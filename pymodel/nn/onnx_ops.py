@@ -7,7 +7,7 @@ through ``approx_matmul``; these helpers give them their im2col columns.
 
 import numpy as np
 
-__all__ = ["spatial_pads", "pad", "im2col_nhwc", "max_pool", "avg_pool", "softmax", "flatten", "reshape",
+__all__ = ["spatial_pads", "pad", "im2col_nhwc", "max_pool", "max_pool_indices", "avg_pool", "softmax", "flatten", "reshape",
            "batch_norm", "clip", "div", "gather", "erf", "gelu", "sigmoid", "layer_norm", "power", "slice_nd",
            "pad_nd", "reduce", "resize_nearest", "resize_linear"]
 
@@ -103,6 +103,30 @@ def max_pool(x, kernel, strides, dilations, pads, auto_pad, ceil_mode):
     lowest = -np.inf if x.dtype.kind == "f" else np.iinfo(x.dtype).min
     xp = pad(x, begins, ends, value=lowest)
     return _windows(xp, kernel, strides, dilations).max(axis=tuple(range(-len(kernel), 0)))
+
+
+def max_pool_indices(x, kernel, strides, dilations, pads, auto_pad, ceil_mode, storage_order=0):
+    """MaxPool's two outputs: the maxima and, for each, the flat index of the first maximal element of
+    its window in ``x`` (row-major, or column-major over the spatial axes with ``storage_order=1``)."""
+    nd = len(kernel)
+    begins, ends = spatial_pads(x.shape[2:], kernel, strides, dilations, pads, auto_pad)
+    if ceil_mode:
+        ends = [e + _ceil_extra(x.shape[2 + i], kernel[i], strides[i], dilations[i], begins[i], e)
+                for i, e in enumerate(ends)]
+    spatial = x.shape[2:]
+    flat = np.arange(int(np.prod(spatial)), dtype=np.int64)
+    pos = flat.reshape(spatial[::-1]).transpose() if storage_order else flat.reshape(spatial)
+    lowest = -np.inf if x.dtype.kind == "f" else np.iinfo(x.dtype).min
+    wx = _windows(pad(x, begins, ends, value=lowest), kernel, strides, dilations)
+    wp = _windows(pad(pos[None, None], begins, ends, value=-1), kernel, strides, dilations)
+    lead = wx.shape[:2 + nd]
+    wx = wx.reshape(lead + (-1,))
+    first = wx.argmax(axis=-1)[..., None]            # the first of equal maxima, as onnxruntime
+    values = np.take_along_axis(wx, first, axis=-1)[..., 0]
+    where = np.take_along_axis(np.broadcast_to(wp.reshape(wp.shape[:2 + nd] + (-1,)), wx.shape), first, -1)[..., 0]
+    n, c = x.shape[:2]
+    offset = (np.arange(n)[:, None] * c + np.arange(c)[None, :]) * flat.size
+    return values, where + offset.reshape((n, c) + (1,) * nd)
 
 
 def avg_pool(x, kernel, strides, dilations, pads, auto_pad, count_include_pad, ceil_mode=0):
