@@ -15,6 +15,26 @@ from .onnx_import import load_onnx
 __all__ = ["fit_input", "node_paths", "run_onnx_study", "split_calibration", "OnnxStudy"]
 
 
+ACT_MAX_KEY = "mitchell.act_max"       # a fine-tuned model's activation ranges (pymodel.nn.onnx_finetune)
+
+
+def stored_ranges(net):
+    """``{MAC node's output tensor: [max |x| of each computed operand]}`` stored in a fine-tuned model, or None."""
+    import json
+    text = getattr(net, "metadata", {}).get(ACT_MAX_KEY)
+    return None if text is None else json.loads(text)
+
+
+def apply_ranges(net, ranges):
+    """Every MAC node's calibrated ranges from ``ranges`` (keyed by the node's output tensor)."""
+    for s in net.mac_steps:
+        key = s.outputs[0]
+        if key not in ranges or len(ranges[key]) != len(s.calibrated_max):
+            raise ValueError(f"the stored activation ranges ({ACT_MAX_KEY}) have none for node {s.name!r} "
+                             f"(output {key!r}): the graph was changed after fine-tuning")
+        s.calibrated_max = [None if v is None else float(v) for v in ranges[key]]
+
+
 def fit_input(x, input_shape, source="the model"):
     """``x`` shaped as the model's declared input: as is, flattened (for a 2-D input), or NCHW -> NHWC."""
     want = tuple(input_shape[1:])
@@ -78,7 +98,12 @@ class OnnxStudy:
             self.batch = batch = fixed
         d = load_eval_data(data, inputs=names if len(names) > 1 else None)
         self.data_format = d["format"]
-        xc, x, y, self.calib_from = split_calibration(d, calib, seed)
+        self.ranges = stored_ranges(self.net)
+        if self.ranges is not None:     # fine-tuned with these ranges: used as they are, every image evaluated
+            x, y = d["x"], d["y"]
+            xc, self.calib_from = x[:fixed or 1], "the ranges stored in the model by fine-tuning (not recalibrated)"
+        else:
+            xc, x, y, self.calib_from = split_calibration(d, calib, seed)
         if limit is not None:
             x, y = x[:limit], y[:limit]
         if not len(x):
@@ -100,12 +125,15 @@ class OnnxStudy:
                              f"graph's outputs: {', '.join(self.net.output_names)})")
         self.runs = [("float32", None), (f"int{width} exact", ExactMultiplier(width=width, signed=True))]
         self.runs += [(f"int{width} {label}", mult) for label, mult in designs]
-        self.total = len(self.xc) + len(self.x) * len(self.runs)
+        self.total = (0 if self.ranges is not None else len(self.xc)) + len(self.x) * len(self.runs)
 
     def run(self, progress=None):
         """Calibrate, then evaluate every run; ``progress(n)`` after each batch of ``n`` images."""
         net, x, y = self.net, self.x, self.y
-        net.calibrate(self.xc, batch=self.batch, progress=progress)
+        if self.ranges is not None:
+            apply_ranges(net, self.ranges)
+        else:
+            net.calibrate(self.xc, batch=self.batch, progress=progress)
         results, preds = [], {}
         exact_label = self.runs[1][0]
         for label, mult in self.runs:
@@ -126,7 +154,7 @@ class OnnxStudy:
         net.forward(x[:1])
         return {"model": self.model, "data": self.data, "data_format": self.data_format, "images": int(len(x)),
                 "classes": int(n_classes), "width": self.width, "seed": self.seed, "calibration": self.calib_from,
-                "calibration_images": int(len(self.xc)), "opset": net.opset,
+                "calibration_images": 0 if self.ranges is not None else int(len(self.xc)), "opset": net.opset,
                 "macs_per_image": int(net.macs_per_forward()), "results": results, "nodes": node_paths(net),
                 "quantization": "post-training: activations per tensor (max |x| over the calibration images), "
                                 "weights per output channel (a MatMul of two activations: both per tensor), "
