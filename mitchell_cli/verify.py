@@ -2,6 +2,7 @@
 
 import sys
 
+from .byo import add_verilog_args, user_verilog
 from .common import add_config_args, cache_folder, cache_help, config, emit, int_in, progress, refuse, seed_arg
 
 MODES = ("--exhaustive", "--prove", "--mutate", "--protocol")
@@ -27,6 +28,13 @@ def _check(args, cfg):
         check_spec(cfg, args.op)    # a design without a hardware spec fails now, not after a build
 
 
+def _with(s, info):
+    """The summary, with how a --verilog file was read."""
+    if info:
+        s["verilog"] = info
+    return s
+
+
 def _finished(s, args, what):
     """A prover stopped by ``--timeout`` is a tool failure (exit 3), not a failed check."""
     if s["result"] == "timeout":
@@ -36,15 +44,19 @@ def _finished(s, args, what):
 
 def cmd_verify(args):
     cfg = config(args)
-    _check(args, cfg)
     cache_folder(args, "build_dir", "build", "verify", option="--build-dir")
+    verilog, info = user_verilog(args, cfg, args.op, args.build_dir + "/user_verilog")
+    _check(args, cfg)
     op, st = args.op, args.stages
+    if info:
+        from sim.user_verilog import describe
+    read = f"\n  read: {describe(info)}" if info else ""
     if args.exhaustive:
         from sim.exhaustive import run_exhaustive
         pairs = 1 << (2 * cfg.width)
         with progress(args, total=pairs, desc="exhaustive", unit="pair", unit_scale=True) as update:
             s = run_exhaustive(cfg, op, stages=st, engine=args.engine, build_root=args.build_dir + "/exhaustive",
-                               progress=update)
+                               progress=update, verilog=verilog)
         text = [f"{s['module']} ({s['engine']}): {s['checked']} of {s['pairs']} pairs checked, "
                 f"{s['mismatches']} mismatches, {s['seconds']} s ({s['build_seconds']} s build, "
                 f"{s['pairs_per_s']:,} pairs/s)"]
@@ -52,14 +64,14 @@ def cmd_verify(args):
             text.append(f"  the design gave {s['missing_results']} results too few")
         for mm in s["first_mismatches"]:
             text.append(f"  MISMATCH a={mm['a']} b={mm['b']} design={mm['got']} model={mm['want']}")
-        emit(args, s, "\n".join(text))
+        emit(args, _with(s, info), "\n".join(text) + read)
         return 0 if s["mismatches"] == 0 else 1
     if args.prove:
         from sim.golden import expected
         from sim.prove import prove
         # a pipelined unit: the data proof, the freeze under a held output and the handshake (the whole claim)
         s = prove(cfg, op, stages=st, method=args.method, timeout=args.timeout, build_root=args.build_dir + "/prove",
-                  stream=True)
+                  stream=True, verilog=verilog)
         _finished(s, args, "the equivalence proof")
         cex = s["counterexample"]
         if cex and cex.get("a") is not None and cex.get("b") is not None:
@@ -84,11 +96,12 @@ def cmd_verify(args):
                                 "cycle", "rst", "i_valid", "i_ready", "o_valid", "o_ready")})
                             + (f"  FAILS {', '.join(r['failed'])}" if r["failed"] else ""))
         text.append(f"  log: {s['log']}")
-        emit(args, s, "\n".join(text))
+        emit(args, _with(s, info), "\n".join(text) + read)
         return 0 if s["proven"] else 1
     if args.protocol:
         from sim.protocol import check_protocol
-        s = check_protocol(cfg, op, stages=st, timeout=args.timeout, build_root=args.build_dir + "/protocol")
+        s = check_protocol(cfg, op, stages=st, timeout=args.timeout, build_root=args.build_dir + "/protocol",
+                           verilog=verilog)
         _finished(s, args, "the protocol proof")
         text = [f"{s['module']}: stream properties {s['result']}"
                 + (f" (induction length {s['depth']})" if s["depth"] and s["proven"] else "")
@@ -102,19 +115,19 @@ def cmd_verify(args):
                             "cycle", "rst", "a", "b", "i_valid", "i_ready", "o_valid", "o_ready")})
                         + (f"  FAILS {', '.join(r['failed'])}" if r["failed"] else ""))
         text.append(f"  log: {s['log']}")
-        emit(args, s, "\n".join(text))
+        emit(args, _with(s, info), "\n".join(text) + read)
         return 0 if s["proven"] else 1
     from sim.mutate import run_mutation
     print(f"seed: {args.seed}", file=sys.stderr)
     with progress(args, total=args.mutate, desc="mutants", unit="mutant") as update:
         s = run_mutation(cfg, op, stages=st, n=args.mutate, seed=args.seed, n_random=args.vectors, jobs=args.jobs,
-                         build_root=args.build_dir + "/mutate", progress=update)
+                         build_root=args.build_dir + "/mutate", progress=update, verilog=verilog)
     score = "n/a" if s["score"] is None else f"{100 * s['score']:.1f} %"
     text = [f"{s['module']}: {s['mutants']} mutants, {s['equivalent']} equivalent, {s['non_equivalent']} not; "
             f"the bench killed {s['killed']}: mutation score {score} ({s['seconds']} s, seed {s['seed']})"]
     for m in s["survivors"]:
         text.append(f"  SURVIVOR {m}")
-    emit(args, s, "\n".join(text))
+    emit(args, _with(s, info), "\n".join(text) + read)
     return 0 if not s["survivors"] else 1
 
 
@@ -122,8 +135,9 @@ def add_parser(sub):
     p = sub.add_parser("verify", help="complete checks of the generated Verilog: every input pair, "
                                       "equivalence proofs, mutation score, stream-protocol proofs")
     add_config_args(p, op_choices=("mul", "div"))
-    p.add_argument("--stages", type=int_in("--stages", 0, 8), default=0,
-                   help="pipeline registers, 0..8 (0: combinational)")
+    p.add_argument("--stages", type=int_in("--stages", 0, 8), default=None,
+                   help="pipeline registers, 0..8 (default 0: combinational; with --verilog, the file's measured "
+                        "latency)")
     mode = p.add_mutually_exclusive_group(required=True)
     mode.add_argument("--exhaustive", action="store_true",
                       help="every operand pair (width <= 16) through a compiled harness against the model")
@@ -146,4 +160,5 @@ def add_parser(sub):
                    help="seconds before a proof gives up (default 1800)")
     p.add_argument("--build-dir", default=None, metavar="DIR", help=cache_help("root of the build directories",
                                                                               "build", "verify"))
+    add_verilog_args(p, "check")
     p.set_defaults(func=cmd_verify)

@@ -120,7 +120,7 @@ def _killed(s, stages, latency):
 
 def run_mutation(cfg, op, *, stages=0, n=20, seed=1, kinds=("directed", "random"), n_random=20_000, jobs=1,
                  prove_timeout=300,
-                 build_root=None, progress=None, _fault=None):
+                 build_root=None, progress=None, verilog=None, _fault=None):
     """Mutate the generated netlist ``n`` times and run the bench on every non-equivalent mutant.
 
     Parameters
@@ -137,6 +137,9 @@ def run_mutation(cfg, op, *, stages=0, n=20, seed=1, kinds=("directed", "random"
         Mutants classified and simulated at once.
     progress : callable, optional
         Called once per mutant finished.
+    verilog : (str, component, str), optional
+        Mutate this ``(text, component, module)`` (a user's file, :mod:`sim.user_verilog`) instead of
+        ``generate(cfg, op, stages=...)``.
 
     Returns
     -------
@@ -150,7 +153,7 @@ def run_mutation(cfg, op, *, stages=0, n=20, seed=1, kinds=("directed", "random"
         raise ValueError(f"n must be a positive int (mutants), got {n!r}")
     _check_yosys()
     t0 = time.perf_counter()
-    text, comp, module = generate(cfg, op, stages=stages, _fault=_fault)
+    text, comp, module = verilog or generate(cfg, op, stages=stages, _fault=_fault)
     stages = comp.stages
     root = Path(build_root).resolve() if build_root else cache_path(DEFAULT_BUILD_ROOT)
     d = root / f"{module}_n{n}_s{seed}"

@@ -116,7 +116,7 @@ PROPS = ("ok_order", "ok_occ", "ok_timing", "ok_progress", "ok_stable", "ok_read
 
 
 def check_protocol(cfg, op, *, stages, max_stall=2, max_steps=None, timeout=600, build_root=None, data=True,
-                   _fault=None):
+                   verilog=None, _fault=None):
     """Prove the stream properties of ``op`` on ``cfg`` pipelined by ``stages``; return a summary dict.
 
     ``data=False`` proves the handshake properties only (occupancy and timing, progress, ``o_valid``
@@ -130,6 +130,9 @@ def check_protocol(cfg, op, *, stages, max_stall=2, max_steps=None, timeout=600,
         ``result``: ``"proven"`` (base case and induction), ``"counterexample"`` (with ``trace``: one
         dict per cycle of inputs, handshakes and which properties failed) or ``"timeout"``/``"unknown"``
         (no violation within ``max_steps`` but induction did not close); ``depth``; ``seconds``.
+
+    ``verilog=(text, component, module)`` checks that unit (a user's file, :mod:`sim.user_verilog`)
+    instead of ``generate(cfg, op, stages=stages)``; the twin is still the generated combinational unit.
     """
     if isinstance(stages, bool) or not isinstance(stages, int) or stages < 1:
         raise ValueError(f"stages must be >= 1 for a protocol check (a combinational unit has no stream), "
@@ -140,7 +143,7 @@ def check_protocol(cfg, op, *, stages, max_stall=2, max_steps=None, timeout=600,
     if isinstance(max_stall, bool) or not isinstance(max_stall, int) or max_stall < 1:
         raise ValueError(f"max_stall must be an int >= 1, got {max_stall!r}")
     max_steps = max_steps or (max_stall + 2) * (stages + 2) + 4
-    text, comp, module = generate(cfg, op, stages=stages, _fault=_fault)
+    text, comp, module = verilog or generate(cfg, op, stages=stages, _fault=_fault)
     ttext, _, tmod = generate(cfg, op, stages=0) if data else ("", None, None)
     outs = list(data_outputs(op))
     root = Path(build_root).resolve() if build_root else cache_path(DEFAULT_BUILD_ROOT)
@@ -200,7 +203,7 @@ def _trace(log, cfg, op):
     return trace
 
 
-def check_freeze(cfg, op, *, stages, timeout=600, build_root=None, _fault=None):
+def check_freeze(cfg, op, *, stages, timeout=600, build_root=None, verilog=None, _fault=None):
     """Prove that a held output freezes the unit: in any state, a cycle with ``o_valid & ~o_ready`` and no
     reset leaves every flip-flop unchanged (yosys ``expose -evert-dff`` turns each flip-flop into an input
     ``q`` and an output ``d``; ``sat`` proves ``d == q`` under that condition).
@@ -222,7 +225,7 @@ def check_freeze(cfg, op, *, stages, timeout=600, build_root=None, _fault=None):
         raise ToolMissing("yosys not found: install the Debian package 'yosys' (or run 'make setup')")
     import json
     t0 = time.perf_counter()
-    text, _, module = generate(cfg, op, stages=stages, _fault=_fault)
+    text, _, module = verilog or generate(cfg, op, stages=stages, _fault=_fault)   # verilog: a user's file
     root = Path(build_root).resolve() if build_root else cache_path(DEFAULT_BUILD_ROOT)
     d = root / (module + (f"_{_fault}" if _fault else "") + "_freeze")
     d.mkdir(parents=True, exist_ok=True)

@@ -158,8 +158,9 @@ def prove(cfg, op, *, stages=0, verilog=None, spec=None, method="auto", timeout=
     from .protocol import check_freeze, check_protocol
     t0 = time.perf_counter()
     root = Path(build_root).resolve() / "stream" if build_root else None
-    fr = check_freeze(cfg, op, stages=s["stages"], timeout=timeout, build_root=root, _fault=_fault)
-    hs = check_protocol(cfg, op, stages=s["stages"], timeout=timeout, build_root=root, data=False, _fault=_fault)
+    fr = check_freeze(cfg, op, stages=s["stages"], timeout=timeout, build_root=root, verilog=verilog, _fault=_fault)
+    hs = check_protocol(cfg, op, stages=s["stages"], timeout=timeout, build_root=root, data=False, verilog=verilog,
+                        _fault=_fault)
     s["stream"] = {"freeze": fr, "handshake": hs}
     s["data_result"] = s["result"]
     if s["result"] == "proven":
