@@ -2,7 +2,7 @@
 
 import sys
 
-from .common import design_configs, design_list, emit, progress
+from .common import check_output_path, design_configs, design_list, emit, given, int_in, progress, progress_wanted
 
 __all__ = ["add_onnx_args", "cmd_onnx", "onnx_table", "layers_table", "nodes_summary"]
 
@@ -51,6 +51,18 @@ def add_onnx_args(p):
     g.add_argument("--scale", type=float, default=None,
                    help="with --onnx: pixel scale applied first (default 1/255 for uint8 data, else 1)")
     g.add_argument("--batch", type=int, default=64, metavar="N", help="with --onnx: images per forward (default 64)")
+    g.add_argument("--finetune", type=int_in("--finetune", 1, 1000), default=None, metavar="EPOCHS",
+                   help="with --onnx: fine-tune the model with the --design multiplier in every product for EPOCHS "
+                        "epochs (1..1000) on --data (a .npz of training images x and labels y) and write the tuned "
+                        "float model to -o")
+    g.add_argument("-o", "--tuned", metavar="FILE", default=None,
+                   help="with --finetune: the tuned model (.onnx), with its activation ranges stored in it")
+    g.add_argument("--lr", type=float, default=0.003, help="with --finetune: learning rate, (0, 1] (default 0.003)")
+    g.add_argument("--momentum", type=float, default=0.9, help="with --finetune: SGD momentum, [0, 1) (default 0.9)")
+    g.add_argument("--optimizer", choices=("sgd", "adam"), default="sgd",
+                   help="with --finetune: SGD with momentum (default) or Adam")
+    g.add_argument("--val-fraction", type=float, default=0.2, metavar="F",
+                   help="with --finetune: share of the images held out to measure accuracy, (0, 1) (default 0.2)")
     g.add_argument("--layers", action="store_true",
                    help="with --onnx: per-layer report: each approximate node's output error against the float "
                         "path (relative RMS, SNR dB), on its own and accumulated, for every int run (each batch "
@@ -124,10 +136,67 @@ def layers_table(r):
     return "\n".join(lines)
 
 
+_FINETUNE_ONLY = ("--tuned", "--lr", "--momentum", "--optimizer", "--val-fraction")
+
+
+def finetune_table(r):
+    b, a = r["before"], r["after"]
+    rec = r["recovered_fraction_of_drop"]
+    lines = [f"{r['model']} fine-tuned with {r['multiplier']} in every product: {r['epochs']} epoch(s), "
+             f"{r['optimizer']} lr {r['lr']}" + (f" momentum {r['momentum']}" if r["momentum"] is not None else "")
+             + f", batch {r['batch']}; {r['train_images']} training images, {r['val_images']} held out; "
+             f"seed {r['seed']}",
+             f"{'epoch':>5} {'loss':>8} {'train top-1':>12} {'held-out top-1':>15} {'seconds':>8}"]
+    lines += [f"{h['epoch']:>5} {h['loss']:>8.4f} {100 * h['train_top1']:>11.2f}% {100 * h['val_top1']:>14.2f}% "
+              f"{h['seconds']:>8.1f}" for h in r["history"]]
+    lines += [f"held-out top-1: float32 {100 * b['float32']:.2f}%, int{r['width']} exact {100 * b['exact']:.2f}%, "
+              f"{r['design']} {100 * b['design']:.2f}% before -> {100 * a['design']:.2f}% after fine-tuning "
+              f"(the tuned weights in float32: {100 * a['float32']:.2f}%)",
+              "drop recovered: " + ("n/a (no drop against exact)" if rec is None else f"{100 * rec:.0f}%"),
+              f"tuned model: {r['tuned']} (activation ranges stored; mitchell nn --onnx {r['tuned']} --data ... "
+              f"--design {r['design']} uses them)"]
+    return "\n".join(lines)
+
+
+def cmd_finetune(args):
+    from pymodel.nn.onnx_finetune import FineTune
+    from .common import refuse
+    refuse(args, ("--layers", "--limit"), "with --finetune (the held-out images are measured; evaluate the tuned "
+                                          "model with mitchell nn --onnx TUNED --data TEST)")
+    if not args.tuned:
+        raise ValueError("--finetune needs -o FILE.onnx for the tuned model")
+    check_output_path("-o", args.tuned, suffixes=(".onnx",))
+    if not 2 <= args.width <= 16:
+        raise ValueError(f"--width must be in 2..16 with --onnx, got {args.width}")
+    designs = [(n, _check_runs(n, cfg)) for n, cfg in design_configs(args, design_list(args), args.width)]
+    if len(designs) != 1:
+        raise ValueError(f"--finetune tunes for one --design, got {len(designs)}: {', '.join(n for n, _ in designs)}")
+    name, mult = designs[0]
+    flat = (lambda v: None if v is None else [f for part in v for f in part])
+    batch = args.batch if "--batch" in given(args) else 16
+    print(f"seed: {args.seed}", file=sys.stderr)
+    ft = FineTune(args.onnx, args.data, multiplier=mult, label=name, epochs=args.finetune, lr=args.lr,
+                  momentum=args.momentum, batch=batch, seed=args.seed, val_fraction=args.val_fraction,
+                  calib=args.calib, optimizer=args.optimizer, scale=args.scale, mean=flat(args.mean),
+                  std=flat(args.std), output=args.output)
+    if progress_wanted(args):
+        from pymodel.progress import bar
+        with bar(desc=f"fine-tuning ({name})", unit="img", total=ft.total) as b:
+            r = ft.run(b.update, lambda text: b.set_postfix_str(text, refresh=False))
+    else:
+        r = ft.run()
+    r["tuned"] = ft.save(args.tuned, r)
+    emit(args, r, finetune_table(r))
+
+
 def cmd_onnx(args):
     from pymodel.nn.onnx_eval import OnnxStudy
     if not args.data:
         raise ValueError("--onnx needs --data PATH (IDX folder, CIFAR folder or batch, or .npz)")
+    if args.finetune is not None:
+        return cmd_finetune(args)
+    from .common import refuse
+    refuse(args, _FINETUNE_ONLY, "without --finetune")
     if not 2 <= args.width <= 16:
         raise ValueError(f"--width must be in 2..16 with --onnx, got {args.width}")
     designs = [(n, _check_runs(n, cfg)) for n, cfg in design_configs(args, design_list(args), args.width)]
