@@ -29,8 +29,8 @@ from pymodel import Mitchell
 from .tools import ToolError, ToolMissing, log_reason
 from .verilog import generate, ports_of
 
-__all__ = ["cost", "generic_script", "exact_verilog", "exact_pipelined_mul", "exact_baseline", "registered_wrapper", "synth_metrics",
-           "tool_versions", "check_tools"]
+__all__ = ["cost", "generic_script", "exact_verilog", "exact_pipelined_mul", "exact_pipelined_div",
+           "exact_baseline", "registered_wrapper", "synth_metrics", "tool_versions", "check_tools"]
 
 GENERIC_GATES = "AND,NAND,OR,NOR,XOR,XNOR,MUX"
 DEVICE = ("--hx8k", "--package", "ct256")
@@ -69,9 +69,12 @@ def exact_baseline(cfg, op, stages):
             return (f"exact {kind} multiplier a*b pipelined with the same {stages} stage{'s' if stages > 1 else ''} "
                     f"and handshake (b in {min(stages + 1, cfg.width)} digit groups, one per stage)")
         return f"exact {kind} multiplier a*b, combinational"
-    return (f"exact {kind} divider (a << {cfg.quotient_frac_bits}) / b, combinational"
-            + (f": NOT pipelined, so depth and Fmax compare a {stages}-stage pipeline with one combinational "
-               "divider" if stages else ""))
+    if stages:
+        rows = cfg.width + cfg.quotient_frac_bits
+        return (f"exact {kind} divider (a << {cfg.quotient_frac_bits}) / b pipelined with the same {stages} "
+                f"stage{'s' if stages > 1 else ''} and handshake (restoring, {rows} quotient rows in "
+                f"{min(stages + 1, rows)} groups, one per stage)")
+    return f"exact {kind} divider (a << {cfg.quotient_frac_bits}) / b, combinational"
 
 
 def exact_verilog(cfg, op, name):
@@ -156,6 +159,78 @@ def exact_pipelined_mul(cfg, name, stages):
     for _ in range(stages - (n - 1)):
         (acc,), vv = reg([("acc", f"{sg}[{pw - 1}:0]", acc)], vv)
     lines += [f"  assign p = {acc};", f"  assign o_valid = {vv};", "endmodule", ""]
+    return "\n".join(lines)
+
+
+def exact_pipelined_div(cfg, name, stages):
+    """An exact divider (the semantics of :func:`exact_verilog`'s: ``(a << Q) / b`` toward zero, ``dbz`` and the
+    saturated quotient) as a restoring divider cut into ``stages + 1`` stages, with the generated units'
+    handshake: the like-for-like baseline of a pipelined divider.
+
+    The ``width + Q`` quotient bits are computed one per row (shift in a numerator bit, subtract the divisor
+    where it fits) on the operands' magnitudes; the rows are split into ``min(stages + 1, width + Q)`` groups of
+    sizes within one row, a register stage after each group but the last; further stages are output registers.
+    The sign and the saturation are applied after the last row.  Enable and valid bits as in
+    :func:`exact_pipelined_mul`.  Latency: ``stages`` cycles.
+    """
+    w, s, qf, qw = cfg.width, cfg.signed, cfg.quotient_frac_bits, cfg.quotient_width
+    if not 1 <= stages:
+        raise ValueError(f"stages must be >= 1 for a pipelined baseline, got {stages}")
+    m = w + qf                                   # quotient magnitude bits
+    n = min(stages + 1, m)
+    sizes = [m // n + (1 if i < m % n else 0) for i in range(n)]
+    sg = "signed " if s else ""
+    lines = [f"module {name}(input clk, input rst, input {sg}[{w - 1}:0] a, input {sg}[{w - 1}:0] b, "
+             f"input i_valid, input o_ready, output {sg}[{qw - 1}:0] q, output dbz, output i_ready, output o_valid);",
+             "  wire adv = ~o_valid | o_ready;",
+             "  assign i_ready = adv;"]
+    if s:
+        lines += [f"  wire [{w - 1}:0] am0 = a[{w - 1}] ? -a : a;", f"  wire [{w - 1}:0] bm0 = b[{w - 1}] ? -b : b;",
+                  f"  wire neg0 = a[{w - 1}] ^ b[{w - 1}];", f"  wire an0 = a[{w - 1}];"]
+    else:
+        lines += [f"  wire [{w - 1}:0] am0 = a;", f"  wire [{w - 1}:0] bm0 = b;", "  wire neg0 = 1'b0;",
+                  "  wire an0 = 1'b0;"]
+    lines += ["  wire z0 = (b == 0);", f"  wire [{w - 1}:0] r_init = {w}'d0;", f"  wire [{m - 1}:0] q_init = {m}'d0;"]
+    env = {"am": "am0", "bm": "bm0", "neg": "neg0", "an": "an0", "z": "z0", "r": "r_init", "q": "q_init"}
+    decl = {"am": f"[{w - 1}:0]", "bm": f"[{w - 1}:0]", "neg": "", "an": "", "z": "", "r": f"[{w - 1}:0]",
+            "q": f"[{m - 1}:0]"}
+    valid, n_reg, row = "i_valid", 0, m - 1
+
+    def reg(keys):
+        nonlocal n_reg, valid
+        n_reg += 1
+        body = []
+        for k in keys:
+            lines.append(f"  reg {decl[k]} s{n_reg}_{k};".replace("reg  ", "reg "))
+            body.append(f"s{n_reg}_{k} <= {env[k]};")
+            env[k] = f"s{n_reg}_{k}"
+        lines.append(f"  reg s{n_reg}_valid;")
+        lines.append(f"  always @(posedge clk) if (rst) s{n_reg}_valid <= 1'b0; "
+                     f"else if (adv) begin s{n_reg}_valid <= {valid}; {' '.join(body)} end")
+        valid = f"s{n_reg}_valid"
+
+    for g in range(n):
+        for _ in range(sizes[g]):
+            i = row
+            nbit = f"{env['am']}[{i - qf}]" if i >= qf else "1'b0"      # numerator |a| << Q, bit i
+            lines += [f"  wire [{w}:0] t{i} = {{{env['r']}, {nbit}}};",
+                      f"  wire [{w}:0] d{i} = t{i} - {{1'b0, {env['bm']}}};",
+                      f"  wire ge{i} = t{i} >= {{1'b0, {env['bm']}}};",
+                      f"  wire [{w - 1}:0] r{i} = ge{i} ? d{i}[{w - 1}:0] : t{i}[{w - 1}:0];",
+                      f"  wire [{m - 1}:0] qq{i} = {env['q']} | ({{{m - 1}'d0, ge{i}}} << {i});"]
+            env["r"], env["q"] = f"r{i}", f"qq{i}"
+            row -= 1
+        if g < n - 1:
+            reg(["am", "bm", "neg", "an", "z", "r", "q"])
+    sat = (f"({env['an']} ? {{1'b1, {m}'d0}} : {{1'b0, {{{m}{{1'b1}}}}}})" if s else f"{{{m}{{1'b1}}}}")
+    quo = (f"({env['neg']} ? -$signed({{1'b0, {env['q']}}}) : $signed({{1'b0, {env['q']}}}))" if s else env["q"])
+    lines += [f"  wire {sg}[{qw - 1}:0] res = {env['z']} ? {sat} : {quo};", f"  wire resz = {env['z']};"]
+    env.update(res="res", resz="resz")
+    decl.update(res=f"{sg}[{qw - 1}:0]", resz="")
+    for _ in range(stages - (n - 1)):
+        reg(["res", "resz"])
+    lines += [f"  assign q = {env['res']};", f"  assign dbz = {env['resz']};", f"  assign o_valid = {valid};",
+              "endmodule", ""]
     return "\n".join(lines)
 
 
@@ -261,9 +336,8 @@ def cost(cfg, op, *, stages=0, fmax=True, abc="fast", cache_dir=None, progress=N
     Returns ``{"design", "width", "config", "op", "stages", "approx": {cells, depth, ice40_luts,
     fmax_mhz}, "exact": {...}, "ratio": {...}, "baseline", ...}``, the same keys for every design:
     ``"approx"`` holds the design's figures (its name is ``"design"``), ``"baseline"`` says what the
-    exact operator is.  With
-    ``stages`` the exact multiplier is pipelined the same way (:func:`exact_pipelined_mul`);
-    the exact divider is combinational.  Both are registered at their inputs and outputs for Fmax.
+    exact operator is.  With ``stages`` the exact operator is pipelined the same way
+    (:func:`exact_pipelined_mul`, :func:`exact_pipelined_div`).  Both are registered at their inputs and outputs for Fmax.
     Results are cached in ``cache_dir`` (default ``cost/`` of the user cache; ``""``: none).
     """
     cache_dir = _default_cache(cache_dir)
@@ -282,10 +356,10 @@ def cost(cfg, op, *, stages=0, fmax=True, abc="fast", cache_dir=None, progress=N
     if progress is not None:
         progress()         # one call per design synthesized (Mitchell, then exact)
     ename = exact_name(cfg, op)
-    if op == "mul" and stages:
-        # like with like: an exact multiplier pipelined with the same stages and handshake
+    if stages:
+        # like with like: the exact operator pipelined with the same stages and handshake
         ename += f"_p{stages}"
-        etext = exact_pipelined_mul(cfg, ename, stages)
+        etext = (exact_pipelined_mul if op == "mul" else exact_pipelined_div)(cfg, ename, stages)
         eports = ports
     else:
         etext = exact_verilog(cfg, op, ename)
