@@ -247,3 +247,22 @@ def test_onnx_stream_of_the_exported_digits_cnn(tmp_path):
     a, b, info = make_stream(f"onnx:{tmp_path / 'cnn.onnx'}", cfg, n=512, data=str(tmp_path / "d.npz"),
                              calls=onnx_calls)
     assert len(a) == 512 and info["stream"].startswith("onnx:") and info["zero_a"] > 0
+
+
+@needs_yosys
+def test_compare_power_columns(tmp_path, monkeypatch, capsys):
+    import pymodel.nn.operands as operands
+    from mitchell_cli import main
+    from mitchell_cli.compare import compare_rows, markdown_table
+    real = operands.record_study
+    # the CNN as the study trains it would take minutes here: one epoch, same code path
+    monkeypatch.setattr(operands, "record_study",
+                        lambda *a, **k: real(*a, **{**k, "epochs": 1, "images": 2, "cache_dir": str(tmp_path)}))
+    rows = compare_rows(["mitchell"], [4], cost=False, nn=False, power=True, power_ops=256, cache_dir="")
+    r = rows[0]
+    assert 0 < r["energy_uniform"] < 10 and 0 < r["energy_cnn"] < 10 and r["edp_uniform"] > 0   # 4-bit: not a saving
+    table = markdown_table(rows, cost=False, nn=False, power=True)
+    assert "energy uniform (EDP)" in table and "energy CNN (EDP)" in table
+    assert main(["compare", "--designs", "mitchell", "--width", "4", "--no-cost", "--no-nn", "--ops", "256",
+                 "--json"]) == 2
+    assert "--ops does not apply without --power" in json.loads(capsys.readouterr().out)["error"]
