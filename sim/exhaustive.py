@@ -22,6 +22,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+from numba import njit, prange
 
 from hdl.tools import MAP_MEMORIES, ToolError, ToolMissing, log_reason
 from hdl.verilog import generate, ports_of
@@ -29,6 +30,7 @@ from pymodel.cache import cache_path
 
 from .golden import data_outputs, expected, operand_patterns_to_values
 
+_U0, _U1 = np.uint64(0), np.uint64(1)
 __all__ = ["run_exhaustive", "build_harness", "MAX_WIDTH", "DEFAULT_BUILD_ROOT"]
 
 MAX_WIDTH = 16          # 2^32 pairs: minutes; 2^34 would be an hour
@@ -145,7 +147,7 @@ def _aig_of(verilog_text, module, d):
     check_yosys()
     (d / f"{module}.v").write_text(verilog_text)
     script = (f"read_verilog {module}.v; prep -flatten -top {module}; {MAP_MEMORIES}; techmap; opt -fast; aigmap; "
-              "opt_clean; write_aiger -ascii -map aig.map aig.aag")
+              "opt_clean; write_aiger -ascii -map aig.map aig.aag; write_json aig.json")
     r = subprocess.run(["yosys", "-q", "-l", "yosys.log", "-p", script], cwd=d, capture_output=True, text=True)
     if r.returncode != 0:
         raise ToolError(f"yosys failed to map {module} to an AIG", log_reason(r.stderr, path=d / "yosys.log"),
@@ -163,10 +165,19 @@ def _aig_of(verilog_text, module, d):
         f = ln.split()
         if len(f) == 4 and f[0] in ("input", "output"):
             (ports_in if f[0] == "input" else ports_out)[int(f[1])] = (f[3], int(f[2]))
-    return in_lits, out_lits, ands, ports_in, ports_out
+    # write_aiger leaves constant output bits out of the map (a truncated product's low zeros): the JSON
+    # of the same netlist names them, so they are never mistaken for another bit or dropped silently
+    import json
+    top = json.loads((d / "aig.json").read_text())["modules"][module]["ports"]
+    consts = {(name, k): ("ONES" if b == "1" else "ZERO") for name, p in top.items() if p["direction"] == "output"
+              for k, b in enumerate(p["bits"]) if b in ("0", "1")}
+    if len(ports_out) + len(consts) != O:
+        raise ToolError(f"the AIG of {module} has {O} outputs, the map names {len(ports_out)} and {len(consts)} "
+                        "are constant", None, d / "yosys.log")
+    return in_lits, out_lits, ands, ports_in, ports_out, consts
 
 
-def _aig_harness_c(width, in_lits, out_lits, ands, ports_in, ports_out, outs):
+def _aig_harness_c(width, in_lits, out_lits, ands, ports_in, ports_out, consts, outs):
     def lit(x):
         if x < 2:
             return "ONES" if x else "ZERO"
@@ -179,14 +190,17 @@ def _aig_harness_c(width, in_lits, out_lits, ands, ports_in, ports_out, outs):
         decl.append(f"    const V n{x >> 1} = in[{j}];")
     for lhs, r0, r1 in ands:
         decl.append(f"    const V n{lhs >> 1} = {lit(r0)} & {lit(r1)};")
-    out_bits = {}
+    out_bits = dict(consts)
     for i, x in enumerate(out_lits):
-        out_bits[ports_out[i]] = lit(x)
+        if i in ports_out:          # the others are constant bits, named by consts
+            out_bits[ports_out[i]] = lit(x)
     # the data outputs packed into one 64-bit row per lane: port fields at consecutive offsets
     off, fields, assigns = 0, [], []
     for p, bits, s, n in outs:
         for k in range(bits):
-            assigns.append(f"    out[{off + k}] = {out_bits.get((p, k), 'ZERO')};")
+            if (p, k) not in out_bits:
+                raise ToolError(f"output bit {p}[{k}] is missing from the AIG")
+            assigns.append(f"    out[{off + k}] = {out_bits[(p, k)]};")
         fields.append((p, bits, s, n, off))
         off += bits
     if off > 64:
@@ -282,6 +296,84 @@ int main(int argc, char **argv) {{
 """
 
 
+# -- the comparison: the model's magnitude function compiled into one pass over each chunk ---------------
+
+@njit(parallel=True)
+def _check_mul_rows(fn, P, signed, sat, mask, a_vals, b_vals, got, bad):
+    """``bad[i]``: pairs of row ``i`` (operand ``a_vals[i]``, every ``b``) whose output differs from the model.
+
+    The model's product is ``fn`` (the design's ``mul_magnitude``) with the sign and saturation of
+    :meth:`pymodel.designs.base.Design.mul`, compared as the low bits (``mask``) of the bit patterns,
+    as ``astype`` to the model's dtype keeps them; no chunk-sized temporary is made."""
+    for i in prange(a_vals.size):
+        x = a_vals[i]
+        c = 0
+        for j in range(b_vals.size):
+            y = b_vals[j]
+            m = min(fn(abs(x), abs(y), P), sat)
+            pat = (_U0 - m) if (signed and ((x < 0) != (y < 0))) else m
+            c += (np.uint64(np.int64(got[i, j])) & mask) != (pat & mask)
+        bad[i] = c
+
+
+@njit(parallel=True)
+def _check_div_rows(fn, P, signed, sat, mask, a_vals, b_vals, got_q, got_dbz, bad):
+    """As :func:`_check_mul_rows` for the divider: quotient patterns and the ``dbz`` flag (``b == 0``
+    gives the saturated quotient with the dividend's sign, as :meth:`Design.div` with ``on_zero="saturate"``)."""
+    for i in prange(a_vals.size):
+        x = a_vals[i]
+        c = 0
+        for j in range(b_vals.size):
+            y = b_vals[j]
+            if y == 0:
+                pat = (_U0 - sat - _U1) if (signed and x < 0) else sat
+            else:
+                m = min(fn(abs(x), abs(y), P), sat)
+                pat = (_U0 - m) if (signed and ((x < 0) != (y < 0))) else m
+            c += ((np.uint64(np.int64(got_q[i, j])) & mask) != (pat & mask)) | (got_dbz[i, j] != (y == 0))
+        bad[i] = c
+
+
+class _FusedModel:
+    """The chunk check on the design's compiled magnitude function (``mul_magnitude``/``div_magnitude``),
+    or None where the design has none (then :func:`sim.golden.expected` does it all)."""
+
+    def __init__(self, cfg, op, outs):
+        self.cfg, self.op = cfg, op
+        fn = getattr(type(cfg), f"{op}_magnitude", None) if op in ("mul", "div") else None
+        if fn is None or not hasattr(cfg, "kernel_params"):
+            raise LookupError
+        self.fn, self.P = fn, cfg.kernel_params()
+        self.signed = bool(cfg.signed)
+        top = cfg.product_max if op == "mul" else (1 << (cfg.width + cfg.quotient_frac_bits)) - 1
+        self.sat = np.uint64(top)
+        nbytes = outs[0][3]
+        self.mask = np.uint64((1 << (8 * nbytes)) - 1)
+        self.checked_against_model = False
+
+    def bad_rows(self, a_vals, b_vals, got):
+        bad = np.zeros(a_vals.size, np.int64)
+        if self.op == "mul":
+            _check_mul_rows(self.fn, self.P, self.signed, self.sat, self.mask, a_vals, b_vals, got["p"], bad)
+        else:
+            _check_div_rows(self.fn, self.P, self.signed, self.sat, self.mask, a_vals, b_vals, got["q"],
+                            got["dbz"], bad)
+        return bad
+
+    def same_as_model(self, a_vals, b_vals):
+        """The fused check against :func:`sim.golden.expected` on a few whole rows: the outputs of the model's
+        own path fed in as if from the device must show no mismatch, and a flipped bit must show one each."""
+        rows = a_vals[np.unique(np.array([0, a_vals.size // 2, a_vals.size - 1]))]
+        want = expected(self.cfg, self.op, rows[::, None], b_vals[None, :])
+        want = {k: np.ascontiguousarray(np.broadcast_to(v, (rows.size, b_vals.size))) for k, v in want.items()}
+        if self.bad_rows(rows, b_vals, want).any():
+            return False
+        first = data_outputs(self.op)[0]
+        flipped = dict(want)
+        flipped[first] = want[first] ^ np.ones(1, want[first].dtype)
+        return bool((self.bad_rows(rows, b_vals, flipped) == b_vals.size).all())
+
+
 def _cpu():
     """CPU seconds (user + system) of this process and its finished children: the load-independent cost."""
     t = os.times()
@@ -354,7 +446,7 @@ def build_harness(verilog_text, module, width, outs, stages, latency, *, engine=
 
 
 def run_exhaustive(cfg, op, *, stages=0, verilog=None, engine="auto", chunk_pairs=1 << 23, build_root=None,
-                   progress=None, _fault=None):
+                   progress=None, fused_model=True, _fault=None):
     """Check every operand pair of ``op`` on ``cfg``; return a summary dict.
 
     Parameters
@@ -373,6 +465,11 @@ def run_exhaustive(cfg, op, *, stages=0, verilog=None, engine="auto", chunk_pair
         ``"auto"``, ``"aig"`` or ``"verilator"`` (see :func:`build_harness`).
     progress : callable, optional
         Called with the number of pairs checked in each chunk.
+    fused_model : bool
+        Compare each chunk in one compiled pass over the design's magnitude function (default), after
+        checking on whole rows that it gives the model's results; False: the model's array path
+        (:func:`sim.golden.expected`) on every chunk, several times the CPU.  Either way the
+        mismatching pairs are named from the model's own path.
 
     Returns
     -------
@@ -397,6 +494,15 @@ def run_exhaustive(cfg, op, *, stages=0, verilog=None, engine="auto", chunk_pair
     signed = bool(getattr(cfg, "signed", False))
     chunk_a = max(1, min(n, chunk_pairs >> w))
     b_vals = operand_patterns_to_values(np.arange(n), w, signed)
+    fused = None
+    if fused_model:
+        try:
+            fused = _FusedModel(cfg, op, outs)
+        except LookupError:
+            fused = None
+        if fused is not None and not fused.same_as_model(operand_patterns_to_values(
+                np.array([0, 1, n // 2 + 1, n - 1]), w, signed), b_vals):
+            fused = None        # a design whose array path is not its magnitude function: the model's path
     proc = subprocess.Popen([str(exe), "0", str(n), str(chunk_a)], stdout=subprocess.PIPE, bufsize=0)
     checked, n_bad, first, short = 0, 0, [], None
     try:
@@ -418,18 +524,27 @@ def run_exhaustive(cfg, op, *, stages=0, verilog=None, engine="auto", chunk_pair
             if short is not None:
                 break
             a_vals = operand_patterns_to_values(np.arange(a0, a0 + na), w, signed)
-            want = expected(cfg, op, a_vals[:, None], b_vals[None, :])
-            bad = np.zeros((na, n), bool)
-            for name in got:
-                bad |= got[name] != want[name]
-            nb = int(np.count_nonzero(bad))
-            if nb:
+            if fused is not None:
+                rows = np.flatnonzero(fused.bad_rows(a_vals, b_vals, got))    # the model's function, fused
+            else:
+                rows = np.arange(na)
+            if rows.size:   # the model's own path (sim.golden) on the rows in question names the pairs
+                want = expected(cfg, op, a_vals[rows, None], b_vals[None, :])
+                bad = np.zeros((rows.size, n), bool)
+                for name in got:
+                    bad |= got[name][rows] != want[name]
+                nb = int(np.count_nonzero(bad))
+                if fused is not None and nb != int(fused.bad_rows(a_vals[rows], b_vals,
+                                                                   {k: v[rows] for k, v in got.items()}).sum()):
+                    raise RuntimeError(f"the fused check of {module} disagrees with the model's own path "
+                                       f"on a = {a_vals[rows[0]]}")
                 n_bad += nb
                 for i, j in zip(*np.nonzero(bad)):
                     if len(first) >= MAX_REPORTED:
                         break
-                    first.append({"a": int(a_vals[i]), "b": int(b_vals[j]),
-                                  "got": [int(got[p][i, j]) for p in got], "want": [int(want[p][i, j]) for p in got]})
+                    first.append({"a": int(a_vals[rows[i]]), "b": int(b_vals[j]),
+                                  "got": [int(got[p][rows[i], j]) for p in got],
+                                  "want": [int(want[p][i, j]) for p in got]})
             checked += na * n
             if progress:
                 progress(na * n)
@@ -445,4 +560,4 @@ def run_exhaustive(cfg, op, *, stages=0, verilog=None, engine="auto", chunk_pair
             "missing_results": (n * n - short) if short is not None else 0,
             "first_mismatches": first, "seconds": round(seconds, 2), "build_seconds": round(t_build, 2),
             "pairs_per_s": round(checked / max(seconds - t_build, 1e-9)),
-            "cpu_seconds": round(cpu, 2)}
+            "cpu_seconds": round(cpu, 2), "fused_model": fused is not None}

@@ -107,6 +107,8 @@ def gemm_path(multiplier):
     TypeError for an object it cannot use."""
     if isinstance(multiplier, ExactMultiplier):
         return "blas"
+    if callable(getattr(multiplier, "product_table", None)):
+        return "table"          # a circuit known by its products (pymodel.table_mult.TableMultiplier)
     form = _form(multiplier)
     if isinstance(form, LogAdd):
         return "log-add" if form.correction is None else "log-add-corrected"
@@ -155,6 +157,8 @@ def _table(mult):
 def _max_product(mult):
     """A bound on |product|: the exact one for Mitchell (which never overestimates) and the
     exact multiplier, twice it for other designs (which may overestimate, never by 2x)."""
+    if getattr(mult, "product_bound", None) is not None:
+        return max(int(mult.product_bound), 1)      # a product table's largest |product|
     lo, hi = mult.operand_range
     exact = max(lo * lo, hi * hi)
     return exact if isinstance(mult, (Mitchell, ExactMultiplier)) else 2 * exact
@@ -276,6 +280,9 @@ class EncodedWeights:
                 lo, hi = multiplier.operand_range
                 self.blas_dtype, self.chunk = gr.blas_plan(k, max(lo * lo, hi * hi))
                 self.data, self.residues = gr.residue_operands(b, form, self.blas_dtype, max(-lo, hi))
+            elif self.path == "table":
+                self.table = multiplier.product_table()
+                self.data = gk.table_codes(np.ascontiguousarray(b.T), multiplier.operand_range[0], 0)
             elif self.path == "general" and multiplier.width <= gk.LUT_MAX_WIDTH:
                 self.table = _table(multiplier)
                 self.data = gk.table_codes(np.ascontiguousarray(b.T), multiplier.operand_range[0], 0)
@@ -376,7 +383,7 @@ def approx_matmul(a, b, multiplier=None):
         elif path == "bitwise-split":
             ea = gb.encode_a(np.ascontiguousarray(a, np.int32))
             gb.encoded_gemm(ea, enc.data, out, form.frac_bits, _absmax(a), enc.absmax)
-        elif multiplier.width <= gk.LUT_MAX_WIDTH:
+        elif path == "table" or multiplier.width <= gk.LUT_MAX_WIDTH:
             ca = gk.table_codes(a, multiplier.operand_range[0], multiplier.width)
             gk.table_gemm(ca, enc.data, enc.table, out)
         else:
