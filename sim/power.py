@@ -53,6 +53,7 @@ MODEL = ("switched capacitance per operation of the generic-gate netlist (synth;
          "(logical-effort units: an inverter's input = 1), plus 1 per output port bit; relative to the exact "
          "operator synthesised and simulated the same way on the same stream")
 STREAMS = ("uniform", "nn-cnn", "nn-mlp", "onnx:FILE")
+CHUNK = 1 << 16             # operations simulated at once
 
 _FN = {
     "$_NOT_": lambda x: ~x[0], "$_BUF_": lambda x: x[0],
@@ -251,6 +252,13 @@ def toggles(netlist, a, b, *, unit_delay=False):
     a, b = np.asarray(a, np.int64), np.asarray(b, np.int64)
     if a.shape != b.shape or a.ndim != 1 or len(a) < 2:
         raise ValueError("a and b must be 1-D arrays of the same length, at least 2")
+    if len(a) > CHUNK:
+        # chunks that share their boundary operation, so every transition is counted once; memory stays
+        # at n_nets x CHUNK / 64 words
+        counts = np.zeros(netlist.n_nets, np.int64)
+        for s in range(0, len(a) - 1, CHUNK - 1):
+            counts += toggles(netlist, a[s:s + CHUNK], b[s:s + CHUNK], unit_delay=unit_delay)[0]
+        return counts, len(a) - 1
     words = {"a": pack(a, len(netlist.inputs["a"])), "b": pack(b, len(netlist.inputs["b"]))}
     v = netlist.evaluate(words)
     if not unit_delay:

@@ -266,3 +266,17 @@ def test_compare_power_columns(tmp_path, monkeypatch, capsys):
     assert main(["compare", "--designs", "mitchell", "--width", "4", "--no-cost", "--no-nn", "--ops", "256",
                  "--json"]) == 2
     assert "--ops does not apply without --power" in json.loads(capsys.readouterr().out)["error"]
+
+
+@needs_yosys
+def test_long_streams_in_chunks_count_the_same(monkeypatch):
+    import sim.power as sp
+    text, _, top = generate(make_design("mitchell", width=4), "mul")
+    net = synth_netlist(text, top, cache_dir="")
+    rng = np.random.default_rng(4)
+    a, b = rng.integers(0, 16, 3000), rng.integers(0, 16, 3000)
+    whole = [toggles(net, a, b, unit_delay=ud)[0] for ud in (False, True)]
+    monkeypatch.setattr(sp, "CHUNK", 333)
+    for ud, w in zip((False, True), whole):
+        got, n = toggles(net, a, b, unit_delay=ud)
+        assert n == 2999 and np.array_equal(got, w)
