@@ -2,6 +2,7 @@
 
 import sys
 
+from .byo import add_blackbox_args, blackbox
 from .common import (add_config_args, cache_folder, cache_help, check_config_options, config, check_output_path, emit,
                      int_in, progress, parse_widths, refuse, seed_arg)
 
@@ -51,6 +52,20 @@ def cmd_cost(args):
     import copy
 
     from pymodel.plots import SUFFIXES
+    bb = blackbox(args)
+    if bb is not None:
+        refuse(args, ("--plot", "--power", "--stages", "--stream", "--data", "--ops", "--images", "--unit-delay",
+                      "--seed"), "with --verilog (the circuit's cost against exact; its Pareto point: `mitchell "
+                                 "compare --verilog`)")
+        cache_folder(args, "cache_dir", "cost")
+        with progress(args, total=1, desc="synthesis (circuit and exact)", unit="circuit"):
+            r = bb.cost(fmax=not args.no_fmax, abc=args.abc, cache_dir=args.cache_dir)
+        obj = {"design": r["design"], "op": "mul", "stages": 0, "widths": [bb.width], "rows": [r],
+               "circuit": bb.describe()}
+        emit(args, obj, "\n".join([cost_table([r]), f"(yosys flow: synth -flatten; abc -g ..."
+                                   f"{' -fast' if args.abc == 'fast' else ''}; circuit: {bb.describe()}; "
+                                   f"{'cached' if r['cached'] else 'synthesized'})"]))
+        return
     widths = parse_widths(args.width)
     check_config_options(args)
     if not args.plot and not args.power:
@@ -135,4 +150,5 @@ def add_parser(sub):
                    help="--power also simulates one step per gate, counting glitches")
     seed_arg(p, "seed of the sampled error metrics of the Pareto plot (widths > 12) and of --power's stream")
     p.add_argument("--cache-dir", default=None, metavar="DIR", help=cache_help("synthesis result cache", "cost"))
+    add_blackbox_args(p)
     p.set_defaults(func=cmd_cost)

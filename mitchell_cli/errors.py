@@ -2,6 +2,7 @@
 
 import sys
 
+from .byo import add_blackbox_args, blackbox
 from .common import add_config_args, clean, config, emit, ep_text, pct, progress_wanted, int_in, refuse, seed_arg
 
 MAX_SAMPLES = 1 << 26     # memory is O(samples): about 2 GB here
@@ -58,6 +59,19 @@ def check_method(args, cfg):
 
 def cmd_errors(args):
     from pymodel.metrics import error_metrics, float_error_metrics
+    bb = blackbox(args)
+    if bb is not None:
+        refuse(args, ("--method", "--samples", "--seed"), "with --verilog (every pair of the circuit is measured)")
+        from pymodel.metric_defs import progress_bar
+        bar = progress_bar(1 << (2 * bb.width), progress_wanted(args), f"{bb.name} (every pair)")
+        try:
+            m = clean(bb.metrics(progress=bar.update if bar else None))
+        finally:
+            if bar:
+                bar.close()
+        m["circuit"] = bb.describe()
+        emit(args, m, errors_table(m) + f"\n(circuit: {bb.describe()})")
+        return
     cfg = config(args)
     if args.op == "fmul":
         refuse(args, ("--method",), "to --op fmul (every mantissa pair, or sampled)")
@@ -96,4 +110,5 @@ def add_parser(sub):
                    help="random pairs (implies --method sample), 1..2^26 "
                         "(default 2^24 when sampling)")
     seed_arg(p, "seed of the random sample")
+    add_blackbox_args(p)
     p.set_defaults(func=cmd_errors)

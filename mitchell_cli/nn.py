@@ -4,6 +4,7 @@ import sys
 
 from .common import (add_design_args, cache_folder, cache_help, check_output_path, design_configs, design_list, emit,
                      int_in, progress, refuse, seed_arg, SEED_MAX)
+from .byo import add_blackbox_args, blackbox
 from .onnx import add_onnx_args
 
 
@@ -107,6 +108,14 @@ def seed_summary(runs_by_seed):
 
 def cmd_nn(args):
     from pymodel.nn.study import run_study
+    bb = blackbox(args, design_options=False)
+    if bb is not None:
+        refuse(args, ("--onnx", "--train-multiplier", "--frac-sweep", "--frac-bits"),
+               "with --verilog (the circuit in the built-in study's MACs)")
+        _check_table_circuit(bb)
+        args.width = bb.width
+    elif args.signed:
+        refuse(args, ("--signed",), "without --verilog (the study's designs are signed anyway)")
     if args.onnx:
         refuse(args, ("--seeds",), "with --onnx (repeated runs are of the built-in study)")
         from .onnx import cmd_onnx
@@ -130,7 +139,11 @@ def cmd_nn(args):
     if args.frac_sweep:
         check_output_path("--frac-sweep", args.frac_sweep, suffixes=SUFFIXES)
     cache_folder(args, "cache_dir", "nn")
-    designs = design_configs(args, design_list(args), args.width)
+    if bb is not None:      # the circuit alone, or beside the --design(s) named
+        designs = (design_configs(args, design_list(args), args.width) if args.design else [])
+        designs.append((bb.name, bb.multiplier()))
+    else:
+        designs = design_configs(args, design_list(args), args.width)
     if args.frac_sweep and [n for n, _ in designs] != ["mitchell"]:
         raise ValueError("--frac-sweep sweeps Mitchell's --frac-bits: it takes --design mitchell only")
     seeds = args.seeds or [args.seed]
@@ -166,6 +179,17 @@ def cmd_nn(args):
                  for x in r["frac_sweep"]]
     obj = width_keys(r) if len(runs) == 1 else {"runs": [width_keys(x) for x in runs]}
     emit(args, obj, "\n".join(text))
+
+
+def _check_table_circuit(bb):
+    """The NN study multiplies signed integers through the circuit's product table (up to 12 bits)."""
+    from pymodel.table_mult import TABLE_MAX_WIDTH
+    if not bb.signed:
+        raise ValueError("the NN study quantises to signed integers: --verilog needs a signed multiplier "
+                         "(--signed, two's-complement ports)")
+    if bb.width > TABLE_MAX_WIDTH:
+        raise ValueError(f"the NN study runs a circuit through its product table, held up to {TABLE_MAX_WIDTH}-bit "
+                         f"operands (2^{2 * TABLE_MAX_WIDTH} entries); this one has {bb.width}")
 
 
 def _emit_seeds(args, designs, by_seed):
@@ -222,4 +246,5 @@ def add_parser(sub):
     ONNX_ONLY[:] = [o for o in p._option_string_actions if o not in before and o.startswith("--")
                     and o not in ("--onnx", "--design")]
     add_design_args(p, choice=False)
+    add_blackbox_args(p, signed=True)
     p.set_defaults(func=cmd_nn)
