@@ -49,7 +49,7 @@ def add_blackbox_args(p, signed=False):
                        help="--verilog: the circuit's operands and product are two's complement")
 
 
-def blackbox(args, *, design_options=True, width_option="--width"):
+def blackbox(args, *, design_options=True, check_width=True):
     """The :class:`sim.blackbox.BlackBox` of ``--verilog``, or None (then its options are refused).  With
     ``design_options`` the design's own options are refused (the circuit is the design); a typed ``--width``
     must be the circuit's."""
@@ -66,7 +66,7 @@ def blackbox(args, *, design_options=True, width_option="--width"):
     ports = parse_ports(args.ports or "a,b,p")
     bb = BlackBox(args.verilog, ports, signed=bool(getattr(args, "signed", False)), top=args.top, defines=args.define)
     w = getattr(args, "width", None)
-    if width_option in given(args) and w is not None and (w if isinstance(w, list) else [w]) != [bb.width]:
-        raise ValueError(f"{width_option} {w if not isinstance(w, list) else ','.join(map(str, w))} differs from "
-                         f"the circuit's operand width {bb.width} (port {ports[0]}); drop {width_option}")
+    if check_width and "--width" in given(args) and w is not None and (w if isinstance(w, list) else [w]) != [bb.width]:
+        raise ValueError(f"--width {w if not isinstance(w, list) else ','.join(map(str, w))} differs from "
+                         f"the circuit's operand width {bb.width} (port {ports[0]}); drop --width")
     return bb

@@ -2,6 +2,7 @@
 
 import sys
 
+from .byo import add_blackbox_args, blackbox
 from .common import (int_in, cache_folder, cache_help, check_design_op, check_output_path, emit, ep_text, parse_widths,
                      progress, refuse, seed_arg)
 
@@ -48,6 +49,36 @@ def compare_rows(names, widths, *, op="mul", signed=False, cost=True, fmax=True,
                         row[f"nn_{model}_int8"] = r["accuracy"]["int8_mitchell"]
                 tick()
     return rows
+
+
+def circuit_row(bb, *, cost=True, fmax=True, nn=True, cache_dir=None, nn_cache=None, seed=0, update=None):
+    """The row of a black-box circuit (``--verilog``) beside the family's: its every-pair metrics, its cost
+    against exact through the same flow, and the int8 NN columns when it is a signed 8-bit multiplier (the
+    networks' width); otherwise ``nn_note`` says why they are empty."""
+    tick = update or (lambda n=1: None)
+    m = bb.metrics()
+    row = {"design": bb.name, "op": "mul", "width": bb.width, "signed": bb.signed, "config": bb.config(),
+           "circuit": bb.describe(), "pairs": m["pairs"], "exhaustive": m["exhaustive"],
+           **{k: m[k] for k in ("mred", "bias", "min_re", "max_re", "ep")}}
+    tick()
+    if cost:
+        c = bb.cost(fmax=fmax, cache_dir=cache_dir)
+        for k in ("cells", "depth", "ice40_luts", "fmax_mhz"):
+            row[k], row[f"exact_{k}"], row[f"ratio_{k}"] = c["approx"][k], c["exact"][k], c["ratio"][k]
+        tick()
+    if nn and bb.signed and bb.width == 8:
+        from pymodel.nn.study import run_study
+        mult = bb.multiplier()
+        for model in NN_MODELS:
+            r = run_study(dataset="digits", model=model, width=8, finetune_epochs=0, seed=seed, cache_dir=nn_cache,
+                          multiplier=mult)
+            row[f"nn_{model}_float32"] = r["accuracy"]["float32"]
+            row[f"nn_{model}_int8_exact"] = r["accuracy"]["int8_exact"]
+            row[f"nn_{model}_int8"] = r["accuracy"]["int8_mitchell"]
+            tick()
+    elif nn:
+        row["nn_note"] = "the int8 NN columns need a signed 8-bit circuit (--signed)"
+    return row
 
 
 def _power_columns(row, name, cfg, op, w, n, seed, cache_dir, nn_cache, recorded):
@@ -99,6 +130,9 @@ def markdown_table(rows, *, cost=True, nn=True, fmax=True, power=False):
 
 def cmd_compare(args):
     from pymodel.registry import DESIGNS, designs_with
+    bb = blackbox(args, check_width=False)
+    if bb is not None:
+        refuse(args, ("--power", "--ops", "--energy-plot"), "with --verilog (energy of a circuit: not yet)")
     names = designs_with(args.op)
     if args.designs:
         wanted = list(dict.fromkeys(n.strip() for n in args.designs.split(",") if n.strip()))
@@ -132,12 +166,17 @@ def cmd_compare(args):
     if not args.no_nn:
         cache_folder(args, "nn_cache", "nn", option="--nn-cache")
     total = len(names) * (len(widths) * (1 + (not args.no_cost) + args.power) + (0 if args.no_nn else len(NN_MODELS)))
+    if bb is not None:
+        total += 1 + (not args.no_cost) + (0 if args.no_nn or not (bb.signed and bb.width == 8) else len(NN_MODELS))
     if args.power:
         print(f"seed: {args.seed}", file=sys.stderr)
     with progress(args, total=total, desc="compare (errors, synthesis, NN per design)", unit="step") as update:
         rows = compare_rows(names, widths, op=args.op, signed=args.signed, cost=not args.no_cost, fmax=not args.no_fmax, nn=not args.no_nn,
                             cache_dir=args.cache_dir, nn_cache=args.nn_cache, seed=args.seed, update=update,
                             power=args.power, power_ops=args.ops)
+        if bb is not None:
+            rows.append(circuit_row(bb, cost=not args.no_cost, fmax=not args.no_fmax, nn=not args.no_nn,
+                                    cache_dir=args.cache_dir, nn_cache=args.nn_cache, seed=args.seed, update=update))
     obj = {"op": args.op, "signed": args.signed, "widths": widths, "rows": rows}
     text = (f"{'Multipliers' if args.op == 'mul' else 'Dividers'}, {'signed' if args.signed else 'unsigned'}, "
             f"default parameters; errors over every pair" + ("" if args.op == "mul" else " (b != 0)") + "\n\n"
@@ -148,6 +187,8 @@ def cmd_compare(args):
         text += (f"\n\nEnergy: switched capacitance per operation against exact ({args.ops} operations, seed "
                  f"{args.seed}; CNN: the digits CNN's int<width> operands, weight-stationary, on the signed design); "
                  "EDP: energy x depth")
+    if bb is not None:
+        text += f"\n\n{bb.name}: {bb.describe()}" + (f"; {rows[-1]['nn_note']}" if "nn_note" in rows[-1] else "")
     if args.plot:
         from pymodel.plots import plot_design_pareto
         obj["plot"] = plot_design_pareto(rows, args.plot, op=args.op)
@@ -183,4 +224,5 @@ def add_parser(sub):
     p.add_argument("--nn-cache", default=None, metavar="DIR", help=cache_help("trained float models", "nn"))
     seed_arg(p, "seed of the NN training")
     p.add_argument("--json", action="store_true", help="print exactly one JSON object")
+    add_blackbox_args(p)
     p.set_defaults(func=cmd_compare)
