@@ -35,16 +35,18 @@ is commutative: the designs' tests check it, and the test against the sweep woul
 
 Long runs: visiting every operand of the shorter run of each crossed box costs ``sum min(L1, L2)`` (about
 ``2**(width + K)``), hours at 32 bits.  When that exceeds ``EXACT_BUDGET`` (never up to 16 bits), crossed
-boxes whose shorter run is longer than ``LONG_RUN`` (2**12) are summed differently
+boxes whose shorter run is longer than ``LONG_RUN`` (2**12 up to 22 bits, half as long per further bit, at
+least 64) are summed differently
 (:func:`_crossed_long`): the operands ``a`` whose row has one sign go to the closed forms; on the rest
 ``sum err**2`` and ``sum re`` need no split, the exact pairs are counted from the divisors of ``M``, and the
 positive parts of ``sum |err|`` and ``sum |re|`` are taken at the split ``b = M/a - 1/2``, where their
 derivative in ``b`` vanishes, so rounding the split to an integer moves a row by ``a d**2 / 2`` and
 ``d**2 / (2 c)`` (``|d| <= 1/2``, ``c = M/a``; the mean ``a/24``, ``1/(24 c)`` is taken off), then summed over
 ``a`` by Euler-Maclaurin.  So MAE and MRED there are not exact to the last bit: against the exact path
-the relative difference measured 4e-14 (MRED) and 2e-14 (MAE) at 20 bits with ``LONG_RUN = 2**12`` and it
-falls with the width (the bound per row is ``1/(24 c)`` against rows of size about ``L 2**-K``); every
-other figure (bias, MSE, EP, extremes and their operands) stays exact.
+the relative difference of MRED measured (Mitch-w, defaults) 8e-13 at 18 bits and 4e-14 at 20 with runs
+from 2**12 on, and 4e-14 at 22 bits with runs from 64 on (9e-16 from 2**12 on): it falls about 4x per bit
+(the rounding moves a row by at most ``1/(8 c)`` against rows of size about ``L 2**-K``), so well below
+1e-14 at 32 bits; every other figure (bias, MSE, EP, extremes and their operands) stays exact.
 
 Accuracy otherwise: the count of exact pairs is an integer (float64 below 2**53); the sums are float64, per
 box as above (no cancellation beyond a box's own spread), Neumaier-compensated per row of boxes and
@@ -98,7 +100,7 @@ def exact_cost(width, signed, K):
 
 
 BOX_BUDGET = 1 << 27     # boxes (one design call each) an exact form takes on (seconds)
-LONG_RUN = 1 << 12        # crossed boxes with longer runs than this are summed at the split (see _crossed_long)
+LONG_RUN = 1 << 12        # crossed boxes with longer runs are summed at the split (_crossed_long), to 22 bits
 EXACT_BUDGET = 1 << 27    # ... but only when visiting every operand of the crossed boxes would cost more
 
 
@@ -247,7 +249,8 @@ def _crossed(O, LO, B, LB, M, wt, acc):
 @njit
 def _divisor_pairs(M, O, LO, B, LB):
     """Pairs of the box with ``a*b = M`` exactly: ``a = d * 2**i`` for the odd divisors ``d`` of ``M``'s odd
-    part (found up to its square root), at most one ``i`` per ``d`` (a run lies within one block)."""
+    part, at most one ``i`` per ``d`` (a run lies within one block).  The odd part is factored by trial
+    division, which stops once the square of the trial divisor exceeds what is left (usually early)."""
     e2 = 0
     mo = M
     while mo & np.uint64(1) == 0:
@@ -261,22 +264,48 @@ def _divisor_pairs(M, O, LO, B, LB):
                 if B <= b < B + LB:
                     cnt += 1
         return cnt
+    primes = np.zeros(16, np.uint64)
+    exps = np.zeros(16, np.int64)
+    npr = 0
+    rest = mo
+    d = np.uint64(3)
+    while d * d <= rest:
+        if rest % d == 0:
+            primes[npr] = d
+            while rest % d == 0:
+                rest //= d
+                exps[npr] += 1
+            npr += 1
+        d += np.uint64(2)
+    if rest > 1:
+        primes[npr] = rest
+        exps[npr] = 1
+        npr += 1
+    nd = 1
+    for t in range(npr):
+        nd *= exps[t] + 1
+    divs = np.empty(nd, np.uint64)
+    divs[0] = 1
+    cur = 1
+    for t in range(npr):
+        base = cur
+        pw = np.uint64(1)
+        for _ in range(exps[t]):
+            pw *= primes[t]
+            for u in range(base):
+                divs[cur] = divs[u] * pw
+                cur += 1
     k = 63 - np.int64(leading_zeros(np.uint64(O)))
     cnt = 0
-    d = np.uint64(1)
-    while d * d <= mo:
-        if mo % d == 0:
-            for dd in (d, mo // d):
-                i = k - (63 - np.int64(leading_zeros(dd)))
-                if 0 <= i <= e2:
-                    a = np.int64(dd) << i
-                    if O <= a < O + LO:
-                        b = np.int64(M // np.uint64(a))
-                        if B <= b < B + LB:
-                            cnt += 1
-                if dd * dd == mo:
-                    break
-        d += np.uint64(2)
+    for t in range(nd):
+        dd = divs[t]
+        i = k - (63 - np.int64(leading_zeros(dd)))
+        if 0 <= i <= e2:
+            a = np.int64(dd) << i
+            if O <= a < O + LO:
+                b = np.int64(M // np.uint64(a))
+                if B <= b < B + LB:
+                    cnt += 1
     return cnt
 
 
@@ -391,7 +420,9 @@ def run_metrics(cfg, op, K, progress=None, long_run=None):
     acc = np.zeros((nch, 2 * _NCOL))
     ia = np.zeros((nch, 6), np.int64)
     if long_run is None:
-        long_run = LONG_RUN if exact_cost(w, signed, K) > EXACT_BUDGET else 1 << 62
+        # the split's error per crossed box falls about 4x per bit of width (measured 4e-14 relative at
+        # 22 bits with runs from 64 on): shorter runs take the split as the width grows
+        long_run = max(64, LONG_RUN >> max(w - 22, 0)) if exact_cost(w, signed, K) > EXACT_BUDGET else 1 << 62
     _rows(type(cfg).mul_magnitude, cfg.kernel_params(), np.uint64(cfg.product_max), v0, ln, wt, signed, nch,
           long_run, acc, ia)
     if progress is not None:
