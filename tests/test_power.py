@@ -114,7 +114,7 @@ def test_unit_delay_counts_a_hand_counted_glitch():
 
 @needs_yosys
 def test_depth_and_cells_are_the_cost_flows(tmp_path):
-    for name in ("mitchell", "mbm"):
+    for name in ("mbm",):
         text, _, top = generate(make_design(name, width=5), "mul")
         net = synth_netlist(text, top, cache_dir="")
         m = synth_metrics(text, top, fmax=False, cache_dir=str(tmp_path))
