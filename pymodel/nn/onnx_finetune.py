@@ -136,49 +136,24 @@ class FineTune:
         """Calibrate, measure, fine-tune, measure; ``progress(n)`` after each batch of ``n`` images,
         ``status(text)`` with the running loss and accuracy."""
         from .matmul import ExactMultiplier
-        net, tape = self.net, self.tape
+        net = self.net
         net.calibrate(self.xc, batch=256, progress=progress)
         exact = Mode("int", ExactMultiplier(width=self.mult.width, signed=True))
         before = {"float32": self.accuracy(FLOAT, progress=progress),
                   "exact": self.accuracy(exact, progress=progress),
                   "design": self.accuracy(self.mode, progress=progress)}
         params = trainable_steps(net)
-        opt = _Sgd(self.lr, self.momentum) if self.optimizer == "sgd" else _Adam(self.lr)
+        opt = self.optimiser()
         rng = np.random.default_rng(self.seed + 1)
         history, t0 = [], time.perf_counter()
         for epoch in range(self.epochs):
-            order = rng.permutation(len(self.xt))
-            losses, correct, seen = [], 0, 0
-            te = time.perf_counter()
-            for i in range(0, len(order), self.batch):
-                idx = order[i:i + self.batch]
-                xb, yb = self.xt[idx], self.yt[idx]
-                out = tape.forward(xb, self.mode)
-                logits = np.asarray(out, np.float64).reshape(len(idx), -1)
-                loss, g = softmax_xent(logits, yb)
-                grads = tape.backward(g.reshape(np.shape(out)))
-                for s in params:
-                    gW, gb = grads.get(s, (None, None))
-                    if gW is None:
-                        continue
-                    W = opt.step((id(s), "W"), s.W.astype(np.float64), gW)
-                    b = None if gb is None or s.bias is None else opt.step((id(s), "b"), s.bias.astype(np.float64),
-                                                                           gb)
-                    _set_weights(s, W, b)
-                losses.append(loss * len(idx))
-                correct += int((logits.argmax(axis=1) == yb).sum())
-                seen += len(idx)
-                if progress is not None:
-                    progress(len(idx))
-                if status is not None:
-                    status(f"epoch {epoch + 1}/{self.epochs} loss {sum(losses) / seen:.4f} "
-                           f"train acc {100 * correct / seen:.2f}%")
-            seconds = time.perf_counter() - te
+            loss, train_top1, seconds = self.epoch(self.mode, opt, rng, progress, status, f"epoch {epoch + 1}/"
+                                                   f"{self.epochs}")
             val = self.accuracy(self.mode, progress=progress)
-            history.append({"epoch": epoch + 1, "loss": sum(losses) / seen, "train_top1": correct / seen,
-                            "val_top1": val, "seconds": seconds})
+            history.append({"epoch": epoch + 1, "loss": loss, "train_top1": train_top1, "val_top1": val,
+                            "seconds": seconds})
             if status is not None:
-                status(f"epoch {epoch + 1}/{self.epochs} loss {sum(losses) / seen:.4f} val {100 * val:.2f}%")
+                status(f"epoch {epoch + 1}/{self.epochs} loss {loss:.4f} val {100 * val:.2f}%")
         after = {"design": history[-1]["val_top1"], "float32": self.accuracy(FLOAT, progress=progress)}
         drop = before["exact"] - before["design"]
         recovered = None if drop <= 0 else (after["design"] - before["design"]) / drop
@@ -192,6 +167,40 @@ class FineTune:
                 "seconds": time.perf_counter() - t0,
                 "gradient": "straight-through: the float product of the quantized operands; no gradient through "
                             "a clipped activation"}
+
+    def optimiser(self):
+        return _Sgd(self.lr, self.momentum) if self.optimizer == "sgd" else _Adam(self.lr)
+
+    def epoch(self, mode, opt, rng, progress=None, status=None, label="epoch"):
+        """One pass over the training images in ``mode`` (the int mode: fine-tuning; ``FLOAT``: float32
+        training of the same graph by the same code, the benchmark's reference).  Returns the mean loss,
+        the training top-1 and the seconds it took."""
+        params = trainable_steps(self.net)
+        order = rng.permutation(len(self.xt))
+        loss_sum, correct, seen = 0.0, 0, 0
+        t0 = time.perf_counter()
+        for i in range(0, len(order), self.batch):
+            idx = order[i:i + self.batch]
+            xb, yb = self.xt[idx], self.yt[idx]
+            out = self.tape.forward(xb, mode)
+            logits = np.asarray(out, np.float64).reshape(len(idx), -1)
+            loss, g = softmax_xent(logits, yb)
+            grads = self.tape.backward(g.reshape(np.shape(out)))
+            for s in params:
+                gW, gb = grads.get(s, (None, None))
+                if gW is None:
+                    continue
+                W = opt.step((id(s), "W"), s.W.astype(np.float64), gW)
+                b = None if gb is None or s.bias is None else opt.step((id(s), "b"), s.bias.astype(np.float64), gb)
+                _set_weights(s, W, b)
+            loss_sum += loss * len(idx)
+            correct += int((logits.argmax(axis=1) == yb).sum())
+            seen += len(idx)
+            if progress is not None:
+                progress(len(idx))
+            if status is not None:
+                status(f"{label} loss {loss_sum / seen:.4f} train acc {100 * correct / seen:.2f}%")
+        return loss_sum / seen, correct / seen, time.perf_counter() - t0
 
     def ranges(self):
         return {s.outputs[0]: list(s.calibrated_max) for s in self.net.mac_steps}

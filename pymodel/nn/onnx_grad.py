@@ -46,6 +46,11 @@ def _unbroadcast(g, shape):
     return (g.sum(axis=axes, keepdims=True) if axes else g).reshape(shape)
 
 
+def _dtype(x):
+    """The precision of the backward pass of a MAC node: its input's (float32 in training, float64 in tests)."""
+    return np.dtype(np.float64) if np.asarray(x).dtype == np.float64 else np.dtype(np.float32)
+
+
 def _is_float(v):
     return v is not None and np.asarray(v).dtype.kind == "f"
 
@@ -394,12 +399,14 @@ def _linear_backward(step, vals, g, mode, need_x):
     x = vals[0].T if step.trans_a else vals[0]
     x2 = x.reshape(-1, x.shape[-1])
     g2 = g.reshape(-1, step.W.shape[0])
+    dt = _dtype(x)
     xd, mask = _act(step, 0, x2, mode)
-    gW = g2.T @ xd
+    xd, g2 = xd.astype(dt, copy=False), np.asarray(g2, dt)
+    gW = (xd.T @ g2).T          # not g2.T @ xd: BLAS is many times slower on that layout
     gb = None if step.bias is None else _unbroadcast(g2.sum(axis=0), step.bias.shape)
     gx = None
     if need_x:
-        gx = g2 @ _w_deq(step.W, mode)
+        gx = g2 @ _w_deq(step.W, mode).astype(dt)
         if mask is not None:
             gx = gx * mask
         gx = gx.reshape(x.shape)
@@ -415,35 +422,36 @@ def _conv_backward(step, vals, g, mode, need_x, cache):
     n, c, h, w = x.shape
     m, cg, kh, kw = step.W.shape
     begins, ends = spatial_pads(x.shape[2:], (kh, kw), step.strides, step.dilations, step.pads, step.auto_pad)
+    dt = _dtype(x)
     xd, mask = _act(step, 0, x, mode)
     from .onnx_ops import pad
-    xp = pad(xd.transpose(0, 2, 3, 1), begins + [0], ends + [0])
+    xp = pad(xd.astype(dt, copy=False).transpose(0, 2, 3, 1), begins + [0], ends + [0])
     hp, wp = xp.shape[1:3]
-    g2 = np.asarray(g, np.float64).transpose(0, 2, 3, 1).reshape(-1, m)       # (n*oh*ow, m)
-    W2 = _w_deq(step.W2, mode)
+    g2 = np.asarray(g, dt).transpose(0, 2, 3, 1).reshape(-1, m)       # (n*oh*ow, m)
+    W2 = _w_deq(step.W2, mode).astype(dt)
     mg = m // step.group
     gW2 = np.empty(W2.shape)
+    (sh, sw), (dh, dw) = step.strides, step.dilations
     if need_x:
-        key = ("conv", id(step), x.shape)
-        if key not in cache:        # which padded NHWC element each column entry reads
-            idx = np.arange(n * hp * wp * c, dtype=np.int64).reshape(n, hp, wp, c)
-            cache[key] = [im2col_nhwc(idx[..., k * cg:(k + 1) * cg], (kh, kw), step.strides, step.dilations)[0]
-                          for k in range(step.group)]
-        gxp = np.zeros(n * hp * wp * c)
+        gxp = np.zeros((n, hp, wp, c), dt)
     for k in range(step.group):
         rows = slice(k * mg, (k + 1) * mg)
         xg = xp if step.group == 1 else xp[..., k * cg:(k + 1) * cg]
-        cols, _ = im2col_nhwc(xg, (kh, kw), step.strides, step.dilations)
+        cols, (oh, ow) = im2col_nhwc(xg, (kh, kw), step.strides, step.dilations)
         gk = g2[:, rows]
-        gW2[rows] = gk.T @ cols
+        gW2[rows] = (cols.T @ gk).T        # not gk.T @ cols: BLAS is many times slower on that layout
         if need_x:
-            gcols = gk @ W2[rows]
-            gxp += np.bincount(cache[key][k].ravel(), weights=gcols.ravel(), minlength=gxp.size)
+            # col2im: each kernel offset's column block added back onto the strided window it was copied from
+            gcols = (gk @ W2[rows]).reshape(n, oh, ow, kh, kw, cg)
+            for i in range(kh):
+                for j in range(kw):
+                    gxp[:, i * dh:i * dh + sh * (oh - 1) + 1:sh, j * dw:j * dw + sw * (ow - 1) + 1:sw,
+                        k * cg:(k + 1) * cg] += gcols[:, :, :, i, j, :]
     gW = gW2.reshape(m, kh, kw, cg).transpose(0, 3, 1, 2)
     gb = None if step.bias is None else g2.sum(axis=0)
     gx = None
     if need_x:
-        gx = gxp.reshape(n, hp, wp, c)[:, begins[0]:begins[0] + h, begins[1]:begins[1] + w].transpose(0, 3, 1, 2)
+        gx = gxp[:, begins[0]:begins[0] + h, begins[1]:begins[1] + w].transpose(0, 3, 1, 2)
         if mask is not None:
             gx = gx * mask
         gx = gx[:, :, 0, :] if step.one_d else gx
