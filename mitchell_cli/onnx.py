@@ -81,7 +81,8 @@ def onnx_table(r):
         lines.append(f"{x['name']:<22} {x['multiplier']:<26} {100 * x['top1']:>7.2f}%"
                      + (f" {100 * x['top5']:>7.2f}%" if top5 else "")
                      + (f" {100 * same:>13.2f}%" if same is not None else f" {'':>14}"))
-    lines.append("post-training quantization only (no approximation-aware fine-tuning)")
+    lines.append("a fine-tuned model: its stored activation ranges, no recalibration" if r.get("stored_ranges")
+                 else "post-training quantization only (no approximation-aware fine-tuning)")
     return "\n".join(lines)
 
 

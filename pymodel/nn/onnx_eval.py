@@ -156,9 +156,13 @@ class OnnxStudy:
                 "classes": int(n_classes), "width": self.width, "seed": self.seed, "calibration": self.calib_from,
                 "calibration_images": 0 if self.ranges is not None else int(len(self.xc)), "opset": net.opset,
                 "macs_per_image": int(net.macs_per_forward()), "results": results, "nodes": node_paths(net),
-                "quantization": "post-training: activations per tensor (max |x| over the calibration images), "
-                                "weights per output channel (a MatMul of two activations: both per tensor), "
-                                "symmetric; exact int64 accumulation; no fine-tuning"}
+                "stored_ranges": self.ranges is not None,
+                "quantization": ("fine-tuned model: activations per tensor (max |x| stored in the model by "
+                                 "fine-tuning)" if self.ranges is not None else "post-training: activations per "
+                                 "tensor (max |x| over the calibration images)")
+                                + ", weights per output channel (a MatMul of two activations: both per tensor), "
+                                "symmetric; exact int64 accumulation"
+                                + ("" if self.ranges is not None else "; no fine-tuning")}
 
 
 def node_paths(net):
