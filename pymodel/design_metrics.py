@@ -100,7 +100,7 @@ def design_error_metrics(cfg, op="mul", *, samples=None, seed=0, progress=False)
         total = vals.size * bvals.size
         fa = np.empty((vals.size, M.NF))
         ia = np.empty((vals.size, M.NI), np.int64)
-        step = max(1, vals.size // 64)
+        step = vals.size if total <= (1 << 24) else max(1, vals.size // 64)   # chunks only for the bar
         bar = M.progress_bar(total, progress, desc)
         for r0 in range(0, vals.size, step):
             sl = slice(r0, r0 + step)

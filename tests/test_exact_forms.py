@@ -26,7 +26,8 @@ def assert_same(got, want, rel=1e-12):
 
 
 def configs(name, op, width):
-    """The design at its defaults and at each parameter's ends (others default), both signs."""
+    """The design at its defaults and at each parameter's ends, middle and two values below the top (others
+    default), both signs."""
     cls = design_class(name)
     variants = [{}]
     for p in cls.PARAMS:
@@ -34,8 +35,9 @@ def configs(name, op, width):
             continue
         if p.type is bool:
             variants += [{p.name: False}, {p.name: True}]
-        else:
-            variants += [{p.name: v} for v in p.bounds(width)]
+        else:      # the ends, the middle, and one and two below the top (e.g. MBM saturates at frac_bits w-3)
+            lo, hi = p.bounds(width)
+            variants += [{p.name: v} for v in sorted({lo, hi, (lo + hi) // 2, max(lo, hi - 1), max(lo, hi - 2)})]
     out, seen = [], set()
     for signed in (False, True):
         for kw in variants:

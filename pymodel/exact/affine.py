@@ -30,9 +30,9 @@ order of :mod:`pymodel.metric_defs`), which for a fixed ``a`` is always an end o
 Signed operands: magnitudes ``1 .. 2**(w-1) - 1`` occur twice, ``2**(w-1)`` and 0 once; the weight of a
 pair is the product.  A tied extreme reports the lexicographically smallest signed pair with ``x <= y``:
 ``(-max, -min)`` of the magnitudes (unsigned: ``(min, max)``).  The product is commutative (the designs'
-tests check it) but both orders are visited: no assumption is needed.
+tests check it; the sweep relies on it too), so row ``a`` visits ``b >= a`` and counts ``b > a`` twice.
 
-Cost: ``2**width`` rows of a few dozen pieces each (the floor region ``k1 + k2 < g`` pair by pair, about
+Cost: ``2**width`` rows of a few dozen pieces each (half of them on average, ``b >= a``) (the floor region ``k1 + k2 < g`` pair by pair, about
 ``g * 2**(g-1)`` pairs).  Memory O(2**width).
 """
 
@@ -161,7 +161,7 @@ def _div_ends(b, a, m, qscale, acc, idx, prefer_small_a):
 
 @njit
 def row(fn, brk, P, a, maxmag, top_single, sat, prefer_small_b, acc, idx):
-    """Row ``a``: every piece of ``b = 1 .. maxmag`` into ``acc`` (``_NCOL``) and ``idx`` (3).
+    """Row ``a``: every piece of ``b = a .. maxmag`` into ``acc`` (``_NCOL``) and ``idx`` (3).
 
     A design's exact module calls it from its own ``prange`` loop over the rows, naming its
     ``mul_magnitude`` and break function."""
@@ -171,12 +171,12 @@ def row(fn, brk, P, a, maxmag, top_single, sat, prefer_small_b, acc, idx):
     acc[_WCE] = -1.0
     idx[:] = 0
     wa = 1.0 if (top_single and a == maxmag) else (2.0 if top_single else 1.0)
-    b = 1
+    b = a                                          # commutative: b >= a, off the diagonal twice
     while b <= maxmag:
-        e = min(brk(a, b, P), maxmag + 1)
+        e = a + 1 if b == a else min(brk(a, b, P), maxmag + 1)
         if top_single and b < maxmag:
             e = min(e, maxmag)                     # the lone top magnitude has weight 1
-        wt = wa * (1.0 if (top_single and b == maxmag) else (2.0 if top_single else 1.0))
+        wt = wa * (1.0 if (top_single and b == maxmag) else (2.0 if top_single else 1.0)) * (1.0 if b == a else 2.0)
         n = e - b
         raw0 = fn(a, b, P)
         if n == 1:
@@ -186,7 +186,17 @@ def row(fn, brk, P, a, maxmag, top_single, sat, prefer_small_b, acc, idx):
         else:
             beta = np.int64(fn(a, b + 1, P)) - np.int64(raw0)
             last = np.int64(raw0) + beta * (n - 1)
-            if last <= np.int64(sat) or beta <= 0:
+            if beta == 0:                               # a run: one product, saturated or not
+                m0 = min(raw0, sat)
+                _mul_piece(a, b, n, np.int64(m0), 0, wt, acc)
+                _ends(a, b, m0, acc, idx, prefer_small_b)
+                _ends(a, e - 1, m0, acc, idx, prefer_small_b)
+            elif beta < 0:                              # products fall with b: no design does; pair by pair
+                for t in range(n):
+                    m = min(fn(a, b + t, P), sat)
+                    _mul_piece(a, b + t, 1, np.int64(m), 0, wt, acc)
+                    _ends(a, b + t, m, acc, idx, prefer_small_b)
+            elif last <= np.int64(sat):
                 _mul_piece(a, b, n, np.int64(raw0), beta, wt, acc)
                 _ends(a, b, np.uint64(raw0), acc, idx, prefer_small_b)
                 _ends(a, e - 1, np.uint64(last), acc, idx, prefer_small_b)

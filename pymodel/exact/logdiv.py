@@ -68,7 +68,7 @@ def logdiv_pieces(width, signed, f, g, qf):
             else:                                   # steps of the floor: at most one per operand
                 per_row += min(1 << k1, (1 << max(k1 + qf - k2 + 1, 0)) + 2)
         total += per_row << k2
-    return 2 * total if signed else total
+    return total
 
 
 def fits_int64(width, qf):
