@@ -37,6 +37,10 @@ def build_parser():
     # both read by _main before parsing: --version needs no subcommand, --json may come before it
     ap.add_argument("--version", action="store_true", help="print the version and exit")
     ap.add_argument("--json", action="store_true", dest="json_first", help="as the subcommand's --json")
+    ap.add_argument("--design-module", metavar="MODULE:CLASS", action="append", default=[],
+                    help="a design of your own (package.module:Class or path/file.py:Class), checked against the "
+                         "design contract and then usable as --design NAME in every command (repeatable; installed "
+                         "packages can list theirs under the entry-point group mitchell.designs)")
     ap.add_argument("--cache-dir", metavar="DIR", dest="cache_root", default=None,
                     help="the per-user cache (trained models, synthesis results, build folders); default "
                          "$MITCHELL_CACHE_DIR, else $XDG_CACHE_HOME/mitchell or ~/.cache/mitchell")
@@ -160,9 +164,51 @@ def main(argv=None):
         return 1
 
 
+def _design_modules(argv):
+    """``argv`` without its ``--design-module SPEC`` options (anywhere: before or after the subcommand), and the
+    specs, in order."""
+    out, specs, i = [], [], 0
+    while i < len(argv):
+        tok = argv[i]
+        if tok == "--":
+            out += argv[i:]
+            break
+        if tok == "--design-module":
+            if i + 1 >= len(argv):
+                raise ValueError("--design-module needs package.module:Class or path/file.py:Class")
+            specs.append(argv[i + 1])
+            i += 2
+            continue
+        if tok.startswith("--design-module="):
+            specs.append(tok.split("=", 1)[1])
+        else:
+            out.append(tok)
+        i += 1
+    return out, specs
+
+
+def _register_designs(specs):
+    """Register each ``--design-module`` design (checked against the contract) before the options are built,
+    and name them in the environment so the processes this one starts (the cocotb bench) know them too."""
+    import os
+    from pymodel.registry import ENV, register
+    for spec in specs:
+        register(spec)
+    if specs:
+        have = [x for x in os.environ.get(ENV, "").split(",") if x]
+        os.environ[ENV] = ",".join(dict.fromkeys(have + [os.path.abspath(s.rpartition(":")[0]) + ":"
+                                                         + s.rpartition(":")[2] if s.rpartition(":")[0].endswith(".py")
+                                                         else s for s in specs]))
+
+
 def _main(argv):
-    parser = build_parser()
     want_json = "--json" in argv
+    try:
+        argv, specs = _design_modules(argv)
+        _register_designs(specs)
+    except (ValueError, TypeError, ImportError) as e:
+        return _fail(want_json, str(e))
+    parser = build_parser()
     subs = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction)).choices
     argv, want_version = _leading_options(argv, subs)
     if want_version:
