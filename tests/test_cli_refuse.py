@@ -56,3 +56,20 @@ def test_divider_refused_where_a_multiplier_is_needed(capsys, argv, message):
     assert message in err
     if "does not multiply" in err:       # every multiplier listed, from the registry
         assert err.endswith(", ".join(designs_with("mul")))
+
+
+def test_explore_nn_models_with_a_sweep_file(tmp_path, capsys):
+    from mitchell_cli import build_parser
+    from mitchell_cli.explore import sweep_from_args
+    f = tmp_path / "s.toml"
+    f.write_text('designs = ["mitchell"]\nwidths = [6]\nnn = false\n')
+    assert main(["explore", "--sweep", str(f), "--nn-models", "cnn", "-o", str(tmp_path / "o"), "--json"]) == 2
+    assert "--nn-models does not apply without --nn" in json.loads(capsys.readouterr().out)["error"]
+    # with --nn (or nn = true in the file) it overrides the file's models, checked like the file's
+    for argv, models in ((["--nn", "--nn-models", "cnn,mlp"], ["cnn", "mlp"]), (["--nn"], ["mlp"])):
+        args = build_parser().parse_args(["explore", "--sweep", str(f), *argv, "-o", str(tmp_path / "o")])
+        args._given = frozenset(a for a in argv if a.startswith("--"))
+        assert sweep_from_args(args)["nn_models"] == models
+    assert main(["explore", "--sweep", str(f), "--nn", "--nn-models", "vgg", "-o", str(tmp_path / "o"), "--json"]) == 2
+    assert "--nn-models must be among mlp, cnn, got 'vgg'" in json.loads(capsys.readouterr().out)["error"]
+    assert not (tmp_path / "o").exists()
