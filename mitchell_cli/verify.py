@@ -23,6 +23,8 @@ def _check(args, cfg):
         refuse(args, ("--method",), "without --prove")
     if not args.mutate:
         refuse(args, ("--jobs", "--vectors", "--seed"), "without --mutate (options of the mutation run)")
+    if not (args.prove or args.protocol):
+        refuse(args, ("--timeout",), "without --prove or --protocol (the provers' time limit)")
     if args.prove:
         from hdl.spec import check_spec
         check_spec(cfg, args.op)    # a design without a hardware spec fails now, not after a build

@@ -23,6 +23,7 @@ from mitchell_cli import main
      "--seed does not apply to --method sweep"),
     (["verify", "--exhaustive", "--seed", "3"], "--seed does not apply without --mutate"),
     (["verify", "--prove", "--vectors", "3"], "--vectors does not apply without --mutate"),
+    (["verify", "--exhaustive", "--timeout", "30"], "--timeout does not apply without --prove or --protocol"),
 ])
 def test_option_that_does_not_apply_is_refused(tmp_path, capsys, argv, message):
     argv = [a.replace("{tmp}", str(tmp_path)) for a in argv]
