@@ -57,10 +57,12 @@ def add_onnx_args(p):
                         "float model to -o")
     g.add_argument("-o", "--tuned", metavar="FILE", default=None,
                    help="with --finetune: the tuned model (.onnx), with its activation ranges stored in it")
-    g.add_argument("--lr", type=float, default=0.003, help="with --finetune: learning rate, (0, 1] (default 0.003)")
-    g.add_argument("--momentum", type=float, default=0.9, help="with --finetune: SGD momentum, [0, 1) (default 0.9)")
-    g.add_argument("--optimizer", choices=("sgd", "adam"), default="sgd",
-                   help="with --finetune: SGD with momentum (default) or Adam")
+    g.add_argument("--lr", type=float, default=None,
+                   help="with --finetune: learning rate, (0, 1] (default 2e-4 with adam, 1e-3 with sgd)")
+    g.add_argument("--momentum", type=float, default=0.9, help="with --finetune --optimizer sgd: momentum, [0, 1) "
+                                                               "(default 0.9)")
+    g.add_argument("--optimizer", choices=("adam", "sgd"), default="adam",
+                   help="with --finetune: Adam (default, as the built-in study's fine-tuning) or SGD with momentum")
     g.add_argument("--val-fraction", type=float, default=0.2, metavar="F",
                    help="with --finetune: share of the images held out to measure accuracy, (0, 1) (default 0.2)")
     g.add_argument("--layers", action="store_true",
@@ -144,7 +146,7 @@ def finetune_table(r):
     b, a = r["before"], r["after"]
     rec = r["recovered_fraction_of_drop"]
     lines = [f"{r['model']} fine-tuned with {r['multiplier']} in every product: {r['epochs']} epoch(s), "
-             f"{r['optimizer']} lr {r['lr']}" + (f" momentum {r['momentum']}" if r["momentum"] is not None else "")
+             f"{r['optimizer']} lr {r['lr']:g}" + (f" momentum {r['momentum']}" if r["momentum"] is not None else "")
              + f", batch {r['batch']}; {r['train_images']} training images, {r['val_images']} held out; "
              f"seed {r['seed']}",
              f"{'epoch':>5} {'loss':>8} {'train top-1':>12} {'held-out top-1':>15} {'seconds':>8}"]
@@ -174,9 +176,12 @@ def cmd_finetune(args):
         raise ValueError(f"--finetune tunes for one --design, got {len(designs)}: {', '.join(n for n, _ in designs)}")
     name, mult = designs[0]
     flat = (lambda v: None if v is None else [f for part in v for f in part])
-    batch = args.batch if "--batch" in given(args) else 16
+    batch = args.batch if "--batch" in given(args) else 32
+    if args.optimizer == "adam":
+        refuse(args, ("--momentum",), "to --optimizer adam (SGD's)")
+    lr = args.lr if args.lr is not None else 2e-4 if args.optimizer == "adam" else 1e-3
     print(f"seed: {args.seed}", file=sys.stderr)
-    ft = FineTune(args.onnx, args.data, multiplier=mult, label=name, epochs=args.finetune, lr=args.lr,
+    ft = FineTune(args.onnx, args.data, multiplier=mult, label=name, epochs=args.finetune, lr=lr,
                   momentum=args.momentum, batch=batch, seed=args.seed, val_fraction=args.val_fraction,
                   calib=args.calib, optimizer=args.optimizer, scale=args.scale, mean=flat(args.mean),
                   std=flat(args.std), output=args.output)

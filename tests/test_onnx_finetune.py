@@ -36,7 +36,7 @@ def test_finetune_recovers_a_degraded_setting_and_round_trips(digits_mlp):
     d = digits_mlp
     mult = make_design("mitchell", width=3, signed=True)
     ft = FineTune(str(d / "mlp.onnx"), str(d / "train.npz"), multiplier=mult, label="mitchell", epochs=2, lr=0.003,
-                  batch=16, seed=0)
+                  batch=16, seed=0, optimizer="sgd")
     r = ft.run()
     assert r["before"]["float32"] - r["before"]["design"] >= 0.03        # the setting is degraded ...
     assert r["after"]["design"] >= r["before"]["design"] + 0.03          # ... and fine-tuning recovers
@@ -83,6 +83,7 @@ def test_cli_finetune_then_evaluate(digits_mlp, tmp_path, capsys):
     (["--finetune", "1", "-o", "x.onnx", "--val-fraction", "1"], "--val-fraction must be in (0, 1)"),
     (["--finetune", "0", "-o", "x.onnx"], "--finetune must be in 1..1000"),
     (["--lr", "0.1"], "--lr does not apply without --finetune"),
+    (["--finetune", "1", "-o", "x.onnx", "--momentum", "0.5"], "--momentum does not apply to --optimizer adam"),
 ])
 def test_cli_finetune_refusals(digits_mlp, tmp_path, capsys, extra, message, monkeypatch):
     from mitchell_cli import main

@@ -68,14 +68,14 @@ class FineTune:
     model : path of a .onnx file
     data : a .npz with ``x`` and integer labels ``y`` (the training images)
     multiplier : the signed ``width``-bit design in every product
-    epochs, lr, momentum, batch, seed : the optimiser (``optimizer`` "sgd": SGD with momentum, or "adam")
+    epochs, lr, momentum, batch, seed : the optimiser (``optimizer`` "adam", or "sgd": SGD with momentum)
     val_fraction : share of the images held out (never trained on) to measure accuracy
     calib : training images whose float32 ranges set the activation scales
     scale, mean, std : input normalisation as ``mitchell nn --onnx``
     """
 
-    def __init__(self, model, data, *, multiplier, label="design", epochs=3, lr=1e-3, momentum=0.9, batch=32,
-                 seed=0, val_fraction=0.2, calib=256, optimizer="sgd", scale=None, mean=None, std=None, output=None):
+    def __init__(self, model, data, *, multiplier, label="design", epochs=3, lr=2e-4, momentum=0.9, batch=32,
+                 seed=0, val_fraction=0.2, calib=256, optimizer="adam", scale=None, mean=None, std=None, output=None):
         for name, v, lo in (("--finetune", epochs, 1), ("--batch", batch, 1), ("--calib", calib, 1)):
             if isinstance(v, bool) or not isinstance(v, int) or v < lo:
                 raise ValueError(f"{name} must be an int >= {lo}, got {v!r}")
