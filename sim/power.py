@@ -171,6 +171,8 @@ def read_netlist(path_or_obj, top):
     gates, raw = [], []
     for c in mod["cells"].values():
         t = c["type"]
+        if t == "$scopeinfo":           # hierarchy notes of newer yosys: no logic
+            continue
         if t not in _FN:
             raise ValueError(f"cell type {t} is not a generic gate (the flow maps to {', '.join(_FN)})")
         ids[c["connections"]["Y"][0]] = nxt
