@@ -124,7 +124,8 @@ class Netlist:
         groups = {}
         for i, (t, lv) in enumerate(zip(self.types, self.level)):
             groups.setdefault((int(lv), t), []).append(i)
-        self._groups = [(t, self.outs[idx], [np.array([self.ins[i][p] for i in idx]) for p in range(len(_PINS.get(t, "AB")))])
+        self._groups = [(t, self.outs[idx], [np.array([self.ins[i][p] for i in idx])
+                                             for p in range(len(_PINS.get(t, "AB")))])
                         for (_, t), idx in sorted(groups.items())]
 
     @property
