@@ -28,7 +28,8 @@ def power_table(pw):
     st = pw[0]["stream"]
     ud = pw[0]["unit_delay"]
     lines = [f"energy per operation: stream {st['stream']}, {pw[0]['pairs']} pairs, seed {pw[0]['seed']}"
-             + (f", {st['images']} images, {st['operands']}" if st["stream"] != "uniform" else "")
+             + (f", {st['images']} images, {st['operands']}, {100 * st['zero_a']:.0f} % zero activations "
+                f"(weight-stationary)" if st["stream"] != "uniform" else "")
              + "; zero-delay" + (" (and unit-delay)" if ud else ""),
              f"{'width':>5} {'design':<11} {'C sw/op':>9} {'toggles/op':>10} {'depth':>6}"
              + (f" {'C sw/op unit-delay':>19}" if ud else "")]
