@@ -46,6 +46,7 @@ bench: setup
 	$(PY) benchmarks/bench_od_kernel.py
 	$(PY) benchmarks/bench_verify.py
 	$(PY) benchmarks/bench_onnx.py
+	$(PY) benchmarks/bench_finetune.py
 
 # The documentation site (build/site/index.html): the pages in docs/ and the API reference from the docstrings.
 docs: setup

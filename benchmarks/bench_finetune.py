@@ -86,8 +86,8 @@ def main():
         return
     print(f"CPU {out['cpu']}, load average {' '.join(f'{v:.2f}' for v in out['load_average'])}")
     for r in rows:
-        print(f"{r['model']:<11} {r['images']:>5} images, batch {r['batch']}: float32 epoch {r['float32_epoch_s']:.2f} s, "
-              f"fine-tuning epoch ({r['design']}) {r['finetune_epoch_s']:.2f} s, ratio {r['ratio']:.2f} (target <= 3)")
+        print(f"{r['model']:<11} {r['images']:>5} images, batch {r['batch']}: "
+              f"float32 epoch {r['float32_epoch_s']:.2f} s, fine-tuning epoch ({r['design']}) {r['finetune_epoch_s']:.2f} s, ratio {r['ratio']:.2f} (target <= 3)")
 
 
 if __name__ == "__main__":

@@ -17,7 +17,7 @@ import numpy as np
 from .data import load_eval_data, normalise
 from .layers import FLOAT, Mode
 from .onnx_eval import ACT_MAX_KEY, fit_input
-from .onnx_exec import ConvStep, LinearStep, topk_correct
+from .onnx_exec import ConvStep, topk_correct
 from .onnx_grad import Tape, softmax_xent, trainable_steps
 from .onnx_import import load_onnx
 

@@ -22,7 +22,6 @@ operator on the gradient's path that has no backward here is refused up front, n
 
 import numpy as np
 
-from .layers import quantize
 from .onnx_exec import ConvStep, DynConvStep, DynMatMulStep, LinearStep, _MacStep, _weight_q
 from .onnx_ops import im2col_nhwc, spatial_pads
 
@@ -275,8 +274,6 @@ def _float_backward(step, vals, outs, gouts, cache):
     if op in _DATA_INPUTS:
         return _select_backward(step, vals, outs, gouts, cache)
     if op in ("MaxPool", "ReduceMax", "ReduceMin"):
-        if op != "MaxPool" and len(vals) > 1 and vals[1] is not None and not at.get("axes"):
-            pass
         return _max_select_backward(step, vals, outs, gouts)
     if op in _UNARY:
         return [g * _unary_grad(op, x, outs[0], at)] + none[1:]
