@@ -86,6 +86,20 @@ def test_exhaustive_fails_on_a_wrong_design(engine, tmp_path):
         assert mm["want"] == [cfg.mul(mm["a"], mm["b"])] != mm["got"]
 
 
+@pytest.mark.parametrize("op,kw", [("mul", dict(width=7, signed=True)), ("div", dict(width=7, signed=True))])
+def test_exhaustive_fused_check_counts_as_the_model_path(op, kw, tmp_path):
+    """The compiled per-chunk check (the design's magnitude function) and the model's array path
+    (sim.golden) count the same mismatches of a wrong design, and both are zero on the right one."""
+    cfg = Mitchell(**kw)
+    fused = run_exhaustive(cfg, op, build_root=tmp_path, _fault="antilog_lsb")
+    plain = run_exhaustive(cfg, op, build_root=tmp_path, _fault="antilog_lsb", fused_model=False)
+    assert fused["fused_model"] and not plain["fused_model"]
+    assert fused["mismatches"] == plain["mismatches"] > 0
+    assert fused["first_mismatches"] == plain["first_mismatches"]
+    ok = run_exhaustive(cfg, op, build_root=tmp_path)
+    assert ok["fused_model"] and ok["mismatches"] == 0 and ok["checked"] == 1 << 14
+
+
 # -- proofs -----------------------------------------------------------------------------------------------
 
 PROVEN = [("mul", dict(width=8, frac_bits=3), 0, "abc"), ("div", dict(width=8, signed=True), 0, "abc"),
