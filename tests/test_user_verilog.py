@@ -146,3 +146,22 @@ def test_cli_port_mismatch_and_signedness(tmp_path):
                        text=True)
     s = json.loads(r.stdout)
     assert r.returncode == 1 and s["mismatches"] > 0 and s["verilog"]["top"] == "m"
+
+
+def test_cli_mutate_and_protocol_on_a_netlist(tmp_path):
+    """The other two checks read the file too: mutants of the netlist killed by the bench, and the stream
+    properties of a pipelined netlist (latency measured)."""
+    cfg = Mitchell(width=4)
+    net, module = _netlist(tmp_path, cfg)
+    r = subprocess.run([PY, "-m", "mitchell_cli", "verify", "--width", "4", "--mutate", "2", "--vectors", "20",
+                        "--verilog", str(net), "--build-dir", str(tmp_path / "b"), "--json"], capture_output=True,
+                       text=True)
+    s = json.loads(r.stdout)
+    assert s["module"] == module and s["verilog"]["file"] == str(net) and s["mutants"] == 2
+    assert r.returncode == (0 if not s["survivors"] else 1) and s["killed"] + s["equivalent"] + len(s["survivors"]) == 2
+    pnet, pmodule = _netlist(tmp_path, cfg, stages=1, name="p1.v")
+    r = subprocess.run([PY, "-m", "mitchell_cli", "verify", "--width", "4", "--protocol", "--verilog", str(pnet),
+                        "--build-dir", str(tmp_path / "b"), "--json"], capture_output=True, text=True)
+    s = json.loads(r.stdout)
+    assert r.returncode == 0 and s["module"] == pmodule and s["stages"] == 1 and s["proven"]
+    assert s["verilog"]["latency"] == "measured"
