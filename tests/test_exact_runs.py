@@ -46,3 +46,16 @@ def test_over_the_box_budget_the_sweep_runs():
     assert runs.cost(16, False, 14) > runs.BOX_BUDGET
     assert cfg.exact_form("mul") is None
     assert error_metrics(make_design("mitch-w", width=5, w=5), "mul")["method"] == "exact"
+
+
+@pytest.mark.parametrize("signed", [False, True])
+def test_32_bit_figures_lie_in_the_sampled_confidence_intervals(signed):
+    """The only check at 32 bits (no sweep there): 2**20 seeded pairs.  Twice the 95 % half-width (3.9
+    standard errors), since the sample is the same for every design and seed: a wrong sum is off by far more."""
+    cfg = make_design("dr-alm", width=32, signed=signed)
+    exact = error_metrics(cfg, "mul")
+    sample = error_metrics(cfg, "mul", method="sample", samples=1 << 20, seed=1)
+    assert exact["method"] == "exact" and exact["pairs"] == 1 << 64
+    for k in ("bias", "mred"):
+        assert abs(sample[k] - exact[k]) <= 2 * sample[f"{k}_ci95"], k
+    assert sample["min_re"] >= exact["min_re"] and sample["max_re"] <= exact["max_re"]

@@ -47,3 +47,17 @@ def test_ilm_groups_equal_the_pass_over_every_magnitude_at_20_bits(kw, signed):
     assert exact_ilm._groups(c)(20) is not None
     assert_same(exact_ilm.exact_metrics(cfg, "mul"),
                 separable_metrics(cfg, "mul", exact_ilm.residue, (c,), None), rel=1e-13)
+
+
+@pytest.mark.parametrize("name, signed", [("ilm", False), ("nearest-one", True)])
+def test_32_bit_figures_lie_in_the_sampled_confidence_intervals(name, signed):
+    """The only check at 32 bits (no sweep there): 2**20 seeded pairs.  Twice the 95 % half-width (3.9
+    standard errors), since the sample is the same for every design and seed: a wrong sum is off by far more."""
+    from pymodel.metrics import error_metrics
+    cfg = make_design(name, width=32, signed=signed)
+    exact = error_metrics(cfg, "mul")
+    sample = error_metrics(cfg, "mul", method="sample", samples=1 << 20, seed=1)
+    assert exact["method"] == "exact" and exact["pairs"] == 1 << 64
+    for k in ("bias", "mred"):
+        assert abs(sample[k] - exact[k]) <= 2 * sample[f"{k}_ci95"], k
+    assert sample["min_re"] >= exact["min_re"] and sample["max_re"] <= exact["max_re"]
