@@ -2,6 +2,7 @@
 
 import sys
 
+from .byo import add_blackbox_args, blackbox
 from .common import (add_config_args, check_output_path, clean, config, emit, given, int_in, parse_widths,
                      progress, refuse, seed_arg)
 
@@ -39,9 +40,22 @@ def cmd_plot(args):
         return
     if len(widths) != 1:
         raise ValueError(f"--width takes one width for --kind {args.kind} (a list only for compare)")
-    args.width = widths[0]
-    cfg = config(args)
-    check_output_path("--output", args.output, suffixes=SUFFIXES)
+    bb = blackbox(args)
+    if bb is not None:
+        if args.kind not in ("heatmap", "surface"):
+            raise ValueError(f"--verilog plots --kind heatmap or surface (the circuit's product table), not --kind "
+                             f"{args.kind}")
+        from pymodel.table_mult import TABLE_MAX_WIDTH
+        if bb.width > TABLE_MAX_WIDTH:
+            raise ValueError(f"--verilog plots from the circuit's product table, held up to {TABLE_MAX_WIDTH}-bit "
+                             f"operands; this one has {bb.width} (use mitchell errors --verilog)")
+        check_output_path("--output", args.output, suffixes=SUFFIXES)
+        cfg = bb.multiplier()
+    else:
+        args.width = widths[0]
+        cfg = config(args)
+    if bb is None:
+        check_output_path("--output", args.output, suffixes=SUFFIXES)
     if args.op == "fmul":
         if args.kind != "histogram":
             raise ValueError(f"--op fmul supports --kind histogram only, got --kind {args.kind}")
@@ -128,4 +142,5 @@ def add_parser(sub):
     p.add_argument("--sweep", default=None, metavar="PARAM",
                    help="compare: the parameter on the x axis (default frac_bits, or each design's first)")
     p.add_argument("-o", "--output", required=True, help="output file: .png, .svg or .pdf (missing folders are created)")
+    add_blackbox_args(p)
     p.set_defaults(func=cmd_plot)

@@ -19,8 +19,8 @@ MAX_GRID = 1024
 
 
 def _check(cfg, op):
-    if not isinstance(cfg, Design):
-        raise TypeError(f"cfg must be a design config (pymodel.registry), got {type(cfg).__name__}")
+    if not isinstance(cfg, Design) and not callable(getattr(cfg, "product_table", None)):
+        raise TypeError(f"cfg must be a design config (pymodel.registry) or a TableMultiplier, got {type(cfg).__name__}")
     if op not in ("mul", "div"):
         raise ValueError(f"op must be 'mul' or 'div', got {op!r}")
     if op not in cfg.OPS:

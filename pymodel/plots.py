@@ -346,8 +346,10 @@ def plot(kind, path, *, op="mul", cfg=None, widths=None, **kw):
     if op == "fmul":
         if kind != "histogram":
             raise ValueError(f"--op fmul supports --kind histogram (its fraction plane is the integer one's), got {kind!r}")
-    elif not isinstance(cfg, Design):
-        raise TypeError(f"cfg must be a design config (pymodel.registry), got {type(cfg).__name__}")
+    elif not isinstance(cfg, Design) and not (kind in ("heatmap", "surface")
+                                              and callable(getattr(cfg, "product_table", None))):
+        raise TypeError(f"cfg must be a design config (pymodel.registry), got {type(cfg).__name__} "
+                        "(a TableMultiplier: heatmap and surface only)")
     fn = {"heatmap": plot_heatmap, "surface": plot_surface, "fraction": plot_fraction,
           "histogram": plot_histogram}[kind]
     return fn(cfg, op, path, **kw)

@@ -139,6 +139,7 @@ class TableMultiplier(OperandChecks):
     """
 
     OPS = ("mul",)
+    PARAMS = ()            # no parameters of its own (figures read a design's PARAMS)
 
     def __init__(self, name, width, signed, table, config=None):
         if not 2 <= width <= TABLE_MAX_WIDTH:
@@ -148,6 +149,7 @@ class TableMultiplier(OperandChecks):
         if table.shape != (1 << width, 1 << width):
             raise ValueError(f"table must have shape ({1 << width}, {1 << width}), got {table.shape}")
         self.NAME, self.width, self.signed = name, int(width), bool(signed)
+        self.TITLE = f"circuit {name.split(':', 1)[-1]}"       # no colon: figures cut titles there
         self._config = dict(config or {})
         self._patterns = table
         # value order (a - lo, b - lo), the layout of the NN kernels' product tables

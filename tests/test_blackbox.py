@@ -171,3 +171,18 @@ def test_cli_nn_through_the_table(tmp_path):
     acc = r["accuracy"]
     assert set(acc) == {"float32", "int6_exact", "int6_verilog:strunc", "int6_verilog:strunc_finetuned"}
     assert 0 <= acc["int6_verilog:strunc"] <= 1
+
+
+def test_cli_plot_heatmap_of_a_circuit(tmp_path):
+    f = tmp_path / "arr.v"
+    f.write_text(array_mult_verilog(4, 3, "arr4"))
+    rc, r = _cli("plot", "--kind", "heatmap", "--verilog", str(f), "--ports", "x,y,z", "-o", str(tmp_path / "h.png"))
+    ref = array_mult_reference(4, 3)
+    a = np.arange(16)
+    exact = a[:, None] * a[None, :]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        re = np.where(exact != 0, (ref - exact) / np.where(exact == 0, 1, exact), np.nan)
+    assert rc == 0 and r["grid"] == [16, 16] and r["min_re"] == pytest.approx(np.nanmin(re), rel=1e-12)
+    assert (tmp_path / "h.png").stat().st_size > 1000
+    rc, e = _cli("plot", "--kind", "histogram", "--verilog", str(f), "--ports", "x,y,z", "-o", str(tmp_path / "x.png"))
+    assert rc == 2 and "--kind heatmap or surface" in e["error"]
