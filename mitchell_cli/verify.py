@@ -89,7 +89,8 @@ def cmd_verify(args):
             text[0] = (f"{s['module']}: {s['result']} (data {s['data_result']} against the spec, {s['method']}; "
                        f"stream below; {s['seconds']} s)")
             text.append(f"  a held output (o_valid & ~o_ready) freezes all {fr['flops']} flip-flops: {fr['result']} "
-                        f"({fr['seconds']} s)" + (f"; these change: {', '.join(fr['changed'])}" if fr["changed"] else ""))
+                        f"({fr['seconds']} s)"
+                        + (f"; these change: {', '.join(fr['changed'])}" if fr["changed"] else ""))
             text.append(f"  handshake ({', '.join(p for p in hs['properties'] if p != 'order')}): {hs['result']}"
                         + (f" (induction length {hs['depth']})" if hs["proven"] else "") + f", {hs['seconds']} s")
             for r in hs["trace"] or []:

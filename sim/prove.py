@@ -88,7 +88,8 @@ def _pipeline_wrapper(gate, gold, ports, stages, outs):
     lines.append(f"  {gold} gold ({', '.join(gold_conns)});")
     differ = " || ".join(f"(gate_{o} != gold_{o})" for o in outs)
     stalled = " || ".join(f"ds_{i}" for i in range(stages))
-    lines.append(f"  assign trigger = !({stalled}) && ((gate_o_valid != dv_{stages - 1}) || (gate_o_valid && ({differ})));")
+    lines.append(f"  assign trigger = !({stalled}) && ((gate_o_valid != dv_{stages - 1})"
+                 f" || (gate_o_valid && ({differ})));")
     lines.append("endmodule")
     return "\n".join(lines) + "\n"
 
