@@ -48,6 +48,11 @@ def test_finetune_recovers_a_degraded_setting_and_round_trips(digits_mlp):
     back = load_onnx(tuned)
     for a, b in zip(ft.net.mac_steps, back.mac_steps):
         assert np.array_equal(a.W, b.W) and np.array_equal(a.bias, b.bias)
+    # a tuned model tunes (and saves) again: its tuned weights are replaced, not duplicated
+    again = FineTune(tuned, str(d / "train.npz"), multiplier=mult, epochs=1, seed=0)
+    again.run()
+    again.save(str(d / "again.onnx"))
+    assert len(load_onnx(str(d / "again.onnx")).mac_steps) == len(ft.net.mac_steps)
     np.savez(d / "val.npz", x=ft.xv, y=ft.yv)
     res = OnnxStudy(tuned, str(d / "val.npz"), designs=[("mitchell", mult)], width=3).run()
     assert "stored" in res["calibration"]

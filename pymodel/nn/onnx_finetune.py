@@ -283,7 +283,8 @@ def save_tuned(source, net, path, ranges, info=None):
     for bn in drop_nodes:
         g.node.remove(bn)
     used = {n for node in g.node for n in node.input}
-    keep = [t for t in g.initializer if t.name in used]
+    new = {t.name for t in new_inits}       # a model tuned before: its old tuned weights are replaced
+    keep = [t for t in g.initializer if t.name in used and t.name not in new]
     del g.initializer[:]
     g.initializer.extend(keep + new_inits)
     for p in list(model.metadata_props):
