@@ -44,6 +44,13 @@ def main(argv=None):
     ap.add_argument("--jobs", type=int, default=2, help="mutants at once (default 2)")
     ap.add_argument("--exhaustive-configs", type=int, default=len(EXHAUSTIVE_16),
                     help="run the first N 16-bit exhaustive configurations (default all four)")
+    ap.add_argument("--design", default="mitchell",
+                    help="design of the exhaustive runs (pymodel.registry name, default mitchell; its own "
+                         "parameters at their defaults)")
+    ap.add_argument("--exhaustive-width", type=int, default=16, help="width of the exhaustive runs (default 16)")
+    ap.add_argument("--model-path-too", action="store_true",
+                    help="each exhaustive run once more with fused_model=False (the model's array path, as "
+                         "before the fused check): CPU seconds of both")
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args(argv)
     sections = args.only or SECTIONS
@@ -52,9 +59,19 @@ def main(argv=None):
         if "exhaustive" in sections:
             from sim.exhaustive import run_exhaustive
             res["exhaustive"] = []
+            from pymodel.registry import design_class, make_design
             for op, kw in EXHAUSTIVE_16[:args.exhaustive_configs]:
-                s = run_exhaustive(Mitchell(**kw), op, build_root=d)
-                r = {"config": _name(op, kw), "pairs": s["checked"], "mismatches": s["mismatches"],
+                if op not in design_class(args.design).OPS:
+                    continue
+                if args.design != "mitchell":
+                    kw = {k: v for k, v in kw.items() if k == "signed"}
+                kw = {**kw, "width": args.exhaustive_width}
+                cfg = make_design(args.design, **kw)
+                s = run_exhaustive(cfg, op, build_root=d)
+                plain = run_exhaustive(cfg, op, build_root=d, fused_model=False) if args.model_path_too else None
+                r = {"config": args.design + " " + _name(op, kw), "pairs": s["checked"], "mismatches": s["mismatches"],
+                     "fused_model": s["fused_model"],
+                     "model_path_cpu_seconds": plain["cpu_seconds"] if plain else None,
                      "seconds": s["seconds"], "build_seconds": s["build_seconds"], "cpu_seconds": s["cpu_seconds"],
                      "target_s": 120,
                      "ratio_target_to_measured": round(120 / s["seconds"], 2)}
@@ -62,6 +79,9 @@ def main(argv=None):
                 _say(args, f"exhaustive {r['config']:<40} {r['pairs']} pairs {r['mismatches']} mismatches "
                            f"{r['seconds']:>7} s (build {r['build_seconds']} s, CPU {r['cpu_seconds']} s)  target 120 s  "
                            f"ratio {r['ratio_target_to_measured']}")
+                if plain:
+                    _say(args, f"           the model's array path instead: CPU {plain['cpu_seconds']} s "
+                               f"(fused / array path CPU: {s['cpu_seconds'] / max(plain['cpu_seconds'], 1e-9):.2f})")
         if "prove" in sections:
             from sim.prove import prove
             res["prove"] = []
