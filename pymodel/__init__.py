@@ -1,4 +1,6 @@
-"""Bit-accurate golden model of Mitchell's logarithmic multiplier and divider.
+"""Bit-accurate golden models of the log family: Mitchell's multiplier and divider (``Mitchell``), the other
+designs by name from ``pymodel.registry``, their error metrics (``pymodel.metrics``) and the NN layers
+(``pymodel.nn``).
 
 ``pymodel`` imports neither amaranth nor cocotb: it can be used on its own.
 """
