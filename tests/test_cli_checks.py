@@ -51,6 +51,7 @@ def test_parse_errors_without_json_print_usage():
     (["sim", "--vectors", "-1"], "--vectors must be in 0..10000000, got -1"),
     (["sim", "--vectors", "100000000000"], "--vectors must be in 0..10000000"),
     (["sim", "--stages", "9"], "--stages must be in 0..8, got 9"),
+    (["sim", "--simulator", "xsim"], "argument --simulator: invalid choice: 'xsim' (choose from 'icarus', 'verilator')"),
     (["verilog", "--stages", "-1", "-o", "x.v"], "--stages must be in 0..8, got -1"),
     (["nn", "--epochs", "0"], "--epochs must be in 1..1000, got 0"),
     (["nn", "--finetune-epochs", "-2"], "--finetune-epochs must be in 0..1000, got -2"),
