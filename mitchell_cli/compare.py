@@ -1,4 +1,4 @@
-"""``mitchell compare``: every design side by side, the README's comparison table and Pareto figure."""
+"""``mitchell compare``: every design side by side, the comparison table and Pareto figure of docs/designs.md."""
 
 import sys
 
@@ -201,7 +201,7 @@ def cmd_compare(args):
 
 
 def add_parser(sub):
-    p = sub.add_parser("compare", help="every design side by side: errors, cost, NN accuracy (the README table)")
+    p = sub.add_parser("compare", help="every design side by side: errors, cost, NN accuracy (the table in docs/designs.md)")
     p.add_argument("--designs", default=None, metavar="NAME[,NAME]",
                    help="the designs (default: every design with --op: every multiplier, or every divider)")
     p.add_argument("--op", choices=("mul", "div"), default="mul",

@@ -44,7 +44,7 @@ def power_table(pw):
                      + (f"  unit-delay energy {100 * q['energy_unit_delay']:.0f}% (EDP "
                         f"{100 * q['edp_unit_delay']:.0f}%)" if ud else ""))
     lines.append("(C sw: switched capacitance, inverter inputs per operation, of the generic-gate netlist; "
-                 "README: Energy per operation)")
+                 "docs/cost.md: Energy per operation)")
     return "\n".join(lines)
 
 

@@ -223,7 +223,7 @@ def cmd_explore(args):
 
 def add_parser(sub):
     p = sub.add_parser("explore", help="design-space sweep on dask: errors, cost, NN, verification; Pareto set")
-    p.add_argument("--sweep", metavar="FILE", default=None, help="the sweep as a TOML file (README: sweep file format)")
+    p.add_argument("--sweep", metavar="FILE", default=None, help="the sweep as a TOML file (docs/exploration.md: sweep file format)")
     p.add_argument("--designs", default=None, metavar="NAME[,NAME]", help="designs, a comma list")
     p.add_argument("--width", type=_int_list("--width", 2, 32), default=[8], dest="widths",
                    help="widths, a comma list, 2..32 (default 8)")

@@ -1,4 +1,4 @@
-"""The family table's figures whose conditions the README states, rerun from the exact forms (issue 20 item 4).
+"""The family table's figures whose conditions docs/designs.md states, rerun from the exact forms (issue 20 item 4).
 
 Each figure is computed here by ``error_metrics`` (the design's exact form, itself checked against the
 every-pair sweep by ``tests/test_exact_forms.py``), so a change in a model or a form that moves a published
