@@ -9,35 +9,17 @@ import json
 
 import numpy as np
 import pytest
-from amaranth.sim import Simulator
 
-from hdl.spec import MitchellSpec
 from pymodel import Mitchell
 from pymodel.vectors import directed, exhaustive
 from sim.exhaustive import run_exhaustive
 from sim.golden import data_outputs, expected
 from sim.mutate import _equivalent, run_mutation
 from sim.protocol import check_protocol
+from sim.spec_check import simulate_spec
 from sim.prove import prove
 
 from conftest import run_cli
-
-
-def _simulate_spec(cfg, op, a, b):
-    dut = MitchellSpec(cfg, op)
-    outs = data_outputs(op)
-    got = []
-
-    async def bench(ctx):
-        for x, y in zip(a.tolist(), b.tolist()):
-            ctx.set(dut.a, x)
-            ctx.set(dut.b, y)
-            got.append(tuple(ctx.get(getattr(dut, o)) for o in outs))
-
-    sim = Simulator(dut)
-    sim.add_testbench(bench)
-    sim.run()
-    return got
 
 
 SPEC_CASES = [("mul", dict(width=4), "exhaustive"), ("mul", dict(width=4, signed=True, frac_bits=1), "exhaustive"),
@@ -54,7 +36,7 @@ def test_spec_matches_the_model(op, kw, kind):
     a, b = exhaustive(cfg) if kind == "exhaustive" else directed(cfg)
     if kind == "directed":
         a, b = a[::3], b[::3]        # every third corner pair keeps the Amaranth simulation short
-    got = _simulate_spec(cfg, op, a, b)
+    got = simulate_spec(cfg, op, a, b)
     want = expected(cfg, op, a, b)
     want = list(zip(*[want[o].tolist() for o in data_outputs(op)]))
     bad = [(int(x), int(y), g, w) for x, y, g, w in zip(a, b, got, want) if g != w]
